@@ -1,0 +1,23 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependency direction (see docs/ARCHITECTURE.md): LedgerCore depends on nothing. Later targets
+// (SyncProtocol, LedgerService, storage adapters, the server and the client) stack on top of it.
+let package = Package(
+    name: "FieldLedger",
+    products: [
+        .library(name: "LedgerCore", targets: ["LedgerCore"]),
+        .library(name: "LedgerTestSupport", targets: ["LedgerTestSupport"]),
+        .executable(name: "ledger-example", targets: ["ledger-example"]),
+    ],
+    targets: [
+        // The pure rules: no package dependencies, no I/O, no clock, no randomness.
+        .target(name: "LedgerCore"),
+        // Seeded generators and fixtures shared by tests and, later, the simulator.
+        .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
+        // Prints a worked example of the rules until the field CLI exists.
+        .executableTarget(name: "ledger-example", dependencies: ["LedgerCore"]),
+        .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,108 @@
+/// A replica (a device, or the server acting for the office): a UUID registered with the server.
+///
+/// Stored as two 64-bit halves so the core needs no Foundation; ordered by its bytes, which
+/// is the order used to break ties between replicas.
+public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let high: UInt64
+    public let low: UInt64
+
+    /// Makes a replica id from the two halves of its 128 bits.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Reads the canonical hyphenated form, "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2".
+    public init(uuidString: String) throws(LedgerError) {
+        let hex = uuidString.filter { $0 != "-" }
+        let invalid = LedgerError(.idMalformed, "A replica id is a UUID such as 6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2.")
+        guard uuidString.count == 36, hex.count == 32,
+              let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16) else {
+            throw invalid
+        }
+        self.init(high: high, low: low)
+    }
+
+    public static func < (lhs: ReplicaID, rhs: ReplicaID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
+
+    /// The canonical lowercase hyphenated form.
+    public var description: String {
+        let hex = ReplicaID.hex(high) + ReplicaID.hex(low)
+        let chars = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+}
+
+extension ReplicaID: Codable {
+    public init(from decoder: any Decoder) throws {
+        try self.init(uuidString: decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// An action's identity: the replica that made it and that replica's gap-free counter.
+///
+/// Also the id of whatever the action created (a job, a payment, a plan): compact and minted
+/// offline without coordination (DESIGN §4).
+public struct Dot: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let replica: ReplicaID
+    public let counter: UInt64
+
+    /// Makes a dot.
+    public init(replica: ReplicaID, counter: UInt64) {
+        self.replica = replica
+        self.counter = counter
+    }
+
+    public static func < (lhs: Dot, rhs: Dot) -> Bool { (lhs.replica, lhs.counter) < (rhs.replica, rhs.counter) }
+
+    public var description: String { "\(replica)#\(counter)" }
+}
+
+/// Declares a typed id wrapping the dot of the action that created the entity.
+public protocol DotIdentifier: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    var dot: Dot { get }
+    init(_ dot: Dot)
+}
+
+extension DotIdentifier {
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.dot < rhs.dot }
+    public var description: String { dot.description }
+}
+
+/// A job: the unit of work that carries one invoice and at most one active plan.
+public struct JobID: DotIdentifier { public let dot: Dot; public init(_ dot: Dot) { self.dot = dot } }
+/// A payment collected on a job.
+public struct PaymentID: DotIdentifier { public let dot: Dot; public init(_ dot: Dot) { self.dot = dot } }
+/// A refund of (part of) one payment.
+public struct RefundID: DotIdentifier { public let dot: Dot; public init(_ dot: Dot) { self.dot = dot } }
+/// A change order on a job's invoice.
+public struct ChangeOrderID: DotIdentifier { public let dot: Dot; public init(_ dot: Dot) { self.dot = dot } }
+/// A saved plan (each save of a new plan mints one).
+public struct PlanID: DotIdentifier { public let dot: Dot; public init(_ dot: Dot) { self.dot = dot } }
+
+/// An installment row: the dot of the save that created the row plus its position in that save,
+/// so rows keep their ids when labels or due dates change.
+public struct InstallmentID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let origin: Dot
+    public let index: Int
+
+    /// Makes a row id.
+    public init(origin: Dot, index: Int) {
+        self.origin = origin
+        self.index = index
+    }
+
+    public static func < (lhs: InstallmentID, rhs: InstallmentID) -> Bool { (lhs.origin, lhs.index) < (rhs.origin, rhs.index) }
+
+    public var description: String { "\(origin)/\(index)" }
+}

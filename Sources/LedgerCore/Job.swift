@@ -1,0 +1,199 @@
+/// A job: one customer, one currency, one invoice, at most one active plan, and its money events.
+///
+/// Every mutating method checks all of its input before changing anything, so a thrown
+/// `LedgerError` leaves the job exactly as it was. Balances, allocations and statuses are not
+/// stored; they are computed from the events (DESIGN §1.6).
+public struct Job: Hashable, Sendable, Codable {
+    public let id: JobID
+    /// The number people see, such as "J-1042".
+    public internal(set) var number: String
+    public internal(set) var customer: Customer
+    public internal(set) var department: String?
+    public let currency: Currency
+    public internal(set) var notes: String
+    public internal(set) var invoice: Invoice?
+    /// The current plan, active or cancelled.
+    public internal(set) var plan: Plan?
+    /// Plans this job had before the current one, kept for history.
+    public internal(set) var previousPlans: [Plan]
+    /// In the order they were booked.
+    public internal(set) var payments: [Payment]
+    public internal(set) var refunds: [Refund]
+    public internal(set) var changeOrders: [ChangeOrder]
+
+    /// Makes a job with no invoice yet.
+    public init(id: JobID, number: String, customer: Customer, department: String? = nil, currency: Currency, notes: String = "") throws(LedgerError) {
+        self.id = id
+        self.number = try Validate.text(number, what: "job number", limit: Limits.shortTextLengthMax)
+        self.customer = Customer(name: try Validate.label(customer.name, what: "customer name"), remindersOptOut: customer.remindersOptOut)
+        self.department = try department.map { d throws(LedgerError) in try Validate.label(d, what: "department name") }
+        self.currency = currency
+        self.notes = try Validate.text(notes, what: "note")
+        self.invoice = nil
+        self.plan = nil
+        self.previousPlans = []
+        self.payments = []
+        self.refunds = []
+        self.changeOrders = []
+    }
+
+    /// The job's money position, computed from its events.
+    public struct Totals: Hashable, Sendable, Codable {
+        /// Base amount plus approved change orders; zero once voided.
+        public var invoiceTotalMinor: Int64 = 0
+        public var completedMinor: Int64 = 0
+        public var pendingMinor: Int64 = 0
+        public var refundedMinor: Int64 = 0
+        /// Completed payments less refunds.
+        public var netCollectedMinor: Int64 { completedMinor - refundedMinor }
+        /// What the customer still owes (never negative).
+        public var balanceMinor: Int64 { max(0, invoiceTotalMinor - netCollectedMinor) }
+        /// What the customer paid beyond the invoice (never negative).
+        public var creditMinor: Int64 { max(0, netCollectedMinor - invoiceTotalMinor) }
+        /// What is still owed if every pending payment completes.
+        public var balanceIfPendingCompletesMinor: Int64 { max(0, invoiceTotalMinor - netCollectedMinor - pendingMinor) }
+    }
+
+    /// The job's totals (one pass over its events).
+    public var totals: Totals {
+        var totals = Totals()
+        if let invoice, invoice.voidedOn == nil {
+            totals.invoiceTotalMinor = invoice.baseTotalMinor
+            for order in changeOrders where order.status == .approved { totals.invoiceTotalMinor += order.amountMinor }
+        }
+        for payment in payments {
+            switch payment.state {
+            case .completed: totals.completedMinor += payment.amountMinor
+            case .pending: totals.pendingMinor += payment.amountMinor
+            case .failed: break
+            }
+        }
+        for refund in refunds { totals.refundedMinor += refund.amountMinor }
+        return totals
+    }
+
+    /// How much of each row of a plan is covered.
+    public struct RowAllocation: Hashable, Sendable, Codable {
+        public let id: InstallmentID
+        public let amountMinor: Int64
+        /// Covered by completed payments: what counts as paid.
+        public let completedMinor: Int64
+        /// Covered by completed and pending payments together.
+        public let provisionalMinor: Int64
+
+        /// Still to collect, counting completed payments only.
+        public var remainingMinor: Int64 { amountMinor - completedMinor }
+        /// Covered only provisionally, by pending payments.
+        public var pendingMinor: Int64 { provisionalMinor - completedMinor }
+        /// Fully covered by completed payments.
+        public var isPaid: Bool { completedMinor == amountMinor }
+        /// Anything (even pending) is allocated to it, so it may no longer change.
+        public var isTouched: Bool { provisionalMinor > 0 }
+    }
+
+    /// The allocation of the job's payments to `plan`'s rows, oldest unpaid first.
+    ///
+    /// It depends only on the sums of completed and pending payments (never on their order):
+    /// the pool is what was paid after the plan's baseline, capped where the plan was cancelled.
+    public func allocation(of plan: Plan) -> [RowAllocation] {
+        allocation(of: plan, totals: totals)
+    }
+
+    func allocation(of plan: Plan, totals: Totals) -> [RowAllocation] {
+        let cap = plan.cancellation?.poolCapMinor ?? Int64.max
+        let completedPool = min(cap, max(0, totals.completedMinor - plan.baselinePaidMinor))
+        let provisionalPool = min(cap, max(0, totals.completedMinor + totals.pendingMinor - plan.baselinePaidMinor))
+        let completed = plan.cascade(poolMinor: completedPool)
+        let provisional = plan.cascade(poolMinor: provisionalPool)
+        return plan.rows.indices.map { index in
+            RowAllocation(id: plan.rows[index].id, amountMinor: plan.rows[index].amountMinor,
+                          completedMinor: completed[index], provisionalMinor: max(completed[index], provisional[index]))
+        }
+    }
+
+    /// Whether a payment (even a pending one) is allocated to the current plan, which locks it.
+    public var isPlanLocked: Bool {
+        guard let plan else { return false }
+        return allocation(of: plan).contains { $0.isTouched }
+    }
+
+    /// The active plan's first row not yet fully covered, counting pending payments when
+    /// `provisional` (as a technician collecting should), or completed ones only.
+    public func currentInstallment(provisional: Bool) -> (index: Int, row: Installment, remainingMinor: Int64)? {
+        guard let plan, plan.isActive else { return nil }
+        let rows = allocation(of: plan)
+        for (index, row) in rows.enumerated() {
+            let covered = provisional ? row.provisionalMinor : row.completedMinor
+            if covered < row.amountMinor { return (index, plan.rows[index], row.amountMinor - covered) }
+        }
+        return nil
+    }
+
+    /// The invoice total moved (change orders, re-invoicing) since the active plan was saved;
+    /// the plan keeps its target and the difference needs a person's look.
+    public var planTargetDiffersFromInvoice: Bool {
+        guard let plan, plan.isActive else { return false }
+        return plan.invoiceTotalAtSnapshotMinor != totals.invoiceTotalMinor
+    }
+
+    /// Whether the job may be scheduled and closed (DESIGN §3 "Readiness").
+    public struct Readiness: Hashable, Sendable, Codable {
+        /// The deposit (first installment) is paid by completed payments; true when no active
+        /// plan gates the job.
+        public let readyToSchedule: Bool
+        /// Every installment is collected; without an active plan, the invoice has no balance.
+        public let readyToClose: Bool
+
+        /// Makes a readiness value (for comparisons in callers' tests and views).
+        public init(readyToSchedule: Bool, readyToClose: Bool) {
+            self.readyToSchedule = readyToSchedule
+            self.readyToClose = readyToClose
+        }
+    }
+
+    /// The job's readiness, from completed payments only.
+    public var readiness: Readiness {
+        let totals = totals
+        guard let plan, plan.isActive else {
+            return Readiness(readyToSchedule: true, readyToClose: invoice != nil && totals.balanceMinor == 0)
+        }
+        let rows = allocation(of: plan, totals: totals)
+        return Readiness(readyToSchedule: rows.first?.isPaid == true, readyToClose: rows.allSatisfy(\.isPaid))
+    }
+
+    /// Which completed payment covered which part of `plan`, in (occurred-at, id) order.
+    ///
+    /// The per-row totals equal `allocation(of:)` by construction; this answers the receipt
+    /// question "what did this payment pay for" without letting arrival order decide it.
+    public func coverage(of plan: Plan) -> [(payment: PaymentID, row: InstallmentID, amountMinor: Int64)] {
+        let cap = plan.cancellation?.poolCapMinor ?? Int64.max
+        var skip = plan.baselinePaidMinor
+        var poolLeft = min(cap, max(0, totals.completedMinor - plan.baselinePaidMinor))
+        var rowLeft = plan.rows.map(\.amountMinor)
+        var rowIndex = 0
+        var result: [(payment: PaymentID, row: InstallmentID, amountMinor: Int64)] = []
+        let ordered = payments.filter { $0.state == .completed }.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+        for payment in ordered {
+            var left = payment.amountMinor
+            let skipped = min(skip, left)
+            skip -= skipped
+            left -= skipped
+            while left > 0, poolLeft > 0, rowIndex < rowLeft.count {
+                let take = min(left, rowLeft[rowIndex], poolLeft)
+                result.append((payment.id, plan.rows[rowIndex].id, take))
+                left -= take
+                poolLeft -= take
+                rowLeft[rowIndex] -= take
+                if rowLeft[rowIndex] == 0 { rowIndex += 1 }
+            }
+        }
+        return result
+    }
+
+    /// What may still be refunded on a payment: its amount less refunds, if it completed.
+    public func refundableMinor(of paymentID: PaymentID) -> Int64? {
+        guard let payment = payments.first(where: { $0.id == paymentID }) else { return nil }
+        guard payment.state == .completed else { return 0 }
+        return payment.amountMinor - refunds.filter { $0.paymentID == paymentID }.reduce(0) { $0 + $1.amountMinor }
+    }
+}

@@ -1,0 +1,69 @@
+/// One company's ledger: its settings and its jobs.
+///
+/// A value type; every change goes through a method that checks its input first and leaves the
+/// ledger unchanged when it throws.
+public struct Ledger: Hashable, Sendable {
+    public private(set) var settings: CompanySettings
+    private var jobsByID: [JobID: Job]
+
+    /// Makes an empty ledger with checked settings.
+    public init(settings: CompanySettings = CompanySettings()) throws(LedgerError) {
+        self.settings = try settings.validated()
+        self.jobsByID = [:]
+    }
+
+    /// Every job, ordered by id (never by dictionary order).
+    public var jobs: [Job] { jobsByID.values.sorted { $0.id < $1.id } }
+
+    /// The number of jobs.
+    public var jobCount: Int { jobsByID.count }
+
+    /// The job with this id; throws `jobUnknown`.
+    public func job(_ id: JobID) throws(LedgerError) -> Job {
+        guard let job = jobsByID[id] else {
+            throw LedgerError(.jobUnknown, "There is no job with that id in this company; list the jobs to find it.")
+        }
+        return job
+    }
+
+    /// Adds a new job; throws `jobExists` if the id is taken.
+    public mutating func addJob(_ job: Job) throws(LedgerError) {
+        guard jobsByID[job.id] == nil else {
+            throw LedgerError(.jobExists, "A job with this id already exists; it was not added twice.")
+        }
+        jobsByID[job.id] = job
+    }
+
+    /// Runs `change` on a copy of the job and keeps the result only if it does not throw.
+    @discardableResult
+    public mutating func updateJob<Result>(
+        _ id: JobID, _ change: (inout Job, CompanySettings) throws(LedgerError) -> Result
+    ) throws(LedgerError) -> Result {
+        var copy = try job(id)
+        let result = try change(&copy, settings)
+        jobsByID[id] = copy
+        return result
+    }
+
+    /// Replaces the settings (office roles); the version advances by one.
+    public mutating func updateSettings(_ new: CompanySettings, actor: Actor) throws(LedgerError) {
+        guard actor.role.isOffice else {
+            throw LedgerError(.officeRoleRequired, "Only the office may change company settings; ask the office.")
+        }
+        var checked = try new.validated()
+        checked.version = settings.version + 1
+        settings = checked
+    }
+
+    /// Every broken invariant, as sentences; empty when the ledger is sound.
+    ///
+    /// Cheap enough to call after every change in tests and the simulator.
+    public func invariantViolations() -> [String] {
+        var problems: [String] = []
+        if (try? settings.validated()) != settings { problems.append("settings are not in validated form") }
+        for job in jobs {
+            problems += job.invariantViolations().map { "job \(job.id): \($0)" }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,104 @@
+/// Where an uncollected installment stands relative to today.
+public enum DrawStatus: String, Hashable, Comparable, Sendable, Codable {
+    case pastDue = "Past Due"
+    case dueToday = "Due Today"
+    case upcoming = "Upcoming"
+    case noDueDate = "No Due Date"
+
+    /// The order the outstanding-draws report lists them in.
+    var rank: Int {
+        switch self {
+        case .pastDue: 0
+        case .dueToday: 1
+        case .upcoming: 2
+        case .noDueDate: 3
+        }
+    }
+
+    public static func < (lhs: DrawStatus, rhs: DrawStatus) -> Bool { lhs.rank < rhs.rank }
+
+    /// The status of a row due on `dueDate` as seen on `today`.
+    static func of(dueDate: CalendarDate?, today: CalendarDate) -> DrawStatus {
+        guard let dueDate else { return .noDueDate }
+        if dueDate < today { return .pastDue }
+        return dueDate == today ? .dueToday : .upcoming
+    }
+}
+
+/// One uncollected installment of an active plan.
+public struct OutstandingDrawRow: Hashable, Sendable, Codable {
+    public let customer: String
+    public let jobID: JobID
+    public let jobNumber: String
+    public let invoiceNumber: String
+    public let installmentID: InstallmentID
+    /// 1-based position of the installment in its plan.
+    public let installmentNumber: Int
+    public let installmentLabel: String
+    public let currency: Currency
+    public let amountMinor: Int64
+    /// Still to collect, counting completed payments only.
+    public let remainingMinor: Int64
+    /// Covered by payments that are still pending, shown apart.
+    public let pendingMinor: Int64
+    public let dueDate: CalendarDate?
+    public let status: DrawStatus
+    public let daysOverdue: Int
+}
+
+extension Reports {
+    /// One row per uncollected installment of every active plan, ordered Past Due, Due Today,
+    /// Upcoming (then rows with no due date), then by due date ascending.
+    ///
+    /// `today` is the business time zone's date. Cancelled plans and voided invoices drop out.
+    public static func outstandingDraws(_ ledger: Ledger, today: CalendarDate) -> [OutstandingDrawRow] {
+        var rows: [OutstandingDrawRow] = []
+        for job in ledger.jobs {
+            guard let plan = job.plan, plan.isActive, let invoice = job.invoice, invoice.voidedOn == nil else { continue }
+            for (index, allocation) in job.allocation(of: plan).enumerated() where allocation.remainingMinor > 0 {
+                let installment = plan.rows[index]
+                let status = DrawStatus.of(dueDate: installment.dueDate, today: today)
+                rows.append(OutstandingDrawRow(
+                    customer: job.customer.name, jobID: job.id, jobNumber: job.number, invoiceNumber: invoice.number,
+                    installmentID: installment.id, installmentNumber: index + 1, installmentLabel: installment.label,
+                    currency: job.currency, amountMinor: installment.amountMinor, remainingMinor: allocation.remainingMinor,
+                    pendingMinor: allocation.pendingMinor, dueDate: installment.dueDate, status: status,
+                    daysOverdue: status == .pastDue ? installment.dueDate!.days(until: today) : 0))
+            }
+        }
+        return rows.sorted {
+            ($0.status, $0.dueDate ?? .distantFuture, $0.jobID, $0.installmentNumber)
+                < ($1.status, $1.dueDate ?? .distantFuture, $1.jobID, $1.installmentNumber)
+        }
+    }
+
+    /// The outstanding draws as CSV, with the company's interval name in the headers.
+    public static func outstandingDrawsCSV(_ rows: [OutstandingDrawRow], settings: CompanySettings) -> CSVTable {
+        let interval = settings.intervalName
+        return CSVTable(
+            header: ["Customer", "Job", "Invoice", "\(interval) #", interval, "Currency", "Amount", "Remaining", "Pending", "Due Date", "Status", "Days Overdue"],
+            rows: rows.map { row in
+                [.text(row.customer), .text(row.jobNumber), .text(row.invoiceNumber), .number(String(row.installmentNumber)),
+                 .text(row.installmentLabel), .text(row.currency.code),
+                 .number(Reports.decimal(row.amountMinor, row.currency)), .number(Reports.decimal(row.remainingMinor, row.currency)),
+                 .number(Reports.decimal(row.pendingMinor, row.currency)), .text(row.dueDate?.iso ?? ""),
+                 .text(row.status.rawValue), .number(String(row.daysOverdue))]
+            })
+    }
+}
+
+extension CalendarDate {
+    /// Sorts after every real date; used only for ordering rows without one.
+    static let distantFuture = try! CalendarDate(year: 9999, month: 12, day: 31)
+}
+
+/// The reports of DESIGN §3: pure functions of the ledger and a business date.
+public enum Reports {
+    static func decimal(_ amountMinor: Int64, _ currency: Currency) -> String {
+        Money(uncheckedMinor: amountMinor, currency).plainDecimal()
+    }
+
+    static func formatted(_ amountMinor: Int64, _ currency: Currency) -> String {
+        Money(uncheckedMinor: amountMinor, currency).formatted()
+    }
+}
