@@ -10,6 +10,8 @@ extension Job {
         check(Set(payments.map(\.id)).count == payments.count, "two payments share an id")
         check(Set(refunds.map(\.id)).count == refunds.count, "two refunds share an id")
         check(Set(changeOrders.map(\.id)).count == changeOrders.count, "two change orders share an id")
+        check(payments.allSatisfy { $0.currency == currency } && refunds.allSatisfy { $0.currency == currency }
+              && changeOrders.allSatisfy { $0.currency == currency }, "a money event is not in the job's currency")
         for payment in payments {
             check(payment.amountMinor > 0 && payment.amountMinor <= Limits.amountMinorMax, "payment \(payment.id) has an amount out of range")
             check(payment.state != .pending || payment.method.maySettleLater, "payment \(payment.id) is pending but its method settles at once")

@@ -85,6 +85,7 @@ extension Job {
     @discardableResult
     public mutating func recordPayment(_ payment: Payment) throws(LedgerError) -> Int64 {
         try Validate.positiveAmount(payment.amountMinor, what: "payment amount")
+        try checkCurrency(payment.currency, what: "payment")
         if let reference = payment.reference {
             _ = try Validate.text(reference, what: "payment reference", limit: Limits.shortTextLengthMax)
         }
@@ -137,6 +138,7 @@ extension Job {
     /// the balance grows by the refund. With `cancelsRemainingPlan` it also cancels the plan.
     public mutating func recordRefund(_ refund: Refund, settings: CompanySettings) throws(LedgerError) {
         try Validate.positiveAmount(refund.amountMinor, what: "refund amount")
+        try checkCurrency(refund.currency, what: "refund")
         _ = try Validate.text(refund.reason, what: "refund reason")
         guard !refunds.contains(where: { $0.id == refund.id }) else {
             throw LedgerError(.refundExists, "A refund with this id is already booked; it was not booked twice.")
@@ -170,6 +172,7 @@ extension Job {
         guard order.amountMinor.magnitude <= UInt64(Limits.amountMinorMax) else {
             throw LedgerError(.amountTooLarge, "The change order's amount is larger than the ledger accepts for one figure.")
         }
+        try checkCurrency(order.currency, what: "change order")
         _ = try Validate.label(order.summary, what: "change order summary")
         guard !changeOrders.contains(where: { $0.id == order.id }) else {
             throw LedgerError(.changeOrderExists, "A change order with this id already exists; it was not added twice.")
@@ -216,6 +219,12 @@ extension Job {
             try checkTotalNotNegative(invoice: invoice, changeOrders: orders)
         }
         changeOrders = orders
+    }
+
+    private func checkCurrency(_ currency: Currency, what: String) throws(LedgerError) {
+        guard currency == self.currency else {
+            throw LedgerError(.currencyMismatch, "The \(what) is in a different currency from the job; a job uses one currency, so record it in the job's currency.")
+        }
     }
 
     private func checkTotalNotNegative(invoice: Invoice, changeOrders: [ChangeOrder]) throws(LedgerError) {

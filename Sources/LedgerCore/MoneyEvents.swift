@@ -22,6 +22,8 @@ public enum PaymentState: String, Hashable, Sendable, Codable {
 public struct Payment: Hashable, Sendable, Codable {
     public let id: PaymentID
     public let amountMinor: Int64
+    /// Must be the job's currency.
+    public let currency: Currency
     public let method: PaymentMethod
     /// Check number or authorization code.
     public let reference: String?
@@ -37,11 +39,12 @@ public struct Payment: Hashable, Sendable, Codable {
 
     /// Makes a payment; it is checked when recorded on a job.
     public init(
-        id: PaymentID, amountMinor: Int64, method: PaymentMethod, reference: String? = nil, state: PaymentState = .completed,
-        occurredAt: HLCTimestamp, occurredOn: CalendarDate, actor: Actor
+        id: PaymentID, amountMinor: Int64, currency: Currency, method: PaymentMethod, reference: String? = nil,
+        state: PaymentState = .completed, occurredAt: HLCTimestamp, occurredOn: CalendarDate, actor: Actor
     ) {
         self.id = id
         self.amountMinor = amountMinor
+        self.currency = currency
         self.method = method
         self.reference = reference
         self.state = state
@@ -56,6 +59,8 @@ public struct Refund: Hashable, Sendable, Codable {
     public let id: RefundID
     public let paymentID: PaymentID
     public let amountMinor: Int64
+    /// Must be the job's currency.
+    public let currency: Currency
     public let reason: String
     /// Whether this refund also cancels the rest of the plan.
     public let cancelsRemainingPlan: Bool
@@ -65,12 +70,13 @@ public struct Refund: Hashable, Sendable, Codable {
 
     /// Makes a refund; it is checked when recorded on a job.
     public init(
-        id: RefundID, paymentID: PaymentID, amountMinor: Int64, reason: String = "", cancelsRemainingPlan: Bool = false,
-        occurredAt: HLCTimestamp, occurredOn: CalendarDate, actor: Actor
+        id: RefundID, paymentID: PaymentID, amountMinor: Int64, currency: Currency, reason: String = "",
+        cancelsRemainingPlan: Bool = false, occurredAt: HLCTimestamp, occurredOn: CalendarDate, actor: Actor
     ) {
         self.id = id
         self.paymentID = paymentID
         self.amountMinor = amountMinor
+        self.currency = currency
         self.reason = reason
         self.cancelsRemainingPlan = cancelsRemainingPlan
         self.occurredAt = occurredAt
@@ -95,16 +101,19 @@ public struct ChangeOrder: Hashable, Sendable, Codable {
     public let summary: String
     /// Signed: a change order may add work or take some away.
     public let amountMinor: Int64
+    /// Must be the job's currency.
+    public let currency: Currency
     public let proposedBy: Actor
     public let proposedOn: CalendarDate
     public internal(set) var status: Status
     public internal(set) var decision: Decision?
 
     /// Makes a proposed change order; it is checked when proposed on a job.
-    public init(id: ChangeOrderID, summary: String, amountMinor: Int64, proposedBy: Actor, proposedOn: CalendarDate) {
+    public init(id: ChangeOrderID, summary: String, amountMinor: Int64, currency: Currency, proposedBy: Actor, proposedOn: CalendarDate) {
         self.id = id
         self.summary = summary
         self.amountMinor = amountMinor
+        self.currency = currency
         self.proposedBy = proposedBy
         self.proposedOn = proposedOn
         self.status = .proposed

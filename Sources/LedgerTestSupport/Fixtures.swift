@@ -40,7 +40,7 @@ public enum Fixtures {
         _ amount: String, counter: UInt64, method: PaymentMethod = .cash, state: PaymentState = .completed,
         on day: String = "2026-06-02", at millis: Int64? = nil, by actor: Actor = technician, replica: ReplicaID = technicianDevice
     ) -> Payment {
-        Payment(id: PaymentID(dot(counter, on: replica)), amountMinor: cents(amount), method: method, state: state,
+        Payment(id: PaymentID(dot(counter, on: replica)), amountMinor: cents(amount), currency: .usd, method: method, state: state,
                 occurredAt: HLCTimestamp(wallMillis: millis ?? Int64(counter) * 1_000), occurredOn: date(day), actor: actor)
     }
 
@@ -49,7 +49,7 @@ public enum Fixtures {
         _ amount: String, of payment: PaymentID, counter: UInt64, cancelsRemainingPlan: Bool = false,
         on day: String = "2026-06-10", by actor: Actor = office
     ) -> Refund {
-        Refund(id: RefundID(dot(counter)), paymentID: payment, amountMinor: cents(amount), reason: "customer request",
+        Refund(id: RefundID(dot(counter)), paymentID: payment, amountMinor: cents(amount), currency: .usd, reason: "customer request",
                cancelsRemainingPlan: cancelsRemainingPlan, occurredAt: HLCTimestamp(wallMillis: Int64(counter) * 1_000),
                occurredOn: date(day), actor: actor)
     }

@@ -21,7 +21,7 @@ try ledger.updateJob(jobID) { (job: inout Job, settings: CompanySettings) throws
     for warning in try job.collectionCheck(amountMinor: amount, settings: settings) {
         print("warning: \(warning.message(intervalName: settings.intervalName))")
     }
-    _ = try job.recordPayment(Payment(id: PaymentID(Dot(replica: device, counter: 3)), amountMinor: amount, method: .cash,
+    _ = try job.recordPayment(Payment(id: PaymentID(Dot(replica: device, counter: 3)), amountMinor: amount, currency: .usd, method: .cash,
                                       occurredAt: HLCTimestamp(wallMillis: 0), occurredOn: try CalendarDate.parse("2026-06-02"),
                                       actor: technician))
 }

@@ -86,7 +86,7 @@ struct MoneyEventTests {
         let record = { (payment: Payment) in { (job: inout Job) throws(LedgerError) in _ = try job.recordPayment(payment) } }
         let base = Fixtures.payment("10.00", counter: 2)
         func with(amount: Int64) -> Payment {
-            Payment(id: base.id, amountMinor: amount, method: .cash, occurredAt: base.occurredAt, occurredOn: base.occurredOn, actor: base.actor)
+            Payment(id: base.id, amountMinor: amount, currency: .usd, method: .cash, occurredAt: base.occurredAt, occurredOn: base.occurredOn, actor: base.actor)
         }
         expectRefusal(.amountNotPositive, on: &job, record(with(amount: 0)))
         expectRefusal(.amountNotPositive, on: &job, record(with(amount: -100)))
@@ -107,6 +107,22 @@ struct MoneyEventTests {
                 _ = try job.recordPayment(Fixtures.payment("5.00", counter: 5))
             }
         }
+    }
+
+    @Test("A payment, refund or change order in a foreign currency is refused and changes nothing")
+    func refusesForeignCurrency() throws {
+        var job = try threeThousands()
+        try job.recordPayment(Fixtures.payment("100.00", counter: 1))
+        let euro = try Currency(code: "EUR")
+        let base = Fixtures.payment("50.00", counter: 2)
+        let euros = Payment(id: base.id, amountMinor: 5_000, currency: euro, method: .cash, occurredAt: base.occurredAt, occurredOn: base.occurredOn, actor: base.actor)
+        expectRefusal(.currencyMismatch, on: &job) { (job: inout Job) throws(LedgerError) in _ = try job.recordPayment(euros) }
+        let refund = Fixtures.refund("10.00", of: paymentID(1), counter: 3)
+        let euroRefund = Refund(id: refund.id, paymentID: refund.paymentID, amountMinor: refund.amountMinor, currency: euro,
+                                occurredAt: refund.occurredAt, occurredOn: refund.occurredOn, actor: refund.actor)
+        expectRefusal(.currencyMismatch, on: &job) { (job: inout Job) throws(LedgerError) in try job.recordRefund(euroRefund, settings: CompanySettings()) }
+        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(20)), summary: "Extra", amountMinor: 100, currency: euro, proposedBy: Fixtures.office, proposedOn: day)
+        expectRefusal(.currencyMismatch, on: &job) { (job: inout Job) throws(LedgerError) in try job.proposeChangeOrder(order) }
     }
 
     @Test("A partial refund leaves the installment paid and the balance owed")
@@ -165,7 +181,7 @@ struct MoneyEventTests {
     @Test("Change orders: only approved ones change the total; the plan keeps its target and is flagged")
     func changeOrders() throws {
         var job = try threeThousands()
-        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(20)), summary: "Add a zone damper", amountMinor: 45_000, proposedBy: Fixtures.technician, proposedOn: day)
+        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(20)), summary: "Add a zone damper", amountMinor: 45_000, currency: .usd, proposedBy: Fixtures.technician, proposedOn: day)
         try job.proposeChangeOrder(order)
         #expect(job.totals.invoiceTotalMinor == 300_000)
         expectRefusal(.officeRoleRequired, on: &job) { (job: inout Job) throws(LedgerError) in
@@ -179,7 +195,7 @@ struct MoneyEventTests {
         expectRefusal(.changeOrderDecided, on: &job) { (job: inout Job) throws(LedgerError) in
             try job.rejectChangeOrder(order.id, reason: "changed my mind", day: Fixtures.date("2026-06-03"), actor: Fixtures.office)
         }
-        let credit = ChangeOrder(id: ChangeOrderID(Fixtures.dot(21)), summary: "Remove everything", amountMinor: -400_000, proposedBy: Fixtures.office, proposedOn: day)
+        let credit = ChangeOrder(id: ChangeOrderID(Fixtures.dot(21)), summary: "Remove everything", amountMinor: -400_000, currency: .usd, proposedBy: Fixtures.office, proposedOn: day)
         try job.proposeChangeOrder(credit)
         expectRefusal(.changeOrderNegativeTotal, on: &job) { (job: inout Job) throws(LedgerError) in
             try job.approveChangeOrder(credit.id, reason: "", day: Fixtures.date("2026-06-03"), actor: Fixtures.office)
@@ -189,7 +205,7 @@ struct MoneyEventTests {
         expectRefusal(.changeOrderUnknown, on: &job) { (job: inout Job) throws(LedgerError) in
             try job.approveChangeOrder(ChangeOrderID(Fixtures.dot(99)), reason: "", day: Fixtures.date("2026-06-03"), actor: Fixtures.office)
         }
-        let zero = ChangeOrder(id: ChangeOrderID(Fixtures.dot(22)), summary: "Nothing", amountMinor: 0, proposedBy: Fixtures.office, proposedOn: day)
+        let zero = ChangeOrder(id: ChangeOrderID(Fixtures.dot(22)), summary: "Nothing", amountMinor: 0, currency: .usd, proposedBy: Fixtures.office, proposedOn: day)
         expectRefusal(.amountNotPositive, on: &job) { (job: inout Job) throws(LedgerError) in try job.proposeChangeOrder(zero) }
         #expect(job.invariantViolations().isEmpty)
     }
@@ -202,7 +218,7 @@ struct MoneyEventTests {
         expectRefusal(.invoiceFinalized, on: &job) { (job: inout Job) throws(LedgerError) in
             try job.setInvoice(number: "HV-2001", baseTotalMinor: 1, issuedOn: nil)
         }
-        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(20)), summary: "Extra", amountMinor: 100, proposedBy: Fixtures.office, proposedOn: day)
+        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(20)), summary: "Extra", amountMinor: 100, currency: .usd, proposedBy: Fixtures.office, proposedOn: day)
         try job.proposeChangeOrder(order)
         expectRefusal(.invoiceFinalized, on: &job) { (job: inout Job) throws(LedgerError) in
             try job.approveChangeOrder(order.id, reason: "", day: Fixtures.date("2026-06-06"), actor: Fixtures.office)
@@ -249,7 +265,7 @@ struct MoneyEventTests {
 
 extension Refund {
     func scaled(to minor: Int64) -> Refund {
-        Refund(id: id, paymentID: paymentID, amountMinor: minor, reason: reason, cancelsRemainingPlan: cancelsRemainingPlan,
+        Refund(id: id, paymentID: paymentID, amountMinor: minor, currency: currency, reason: reason, cancelsRemainingPlan: cancelsRemainingPlan,
                occurredAt: occurredAt, occurredOn: occurredOn, actor: actor)
     }
 }

@@ -70,7 +70,7 @@ struct PropertyTests {
             let method = rng.pick(PaymentMethod.allCases)
             let startsPending = method.maySettleLater && rng.chance(50)
             let replica = rng.chance(50) ? Fixtures.technicianDevice : Fixtures.officeDevice
-            let payment = Payment(id: PaymentID(Dot(replica: replica, counter: counter)), amountMinor: amount, method: method,
+            let payment = Payment(id: PaymentID(Dot(replica: replica, counter: counter)), amountMinor: amount, currency: .usd, method: method,
                                   state: startsPending ? .pending : .completed, occurredAt: HLCTimestamp(wallMillis: rng.int64(in: 0...50)),
                                   occurredOn: Fixtures.date("2026-06-02"), actor: Fixtures.technician)
             counter += 1
@@ -89,7 +89,7 @@ struct PropertyTests {
                     let over = rng.chance(20)
                     let refundAmount = over ? refundable + rng.int64(in: 1...100) : rng.int64(in: 1...refundable)
                     let refund = Refund(id: RefundID(Dot(replica: Fixtures.officeDevice, counter: 1_000 + counter)), paymentID: payment.id,
-                                        amountMinor: refundAmount, occurredAt: HLCTimestamp(wallMillis: 60), occurredOn: Fixtures.date("2026-06-03"),
+                                        amountMinor: refundAmount, currency: .usd, occurredAt: HLCTimestamp(wallMillis: 60), occurredOn: Fixtures.date("2026-06-03"),
                                         actor: Fixtures.office)
                     counter += 1
                     chain.append(.refund(refund, valid: !over))
@@ -250,6 +250,6 @@ enum CheckOutcome: Equatable {
 
 extension Payment {
     func withAmount(_ minor: Int64) -> Payment {
-        Payment(id: id, amountMinor: minor, method: method, reference: reference, state: state, occurredAt: occurredAt, occurredOn: occurredOn, actor: actor)
+        Payment(id: id, amountMinor: minor, currency: currency, method: method, reference: reference, state: state, occurredAt: occurredAt, occurredOn: occurredOn, actor: actor)
     }
 }

@@ -102,7 +102,7 @@ struct ReportTests {
             "Deposit: $2,500.00 due 05/21/2026", "Next Installment: Final Payment · Due 07/09/2026",
         ])
         var done = try Self.job(id: 4, total: "100.00", rows: [("Deposit", "50.00"), ("Final", nil)], due: [nil, nil], paid: ["100.00"])
-        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(90)), summary: "Extra vent", amountMinor: 2_000, proposedBy: Fixtures.office,
+        let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(90)), summary: "Extra vent", amountMinor: 2_000, currency: .usd, proposedBy: Fixtures.office,
                                 proposedOn: Fixtures.date("2026-05-02"))
         try done.proposeChangeOrder(order)
         try done.approveChangeOrder(order.id, reason: "signed", day: Fixtures.date("2026-05-02"), actor: Fixtures.office)
