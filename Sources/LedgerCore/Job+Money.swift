@@ -49,14 +49,16 @@ extension Job {
 
     /// Updates the job's informational fields.
     public mutating func updateInfo(number: String? = nil, customer: Customer? = nil, department: String?? = nil, notes: String? = nil) throws(LedgerError) {
-        var next = self
-        if let number { next.number = try Validate.text(number, what: "job number", limit: Limits.shortTextLengthMax) }
-        if let customer {
-            next.customer = Customer(name: try Validate.label(customer.name, what: "customer name"), remindersOptOut: customer.remindersOptOut)
+        let number = try number.map { n throws(LedgerError) in try Validate.text(n, what: "job number", limit: Limits.shortTextLengthMax) }
+        let customer = try customer.map { c throws(LedgerError) in
+            Customer(name: try Validate.label(c.name, what: "customer name"), remindersOptOut: c.remindersOptOut)
         }
-        if let department { next.department = try department.map { d throws(LedgerError) in try Validate.label(d, what: "department name") } }
-        if let notes { next.notes = try Validate.text(notes, what: "note") }
-        self = next
+        let department = try department.map { d throws(LedgerError) in try d.map { d throws(LedgerError) in try Validate.label(d, what: "department name") } }
+        let notes = try notes.map { n throws(LedgerError) in try Validate.text(n, what: "note") }
+        if let number { self.number = number }
+        if let customer { self.customer = customer }
+        if let department { self.department = department }
+        if let notes { self.notes = notes }
     }
 
     /// What a technician is told before collecting `amountMinor`, or the refusal of an
@@ -80,8 +82,9 @@ extension Job {
     /// Books a payment. Money facts are never refused for the balance: what exceeds it becomes
     /// customer credit. Returns how much of this payment went to credit.
     ///
-    /// Throws only for invalid input: a non-positive or too-large amount, a duplicate id, a
-    /// pending state for a method that settles at once, a failed state, or too many payments.
+    /// Throws only for invalid input: a non-positive or too-large amount, another currency, a
+    /// duplicate id, a pending state for a method that settles at once, a failed state, or too
+    /// many payments.
     @discardableResult
     public mutating func recordPayment(_ payment: Payment) throws(LedgerError) -> Int64 {
         try Validate.positiveAmount(payment.amountMinor, what: "payment amount")
@@ -89,7 +92,7 @@ extension Job {
         if let reference = payment.reference {
             _ = try Validate.text(reference, what: "payment reference", limit: Limits.shortTextLengthMax)
         }
-        guard !payments.contains(where: { $0.id == payment.id }) else {
+        guard cache.paymentPositions[payment.id] == nil else {
             throw LedgerError(.paymentExists, "A payment with this id is already booked; it was not booked twice.")
         }
         switch payment.state {
@@ -105,7 +108,14 @@ extension Job {
             throw LedgerError(.limitExceeded, "This job has the most payments the ledger keeps for one job; contact support.")
         }
         let creditBefore = totals.creditMinor
+        cache.paymentPositions[payment.id] = payments.count
         payments.append(payment)
+        if payment.state == .completed {
+            cache.completedMinor += payment.amountMinor
+            cache.netCashByMethod[payment.method.ordinal] += payment.amountMinor
+        } else {
+            cache.pendingMinor += payment.amountMinor
+        }
         return totals.creditMinor - creditBefore
     }
 
@@ -114,7 +124,11 @@ extension Job {
     public mutating func confirmPayment(_ id: PaymentID) throws(LedgerError) -> Int64 {
         let index = try pendingPaymentIndex(id)
         let creditBefore = totals.creditMinor
+        let payment = payments[index]
         payments[index].state = .completed
+        cache.pendingMinor -= payment.amountMinor
+        cache.completedMinor += payment.amountMinor
+        cache.netCashByMethod[payment.method.ordinal] += payment.amountMinor
         return totals.creditMinor - creditBefore
     }
 
@@ -122,10 +136,11 @@ extension Job {
     public mutating func failPayment(_ id: PaymentID) throws(LedgerError) {
         let index = try pendingPaymentIndex(id)
         payments[index].state = .failed
+        cache.pendingMinor -= payments[index].amountMinor
     }
 
     private func pendingPaymentIndex(_ id: PaymentID) throws(LedgerError) -> Int {
-        guard let index = payments.firstIndex(where: { $0.id == id }) else {
+        guard let index = cache.paymentPositions[id] else {
             throw LedgerError(.paymentUnknown, "This job has no payment with that id; list the job's payments.")
         }
         guard payments[index].state == .pending else {
@@ -136,32 +151,46 @@ extension Job {
 
     /// Books a refund of part or all of one completed payment. It never un-pays an installment;
     /// the balance grows by the refund. With `cancelsRemainingPlan` it also cancels the plan.
-    public mutating func recordRefund(_ refund: Refund, settings: CompanySettings) throws(LedgerError) {
+    ///
+    /// With `bookingExcess` (the merge of money facts from devices that could not see each
+    /// other), a refund beyond what is refundable, or of a payment that has not completed, is
+    /// booked anyway; the return value is the part that exceeded what was refundable, which the
+    /// caller turns into a review case. Otherwise such a refund throws and the return is 0.
+    @discardableResult
+    public mutating func recordRefund(_ refund: Refund, settings: CompanySettings, bookingExcess: Bool = false) throws(LedgerError) -> Int64 {
         try Validate.positiveAmount(refund.amountMinor, what: "refund amount")
         try checkCurrency(refund.currency, what: "refund")
         _ = try Validate.text(refund.reason, what: "refund reason")
-        guard !refunds.contains(where: { $0.id == refund.id }) else {
+        guard !cache.refundIDs.contains(refund.id) else {
             throw LedgerError(.refundExists, "A refund with this id is already booked; it was not booked twice.")
         }
-        guard let refundable = refundableMinor(of: refund.paymentID) else {
+        guard let paymentIndex = cache.paymentPositions[refund.paymentID], let refundable = refundableMinor(of: refund.paymentID) else {
             throw LedgerError(.paymentUnknown, "A refund must name one of this job's payments; list the job's payments and pick one.")
         }
-        guard payments.first(where: { $0.id == refund.paymentID })?.state == .completed else {
-            throw LedgerError(.paymentNotRefundable, "Only a completed payment can be refunded; a pending one can be marked failed instead.")
-        }
-        guard refund.amountMinor <= refundable else {
-            throw LedgerError(.refundExceedsRefundable, "The refund is more than what is left to refund on that payment; refund at most its refundable amount.")
+        let payment = payments[paymentIndex]
+        if !bookingExcess {
+            guard payment.state == .completed else {
+                throw LedgerError(.paymentNotRefundable, "Only a completed payment can be refunded; a pending one can be marked failed instead.")
+            }
+            guard refund.amountMinor <= refundable else {
+                throw LedgerError(.refundExceedsRefundable, "The refund is more than what is left to refund on that payment; refund at most its refundable amount.")
+            }
         }
         guard refunds.count < Limits.refundsPerJobMax else {
             throw LedgerError(.limitExceeded, "This job has the most refunds the ledger keeps for one job; contact support.")
         }
-        var next = self
+        var cancelledPlan: Plan?
         if refund.cancelsRemainingPlan, let current = plan, current.isActive {
             try checkCancelAuthority(actor: refund.actor, settings: settings)
-            next.plan = cancelled(current, day: refund.occurredOn, actor: refund.actor)
+            cancelledPlan = cancelled(current, day: refund.occurredOn, actor: refund.actor)
         }
-        next.refunds.append(refund)
-        self = next
+        if let cancelledPlan { plan = cancelledPlan }
+        refunds.append(refund)
+        cache.refundIDs.insert(refund.id)
+        cache.refundedMinor += refund.amountMinor
+        cache.refundedByPayment[refund.paymentID, default: 0] += refund.amountMinor
+        cache.netCashByMethod[payment.method.ordinal] -= refund.amountMinor
+        return max(0, refund.amountMinor - refundable)
     }
 
     /// Records a proposed change order; anyone on the job may propose one.
@@ -218,6 +247,7 @@ extension Job {
             }
             try checkTotalNotNegative(invoice: invoice, changeOrders: orders)
         }
+        if status == .approved { cache.approvedChangeOrdersMinor += orders[index].amountMinor }
         changeOrders = orders
     }
 

@@ -20,6 +20,9 @@ public struct Job: Hashable, Sendable, Codable {
     public internal(set) var payments: [Payment]
     public internal(set) var refunds: [Refund]
     public internal(set) var changeOrders: [ChangeOrder]
+    /// What the sync core keeps about the job: version vectors, review cases, field stamps.
+    public internal(set) var sync: JobSyncState
+    var cache: JobCache
 
     /// Makes a job with no invoice yet.
     public init(id: JobID, number: String, customer: Customer, department: String? = nil, currency: Currency, notes: String = "") throws(LedgerError) {
@@ -35,6 +38,31 @@ public struct Job: Hashable, Sendable, Codable {
         self.payments = []
         self.refunds = []
         self.changeOrders = []
+        self.sync = JobSyncState()
+        self.cache = JobCache()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, number, customer, department, currency, notes, invoice, plan, previousPlans, payments, refunds, changeOrders, sync
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(JobID.self, forKey: .id)
+        number = try c.decode(String.self, forKey: .number)
+        customer = try c.decode(Customer.self, forKey: .customer)
+        department = try c.decodeIfPresent(String.self, forKey: .department)
+        currency = try c.decode(Currency.self, forKey: .currency)
+        notes = try c.decode(String.self, forKey: .notes)
+        invoice = try c.decodeIfPresent(Invoice.self, forKey: .invoice)
+        plan = try c.decodeIfPresent(Plan.self, forKey: .plan)
+        previousPlans = try c.decode([Plan].self, forKey: .previousPlans)
+        payments = try c.decode([Payment].self, forKey: .payments)
+        refunds = try c.decode([Refund].self, forKey: .refunds)
+        changeOrders = try c.decode([ChangeOrder].self, forKey: .changeOrders)
+        sync = try c.decode(JobSyncState.self, forKey: .sync)
+        cache = JobCache()
+        cache = JobCache(rebuildingFrom: self)
     }
 
     /// The job's money position, computed from its events.
@@ -54,8 +82,20 @@ public struct Job: Hashable, Sendable, Codable {
         public var balanceIfPendingCompletesMinor: Int64 { max(0, invoiceTotalMinor - netCollectedMinor - pendingMinor) }
     }
 
-    /// The job's totals (one pass over its events).
+    /// The job's totals, from running sums kept as events are booked.
     public var totals: Totals {
+        var totals = Totals()
+        if let invoice, invoice.voidedOn == nil {
+            totals.invoiceTotalMinor = invoice.baseTotalMinor + cache.approvedChangeOrdersMinor
+        }
+        totals.completedMinor = cache.completedMinor
+        totals.pendingMinor = cache.pendingMinor
+        totals.refundedMinor = cache.refundedMinor
+        return totals
+    }
+
+    /// The totals counted afresh from every event; the invariant check compares them with `totals`.
+    public func recountedTotals() -> Totals {
         var totals = Totals()
         if let invoice, invoice.voidedOn == nil {
             totals.invoiceTotalMinor = invoice.baseTotalMinor
@@ -190,10 +230,54 @@ public struct Job: Hashable, Sendable, Codable {
         return result
     }
 
-    /// What may still be refunded on a payment: its amount less refunds, if it completed.
+    /// What may still be refunded on a payment: its amount less refunds (never below zero), if
+    /// it completed; nil for an unknown payment.
     public func refundableMinor(of paymentID: PaymentID) -> Int64? {
-        guard let payment = payments.first(where: { $0.id == paymentID }) else { return nil }
+        guard let payment = payment(paymentID) else { return nil }
         guard payment.state == .completed else { return 0 }
-        return payment.amountMinor - refunds.filter { $0.paymentID == paymentID }.reduce(0) { $0 + $1.amountMinor }
+        return max(0, payment.amountMinor - cache.refundedByPayment[paymentID, default: 0])
+    }
+
+    /// The payment with this id, if the job has it.
+    public func payment(_ id: PaymentID) -> Payment? {
+        cache.paymentPositions[id].map { payments[$0] }
+    }
+}
+
+/// Running sums and lookup indexes derived from a job's events.
+///
+/// They make each booking cost the same however long the job's history is. They are never
+/// encoded (a decoded job rebuilds them) and the invariant check compares them with a recount.
+struct JobCache: Hashable, Sendable {
+    var completedMinor: Int64 = 0
+    var pendingMinor: Int64 = 0
+    var refundedMinor: Int64 = 0
+    var approvedChangeOrdersMinor: Int64 = 0
+    /// Completed payments less refunds, per payment method (by `PaymentMethod.ordinal`).
+    var netCashByMethod: [Int64] = Array(repeating: 0, count: PaymentMethod.allCases.count)
+    var paymentPositions: [PaymentID: Int] = [:]
+    var refundedByPayment: [PaymentID: Int64] = [:]
+    var refundIDs: Set<RefundID> = []
+
+    init() {}
+
+    init(rebuildingFrom job: Job) {
+        for (index, payment) in job.payments.enumerated() {
+            paymentPositions[payment.id] = index
+            switch payment.state {
+            case .completed:
+                completedMinor += payment.amountMinor
+                netCashByMethod[payment.method.ordinal] += payment.amountMinor
+            case .pending: pendingMinor += payment.amountMinor
+            case .failed: break
+            }
+        }
+        for refund in job.refunds {
+            refundedMinor += refund.amountMinor
+            refundedByPayment[refund.paymentID, default: 0] += refund.amountMinor
+            refundIDs.insert(refund.id)
+            if let index = paymentPositions[refund.paymentID] { netCashByMethod[job.payments[index].method.ordinal] -= refund.amountMinor }
+        }
+        for order in job.changeOrders where order.status == .approved { approvedChangeOrdersMinor += order.amountMinor }
     }
 }

@@ -3,8 +3,10 @@
 /// A value type; every change goes through a method that checks its input first and leaves the
 /// ledger unchanged when it throws.
 public struct Ledger: Hashable, Sendable {
-    public private(set) var settings: CompanySettings
-    private var jobsByID: [JobID: Job]
+    public internal(set) var settings: CompanySettings
+    var jobsByID: [JobID: Job]
+    /// Review cases not about one job (concurrent settings edits).
+    public internal(set) var companyReviewCases: [ReviewCase] = []
 
     /// Makes an empty ledger with checked settings.
     public init(settings: CompanySettings = CompanySettings()) throws(LedgerError) {

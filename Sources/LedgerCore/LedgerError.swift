@@ -4,7 +4,7 @@
 /// Messages never contain amounts, customer names or tokens (STYLE: errors), so they are safe
 /// to log at the default level. A caller that wants to show an amount (for example what is
 /// still refundable) reads it from the state itself.
-public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct LedgerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A high-level classification that scripts and tests can rely on.
     public struct Code: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
         public var rawValue: String
@@ -70,6 +70,14 @@ public struct LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let changeOrderDecided = Code(rawValue: "change_order_decided")
         public static let changeOrderNegativeTotal = Code(rawValue: "change_order_negative_total")
         public static let limitExceeded = Code(rawValue: "limit_exceeded")
+
+        // Sync.
+        public static let actionMalformed = Code(rawValue: "action_malformed")
+        public static let dotReused = Code(rawValue: "dot_reused")
+        public static let reviewCaseUnknown = Code(rawValue: "review_case_unknown")
+        public static let reviewCaseResolved = Code(rawValue: "review_case_resolved")
+        public static let resolutionNotOffered = Code(rawValue: "resolution_not_offered")
+        public static let resolutionRefused = Code(rawValue: "resolution_refused")
     }
 
     /// What kind of problem this is.

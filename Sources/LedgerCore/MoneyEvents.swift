@@ -5,6 +5,17 @@ public enum PaymentMethod: String, Hashable, Comparable, Sendable, Codable, Case
     /// Card and ACH payments captured offline may settle later; cash and checks are complete.
     public var maySettleLater: Bool { self == .card || self == .ach }
 
+    /// The position in `allCases`, for per-method arrays.
+    var ordinal: Int {
+        switch self {
+        case .card: 0
+        case .cash: 1
+        case .check: 2
+        case .ach: 3
+        case .other: 4
+        }
+    }
+
     public static func < (lhs: PaymentMethod, rhs: PaymentMethod) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 

@@ -120,7 +120,7 @@ struct MoneyEventTests {
         let refund = Fixtures.refund("10.00", of: paymentID(1), counter: 3)
         let euroRefund = Refund(id: refund.id, paymentID: refund.paymentID, amountMinor: refund.amountMinor, currency: euro,
                                 occurredAt: refund.occurredAt, occurredOn: refund.occurredOn, actor: refund.actor)
-        expectRefusal(.currencyMismatch, on: &job) { (job: inout Job) throws(LedgerError) in try job.recordRefund(euroRefund, settings: CompanySettings()) }
+        expectRefusal(.currencyMismatch, on: &job) { (job: inout Job) throws(LedgerError) in _ = try job.recordRefund(euroRefund, settings: CompanySettings()) }
         let order = ChangeOrder(id: ChangeOrderID(Fixtures.dot(20)), summary: "Extra", amountMinor: 100, currency: euro, proposedBy: Fixtures.office, proposedOn: day)
         expectRefusal(.currencyMismatch, on: &job) { (job: inout Job) throws(LedgerError) in try job.proposeChangeOrder(order) }
     }
@@ -144,7 +144,7 @@ struct MoneyEventTests {
         try job.recordPayment(Fixtures.payment("1,000.00", counter: 1))
         try job.recordPayment(Fixtures.payment("500.00", counter: 2, method: .card, state: .pending))
         try job.recordRefund(Fixtures.refund("600.00", of: paymentID(1), counter: 10), settings: settings)
-        let refund = { (r: Refund) in { (job: inout Job) throws(LedgerError) in try job.recordRefund(r, settings: CompanySettings()) } }
+        let refund = { (r: Refund) in { (job: inout Job) throws(LedgerError) in _ = try job.recordRefund(r, settings: CompanySettings()) } }
         expectRefusal(.refundExceedsRefundable, on: &job, refund(Fixtures.refund("400.01", of: paymentID(1), counter: 11)))
         expectRefusal(.paymentUnknown, on: &job, refund(Fixtures.refund("1.00", of: paymentID(42), counter: 12)))
         expectRefusal(.paymentNotRefundable, on: &job, refund(Fixtures.refund("1.00", of: paymentID(2), counter: 13)))

@@ -1,0 +1,157 @@
+extension Ledger {
+    /// Applies one action as the server does; every replica folding the log runs the same code
+    /// and gets the same outcome and the same state.
+    ///
+    /// Deduplication by dot and the gap check belong to whoever keeps the log (`ServerLog`);
+    /// this is the merge itself. A rejected action changes nothing.
+    public mutating func apply(_ action: Action) -> Outcome {
+        switch action.payload {
+        case .createJob(let number, let customer, let department, let currency, let notes):
+            return createJob(action, number: number, customer: customer, department: department, currency: currency, notes: notes)
+        case .updateSettings(let proposed, let baseVersion):
+            return updateSettings(action, proposed: proposed, baseVersion: baseVersion)
+        case .resolveReviewCase(let id, let resolution, let note) where action.job == nil:
+            return resolveCompanyCase(action, id: id, resolution: resolution, note: note)
+        default:
+            guard let jobID = action.job, jobsByID[jobID] != nil else {
+                return .rejected(LedgerError(.jobUnknown, "There is no job with that id in this company; sync to get the latest jobs."))
+            }
+            // Mutating through the subscript keeps the job uniquely referenced: no copy per action.
+            return jobsByID[jobID]!.apply(action, settings: settings)
+        }
+    }
+
+    private mutating func createJob(_ action: Action, number: String, customer: Customer, department: String?, currency: Currency, notes: String) -> Outcome {
+        let id = JobID(action.dot)
+        guard action.job == nil || action.job == id else {
+            return .rejected(LedgerError(.actionMalformed, "A new job's id is its action's dot; send the create without another job id."))
+        }
+        guard jobsByID[id] == nil else {
+            return .rejected(LedgerError(.jobExists, "A job with this id already exists; it was not created twice."))
+        }
+        do {
+            var job = try Job(id: id, number: number, customer: customer, department: department, currency: currency, notes: notes)
+            job.stampCreation(action)
+            jobsByID[id] = job
+            return .applied
+        } catch {
+            return .rejected(error)
+        }
+    }
+
+    private mutating func updateSettings(_ action: Action, proposed: CompanySettings, baseVersion: Int64) -> Outcome {
+        guard action.actor.role.isOffice else {
+            return .rejected(LedgerError(.officeRoleRequired, "Only the office may change company settings; ask the office."))
+        }
+        guard baseVersion == settings.version else {
+            let id = ReviewCaseID(action.dot)
+            companyReviewCases.append(ReviewCase(
+                id: id, kind: .concurrentSettingsEdit, job: nil, raisedBy: action.summary, otherSide: nil,
+                proposed: action.payload, currentPlan: nil, amountMinor: 0, payment: nil, reason: nil,
+                suggestedResolutions: [.applyProposed, .keepCurrent], decision: nil))
+            return .parkedForReview(id)
+        }
+        do {
+            try updateSettings(proposed, actor: action.actor)
+            return .applied
+        } catch {
+            return .rejected(error)
+        }
+    }
+
+    private mutating func resolveCompanyCase(_ action: Action, id: ReviewCaseID, resolution: Resolution, note: String) -> Outcome {
+        guard action.actor.role.isOffice else {
+            return .rejected(LedgerError(.officeRoleRequired, "Only the office may resolve a review case; ask the office."))
+        }
+        guard let index = companyReviewCases.firstIndex(where: { $0.id == id }) else {
+            return .rejected(LedgerError(.reviewCaseUnknown, "The company has no such review case; list the open cases."))
+        }
+        if let failure = Job.checkResolvable(companyReviewCases[index], resolution: resolution, note: note) { return .rejected(failure) }
+        if resolution == .applyProposed, case .updateSettings(let proposed, _)? = companyReviewCases[index].proposed {
+            var trial = self
+            do {
+                try trial.updateSettings(proposed, actor: action.actor)
+            } catch {
+                return .rejected(LedgerError(.resolutionRefused, "The proposed settings cannot be applied now (\(error.code)); choose another resolution."))
+            }
+            self = trial
+        }
+        companyReviewCases[index].decision = ReviewCase.Decision(resolution: resolution, by: action.summary, note: note)
+        return .applied
+    }
+
+    /// Every open review case, company-wide ones first, then by job and raising dot.
+    public var openReviewCases: [ReviewCase] {
+        companyReviewCases.filter(\.isOpen) + jobs.flatMap { $0.sync.openReviewCases }
+    }
+
+    /// The SHA-256 of the canonical encoding of the whole ledger: equal on every replica that
+    /// folded the same log.
+    public var stateDigest: [UInt8] { CanonicalEncoding.digest(of: self) }
+}
+
+extension Ledger: Codable {
+    enum CodingKeys: String, CodingKey { case settings, jobs, companyReviewCases }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        settings = try container.decode(CompanySettings.self, forKey: .settings)
+        jobsByID = [:]
+        for job in try container.decode([Job].self, forKey: .jobs) { jobsByID[job.id] = job }
+        companyReviewCases = try container.decode([ReviewCase].self, forKey: .companyReviewCases)
+    }
+
+    /// Jobs are written in id order, so the encoding never depends on dictionary order.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(settings, forKey: .settings)
+        try container.encode(jobs, forKey: .jobs)
+        try container.encode(companyReviewCases, forKey: .companyReviewCases)
+    }
+}
+
+/// One entry of the server's canonical log: the action, its gap-free sequence number within the
+/// company, and the outcome the server gave it.
+public struct LogEntry: Hashable, Sendable, Codable {
+    public let sequence: UInt64
+    public let action: Action
+    public let outcome: Outcome
+
+    /// Makes a log entry.
+    public init(sequence: UInt64, action: Action, outcome: Outcome) {
+        self.sequence = sequence
+        self.action = action
+        self.outcome = outcome
+    }
+}
+
+/// Folding a log entry gave another outcome than the server recorded: this replica's state
+/// differs from the server's and the job needs repair.
+public struct FoldDivergence: Error, Sendable, Equatable {
+    public let sequence: UInt64
+    public let recorded: Outcome
+    public let recomputed: Outcome
+}
+
+extension Ledger {
+    /// Folds one canonical log entry: re-runs its action and checks the server's outcome.
+    ///
+    /// Throws `FoldDivergence` when the outcomes differ; the state has then taken the action as
+    /// recomputed, and the caller repairs the job from the server.
+    public mutating func fold(_ entry: LogEntry) throws(FoldDivergence) {
+        let outcome = apply(entry.action)
+        guard outcome == entry.outcome else {
+            throw FoldDivergence(sequence: entry.sequence, recorded: entry.outcome, recomputed: outcome)
+        }
+    }
+
+    /// A device's view: its confirmed state with its own pending actions replayed on top.
+    ///
+    /// Returns each pending action's outcome as it would be now: a parked one "will be
+    /// reviewed", a rejected one is shown; none vanishes.
+    public func replaying(_ pending: [Action]) -> (view: Ledger, outcomes: [Outcome]) {
+        var view = self
+        let outcomes = pending.map { view.apply($0) }
+        return (view, outcomes)
+    }
+}

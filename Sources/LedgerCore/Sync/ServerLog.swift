@@ -1,0 +1,111 @@
+/// The server's side of the merge for one company, in memory: the ledger, the canonical log,
+/// and the dedupe and gap rules of a push (DESIGN §4 "Push").
+///
+/// The real server keeps the log in storage and loads only the jobs a change set touches; this
+/// value is the reference it must agree with, and what the tests and the simulator run.
+public struct ServerLog: Sendable {
+    public private(set) var ledger: Ledger
+    public private(set) var entries: [LogEntry] = []
+    /// Replicas that re-sent a dot with a different body: a bug or tampering to look into.
+    public private(set) var flaggedReplicas: [ReplicaID] = []
+    private var highestCounter: [ReplicaID: UInt64] = [:]
+    private var bodyDigests: [Dot: [UInt8]] = [:]
+
+    /// Starts a company with empty history.
+    public init(ledger: Ledger) {
+        self.ledger = ledger
+    }
+
+    /// The answer to a push.
+    public struct PushResult: Hashable, Sendable {
+        /// One outcome per action handled, in order.
+        public var outcomes: [Outcome]
+        /// When a gap stopped the push: the counter the replica must send from. Actions after
+        /// the gap were not handled.
+        public var sendFrom: UInt64?
+    }
+
+    /// The highest counter of `replica` in the log (0 when none).
+    public func highestCounter(of replica: ReplicaID) -> UInt64 { highestCounter[replica] ?? 0 }
+
+    /// Handles one replica's actions in order: dedupes by dot, refuses a gap, merges the rest
+    /// and appends each to the log with its outcome (rejected ones too, so the device sees them).
+    public mutating func push(_ actions: [Action]) -> PushResult {
+        var result = PushResult(outcomes: [], sendFrom: nil)
+        for action in actions {
+            let replica = action.dot.replica
+            let highest = highestCounter(of: replica)
+            if action.dot.counter <= highest {
+                result.outcomes.append(duplicate(action))
+                continue
+            }
+            guard action.dot.counter == highest + 1 else {
+                result.sendFrom = highest + 1
+                return result
+            }
+            let outcome = ledger.apply(action)
+            entries.append(LogEntry(sequence: UInt64(entries.count + 1), action: action, outcome: outcome))
+            highestCounter[replica] = action.dot.counter
+            bodyDigests[action.dot] = CanonicalEncoding.digest(of: action)
+            result.outcomes.append(outcome)
+        }
+        return result
+    }
+
+    // Same dot, same body: it already happened. Same dot, another body: the original stands.
+    private mutating func duplicate(_ action: Action) -> Outcome {
+        guard bodyDigests[action.dot] != CanonicalEncoding.digest(of: action) else { return .exists }
+        if !flaggedReplicas.contains(action.dot.replica) {
+            flaggedReplicas.append(action.dot.replica)
+            flaggedReplicas.sort()
+        }
+        return .rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention."))
+    }
+
+    /// Log entries after `sequence`, at most `limit` of them.
+    public func entries(after sequence: UInt64, limit: Int) -> ArraySlice<LogEntry> {
+        let start = Int(min(sequence, UInt64(entries.count)))
+        return entries[start..<min(entries.count, start + limit)]
+    }
+}
+
+/// A job's digest, compared after a pull to prove a replica's confirmed job equals the server's.
+public struct JobDigest: Hashable, Sendable, Codable {
+    public let job: JobID
+    /// Actions that left a trace on the job.
+    public let eventCount: Int
+    public let invoiceTotalMinor: Int64
+    public let completedMinor: Int64
+    public let pendingMinor: Int64
+    public let refundedMinor: Int64
+    /// SHA-256 of the canonical encoding of the job's dots sorted by (replica, counter), then
+    /// of the job itself: equal digests mean equal jobs.
+    public let hash: [UInt8]
+}
+
+extension Job {
+    /// The job's digest (see `JobDigest`).
+    public var digest: JobDigest {
+        var hasher = SHA256()
+        hasher.update(CanonicalEncoding.bytes(of: sync.dots.sorted()))
+        hasher.update(CanonicalEncoding.bytes(of: self))
+        let totals = totals
+        return JobDigest(job: id, eventCount: sync.dots.count, invoiceTotalMinor: totals.invoiceTotalMinor, completedMinor: totals.completedMinor,
+                         pendingMinor: totals.pendingMinor, refundedMinor: totals.refundedMinor, hash: hasher.finalize())
+    }
+}
+
+/// The running digest of a log prefix: SHA-256 of the previous digest and the entry's canonical
+/// bytes. Equal digests at a sequence mean equal logs up to it.
+public enum LogDigest {
+    /// The digest of the empty log: 32 zero bytes.
+    public static let empty = [UInt8](repeating: 0, count: 32)
+
+    /// The digest after appending `entry` to a prefix whose digest is `previous`.
+    public static func next(_ previous: [UInt8], _ entry: LogEntry) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(previous)
+        hasher.update(CanonicalEncoding.bytes(of: entry))
+        return hasher.finalize()
+    }
+}

@@ -1,0 +1,134 @@
+/// How two version vectors relate. A partial order: "concurrent" is a real answer.
+public enum CausalOrder: String, Hashable, Sendable, Codable {
+    case equal
+    /// The left side happened before the right (every dot it has, the right has too).
+    case before
+    /// The left side includes everything the right has, and more.
+    case after
+    case concurrent
+}
+
+/// For each replica, the highest counter of its actions that touched a job.
+///
+/// Because the server logs each replica's actions in counter order, seeing a replica's action
+/// N on a job implies seeing its earlier ones on that job, so the maxima describe the whole
+/// set of dots. Entries are kept sorted by replica and never hold a zero counter.
+public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// One replica's highest counter.
+    public struct Entry: Hashable, Sendable, Codable {
+        public let replica: ReplicaID
+        public let counter: UInt64
+
+        /// Makes an entry.
+        public init(replica: ReplicaID, counter: UInt64) {
+            self.replica = replica
+            self.counter = counter
+        }
+    }
+
+    public private(set) var entries: [Entry]
+
+    /// The empty vector: nothing seen.
+    public init() { entries = [] }
+
+    /// A vector from entries in any order; duplicates keep their highest counter, zeros vanish.
+    public init(_ entries: [Entry]) {
+        self.init()
+        for entry in entries { record(Dot(replica: entry.replica, counter: entry.counter)) }
+    }
+
+    /// The highest counter seen from `replica` (0 when none).
+    public subscript(replica: ReplicaID) -> UInt64 {
+        guard let index = position(of: replica) else { return 0 }
+        return entries[index].counter
+    }
+
+    /// Whether the dot is covered.
+    public func contains(_ dot: Dot) -> Bool { self[dot.replica] >= dot.counter }
+
+    /// Covers `dot` (and, per replica, everything before it).
+    public mutating func record(_ dot: Dot) {
+        guard dot.counter > 0 else { return }
+        if let index = position(of: dot.replica) {
+            if entries[index].counter < dot.counter { entries[index] = Entry(replica: dot.replica, counter: dot.counter) }
+        } else {
+            let insertAt = entries.firstIndex { dot.replica < $0.replica } ?? entries.count
+            entries.insert(Entry(replica: dot.replica, counter: dot.counter), at: insertAt)
+        }
+    }
+
+    /// Covers everything `other` covers.
+    public mutating func merge(_ other: VersionVector) {
+        for entry in other.entries { record(Dot(replica: entry.replica, counter: entry.counter)) }
+    }
+
+    /// Whether this vector has a dot that `context` does not cover: the author of an action with
+    /// that context had not seen everything here.
+    public func hasDotsNotIn(_ context: VersionVector) -> Bool {
+        entries.contains { $0.counter > context[$0.replica] }
+    }
+
+    /// The partial order between this vector and `other`.
+    public func compare(_ other: VersionVector) -> CausalOrder {
+        let missingFromOther = hasDotsNotIn(other)
+        let missingFromSelf = other.hasDotsNotIn(self)
+        switch (missingFromOther, missingFromSelf) {
+        case (false, false): return .equal
+        case (false, true): return .before
+        case (true, false): return .after
+        case (true, true): return .concurrent
+        }
+    }
+
+    public var description: String {
+        "[" + entries.map { "\($0.replica.description.prefix(8)):\($0.counter)" }.joined(separator: ", ") + "]"
+    }
+
+    private func position(of replica: ReplicaID) -> Int? {
+        // Vectors are short (the replicas that touched one job); a linear scan beats a search.
+        entries.firstIndex { $0.replica == replica }
+    }
+}
+
+/// A hybrid logical clock: physical time when the clock is sane, logical counts when it is not.
+///
+/// Device clocks may be hours or days off. The clock never refuses a reading because of that;
+/// it only keeps its own readings increasing and after every reading it has received. The
+/// physical time is an argument, so the core never reads a clock.
+public struct HybridLogicalClock: Hashable, Sendable, Codable {
+    /// The latest reading this clock gave or received.
+    public private(set) var last: HLCTimestamp
+
+    /// Starts a clock whose first reading comes after `last`.
+    public init(last: HLCTimestamp = HLCTimestamp(wallMillis: 0)) {
+        self.last = last
+    }
+
+    /// A reading for a local event or a message about to be sent.
+    public mutating func tick(physicalMillis: Int64) -> HLCTimestamp {
+        let wall = max(last.wallMillis, physicalMillis)
+        last = wall == last.wallMillis ? bumped(wall, last.logical) : HLCTimestamp(wallMillis: wall, logical: 0)
+        return last
+    }
+
+    /// A reading after receiving `remote`: later than both it and everything this clock gave.
+    public mutating func receive(_ remote: HLCTimestamp, physicalMillis: Int64) -> HLCTimestamp {
+        let wall = max(last.wallMillis, remote.wallMillis, physicalMillis)
+        let sameAsLast = wall == last.wallMillis, sameAsRemote = wall == remote.wallMillis
+        if sameAsLast && sameAsRemote {
+            last = bumped(wall, max(last.logical, remote.logical))
+        } else if sameAsLast {
+            last = bumped(wall, last.logical)
+        } else if sameAsRemote {
+            last = bumped(wall, remote.logical)
+        } else {
+            last = HLCTimestamp(wallMillis: wall, logical: 0)
+        }
+        return last
+    }
+
+    // The logical counter never wraps: at its end the reading moves to the next millisecond.
+    private func bumped(_ wall: Int64, _ logical: UInt32) -> HLCTimestamp {
+        logical == UInt32.max ? HLCTimestamp(wallMillis: wall + 1, logical: 0) : HLCTimestamp(wallMillis: wall, logical: logical + 1)
+    }
+}
