@@ -38,6 +38,23 @@ extension Job {
             problems += planViolations(plan, totals: totals).map { "plan \(plan.id): \($0)" }
         }
         check(previousPlans.allSatisfy { !$0.isActive }, "an earlier plan is still active")
+        check(Set(sync.dots).count == sync.dots.count, "a dot left two traces on the job")
+        check(sync.dots.allSatisfy { sync.versionVector.contains($0) }, "the version vector misses a dot of the job")
+        check(sync.paymentVector.compare(sync.versionVector) != .after && sync.planVector.compare(sync.versionVector) != .after
+              && sync.paymentVector.compare(sync.versionVector) != .concurrent && sync.planVector.compare(sync.versionVector) != .concurrent,
+              "a payment or plan vector has a dot the job's vector lacks")
+        check(Set(sync.reviewCases.map(\.id)).count == sync.reviewCases.count, "two review cases share an id")
+        return problems
+    }
+
+    /// Invariants of a job built only by the merge (`Ledger.apply`): money anomalies always
+    /// carry a review case. Direct calls to the rules (as the tests of single rules make) do not
+    /// raise cases, so this is checked apart.
+    public func mergeInvariantViolations() -> [String] {
+        var problems: [String] = []
+        if totals.creditMinor > 0 && !sync.reviewCases.contains(where: { ReviewCase.Kind.creditKinds.contains($0.kind) }) {
+            problems.append("the job shows customer credit without a review case")
+        }
         return problems
     }
 

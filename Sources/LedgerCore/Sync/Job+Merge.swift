@@ -6,13 +6,21 @@ extension Job {
     mutating func apply(_ action: Action, settings: CompanySettings) -> Outcome {
         let kind = action.payload.kind
         let planBefore = plan
-        let outcome: Outcome
+        let creditBefore = totals.creditMinor
+        var outcome: Outcome
         if kind.isPlanEdit && sync.paymentVector.hasDotsNotIn(action.context) {
             outcome = raise(.planEditAfterUnseenPayment, for: action, otherSide: sync.lastPayment)
         } else if kind.isPlanEdit && sync.planVector.hasDotsNotIn(action.context) {
             outcome = raise(.concurrentPlanEdit, for: action, otherSide: sync.lastPlanChange)
         } else {
             outcome = perform(action, settings: settings)
+        }
+        // However credit arose (an invoice lowered, a change order taking work away), a person
+        // hears of it: every applied action that leaves the customer more credit opens a case.
+        if totals.creditMinor > creditBefore,
+           !sync.reviewCases.contains(where: { $0.id.dot == action.dot && ReviewCase.Kind.creditKinds.contains($0.kind) }) {
+            let raised = raise(.customerCredit, for: action, amountMinor: totals.creditMinor - creditBefore, exception: true)
+            if outcome == .applied { outcome = raised }
         }
         record(action, outcome: outcome, planChanged: plan != planBefore)
         return outcome
@@ -186,7 +194,7 @@ extension Job {
         _ kind: ReviewCase.Kind, for action: Action, otherSide: ActionSummary? = nil, proposed: ActionPayload? = nil,
         amountMinor: Int64 = 0, payment: PaymentID? = nil, reason: LedgerError? = nil, exception: Bool = false
     ) -> Outcome {
-        let id = ReviewCaseID(action.dot)
+        let id = ReviewCaseID(action.dot, index: sync.reviewCases.reduce(0) { $0 + ($1.id.dot == action.dot ? 1 : 0) })
         let parked = !exception
         let suggestions: [Resolution] = parked && kind != .settlementConflict ? [.applyProposed, .keepCurrent] : [.acknowledge]
         sync.reviewCases.append(ReviewCase(

@@ -1,5 +1,18 @@
-/// A review case: the id of the action that raised it.
-public struct ReviewCaseID: DotIdentifier { public let dot: Dot; public init(_ dot: Dot) { self.dot = dot } }
+/// A review case: the dot of the action that raised it and its position among the cases that
+/// action raised (one action may, say, both move a plan's target and leave credit).
+public struct ReviewCaseID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let dot: Dot
+    public let index: Int
+
+    /// Makes a review case id.
+    public init(_ dot: Dot, index: Int = 0) {
+        self.dot = dot
+        self.index = index
+    }
+
+    public static func < (lhs: ReviewCaseID, rhs: ReviewCaseID) -> Bool { (lhs.dot, lhs.index) < (rhs.dot, rhs.index) }
+    public var description: String { "\(dot)/\(index)" }
+}
 
 /// What a person may decide about a review case.
 public enum Resolution: String, Hashable, Sendable, Codable, CaseIterable {
@@ -35,6 +48,9 @@ public struct ReviewCase: Hashable, Sendable, Codable {
         case settlementConflict = "settlement-conflict"
         /// Two settings edits made without seeing each other.
         case concurrentSettingsEdit = "concurrent-settings-edit"
+
+        /// Money anomalies that leave a customer with credit.
+        public static let creditKinds: [Kind] = [.customerCredit, .paymentOnVoidedInvoice, .paymentOnCancelledPlan, .refundExceedsPayment]
     }
 
     /// The decision taken on a case, by whom and why.

@@ -65,7 +65,7 @@ public struct ServerLog: Sendable {
     /// Log entries after `sequence`, at most `limit` of them.
     public func entries(after sequence: UInt64, limit: Int) -> ArraySlice<LogEntry> {
         let start = Int(min(sequence, UInt64(entries.count)))
-        return entries[start..<min(entries.count, start + limit)]
+        return entries[start..<(start + min(entries.count - start, max(0, limit)))]
     }
 }
 
