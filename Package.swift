@@ -17,6 +17,9 @@ let package = Package(
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.
         .executableTarget(name: "ledger-example", dependencies: ["LedgerCore"]),
+        // Release-mode benchmarks of the fold and the merge; never run by the tests. It uses no
+        // package outside this one, so nothing reaches the product graph.
+        .executableTarget(name: "ledger-bench", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/LedgerBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

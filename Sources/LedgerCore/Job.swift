@@ -154,7 +154,10 @@ public struct Job: Hashable, Sendable, Codable {
     /// Whether a payment (even a pending one) is allocated to the current plan, which locks it.
     public var isPlanLocked: Bool {
         guard let plan else { return false }
-        return allocation(of: plan).contains { $0.isTouched }
+        // Rows are positive and fill in order, so something is allocated exactly when the
+        // provisional pool is above zero; no need to build the allocation.
+        let cap = plan.cancellation?.poolCapMinor ?? Int64.max
+        return min(cap, cache.completedMinor + cache.pendingMinor - plan.baselinePaidMinor) > 0
     }
 
     /// The active plan's first row not yet fully covered, counting pending payments when

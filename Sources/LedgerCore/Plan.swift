@@ -116,26 +116,32 @@ public struct Plan: Hashable, Sendable, Codable {
         guard targetMinor > 0 else {
             throw LedgerError(.planTargetNotPositive, "The invoice has no balance left to schedule; a plan needs an amount owed.")
         }
-        var labels: [String] = []
-        for row in draft.rows { labels.append(try Validate.label(row.label, what: "installment label")) }
+        // Labels are checked before amounts and dates so the first error reported is the same
+        // whichever way the rows are built; checking twice is cheap (no allocation when clean).
+        for row in draft.rows { _ = try Validate.label(row.label, what: "installment label") }
         let amounts = try sizeRows(draft, targetMinor: targetMinor)
-        let dates = try resolveDueDates(draft, invoiceDate: invoiceDate, intervalDays: intervalDays, planDay: planDay, previous: previous)
 
         var rows: [Installment] = []
-        var seenIDs: [InstallmentID] = []
+        rows.reserveCapacity(count)
+        var latest: CalendarDate?
         for index in 0..<count {
-            let requestedID = draft.rows[index].id
-            if let requestedID {
-                guard previous?.rows.contains(where: { $0.id == requestedID }) == true, !seenIDs.contains(requestedID) else {
+            let row = draft.rows[index]
+            if let requestedID = row.id {
+                guard previous?.rows.contains(where: { $0.id == requestedID }) == true, !rows.contains(where: { $0.id == requestedID }) else {
                     throw LedgerError(.installmentUnknown, "A row names an installment id the plan does not have (or names it twice); leave the id blank for a new row.")
                 }
             }
-            let rowID = requestedID ?? InstallmentID(origin: rowOrigin, index: index)
-            seenIDs.append(rowID)
+            let due = try resolveDueDate(row, index: index, invoiceDate: invoiceDate, intervalDays: intervalDays, planDay: planDay, previous: previous)
+            if let date = due.date {
+                if let latest, date < latest {
+                    throw LedgerError(.dueDatesOutOfOrder, "Installment \(index + 1) falls due before an earlier installment; due dates must not go backwards (give the row a date).")
+                }
+                latest = date
+            }
             rows.append(Installment(
-                id: rowID, label: labels[index], amountMinor: amounts[index],
-                percentage: draft.mode == .percentage ? draft.rows[index].percentage : nil,
-                dueDate: dates[index].date, dueDateIsDefault: dates[index].isDefault))
+                id: row.id ?? InstallmentID(origin: rowOrigin, index: index), label: try Validate.label(row.label, what: "installment label"),
+                amountMinor: amounts[index], percentage: draft.mode == .percentage ? row.percentage : nil,
+                dueDate: due.date, dueDateIsDefault: due.isDefault))
         }
         return Plan(
             id: id, mode: draft.mode, templateName: draft.templateName, targetMinor: targetMinor, rows: rows,
@@ -197,34 +203,20 @@ public struct Plan: Hashable, Sendable, Codable {
         return Int64.init(Limits.ppmWhole).dividingFullWidth((high: product.high, low: product.low)).quotient
     }
 
-    private static func resolveDueDates(
-        _ draft: PlanDraft, invoiceDate: CalendarDate?, intervalDays: Int, planDay: CalendarDate, previous: Plan?
-    ) throws(LedgerError) -> [(date: CalendarDate?, isDefault: Bool)] {
-        var result: [(date: CalendarDate?, isDefault: Bool)] = []
-        var latest: CalendarDate?
-        for (index, row) in draft.rows.enumerated() {
-            let resolved: (date: CalendarDate?, isDefault: Bool)
-            if let given = row.dueDate {
-                // A date kept unchanged on an existing row may lie in the past; a new one may not.
-                let unchanged = row.id.flatMap { id in previous?.rows.first { $0.id == id } }?.dueDate == given
-                guard unchanged || given >= planDay else {
-                    throw LedgerError(.dueDateBeforePlanDay, "Installment \(index + 1)'s due date is before today; pick today or a later day.")
-                }
-                resolved = (given, false)
-            } else if let invoiceDate {
-                resolved = (try invoiceDate.adding(days: index * intervalDays), true)
-            } else {
-                resolved = (nil, true)
+    // A given date stays (and may not be before the plan's day unless it is an unchanged date of
+    // a kept row); a blank one defaults to the invoice date plus index × interval.
+    private static func resolveDueDate(
+        _ row: PlanDraft.Row, index: Int, invoiceDate: CalendarDate?, intervalDays: Int, planDay: CalendarDate, previous: Plan?
+    ) throws(LedgerError) -> (date: CalendarDate?, isDefault: Bool) {
+        if let given = row.dueDate {
+            let unchanged = row.id.flatMap { id in previous?.rows.first { $0.id == id } }?.dueDate == given
+            guard unchanged || given >= planDay else {
+                throw LedgerError(.dueDateBeforePlanDay, "Installment \(index + 1)'s due date is before today; pick today or a later day.")
             }
-            if let date = resolved.date {
-                if let latest, date < latest {
-                    throw LedgerError(.dueDatesOutOfOrder, "Installment \(index + 1) falls due before an earlier installment; due dates must not go backwards (give the row a date).")
-                }
-                latest = date
-            }
-            result.append(resolved)
+            return (given, false)
         }
-        return result
+        guard let invoiceDate else { return (nil, true) }
+        return (try invoiceDate.adding(days: index * intervalDays), true)
     }
 
     /// Splits `poolMinor` over the rows oldest first: each row fills before the next gets any.

@@ -63,11 +63,19 @@ public struct PlanTemplate: Hashable, Sendable, Codable {
     ])
 }
 
+extension String {
+    /// Whether trimming would change the text (checked without allocating).
+    var hasEdgeWhitespace: Bool {
+        let isSpace: (UInt8) -> Bool = { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
+        return utf8.first.map(isSpace) == true || utf8.last.map(isSpace) == true
+    }
+}
+
 /// Checks for free text shared by every entity.
 enum Validate {
     /// A trimmed, non-empty label of at most `Limits.labelLengthMax` bytes.
     static func label(_ text: String, what: String) throws(LedgerError) -> String {
-        let trimmed = String(text.trimmingASCIIWhitespace())
+        let trimmed = text.hasEdgeWhitespace ? String(text.trimmingASCIIWhitespace()) : text
         guard !trimmed.isEmpty else {
             throw LedgerError(.labelInvalid, "The \(what) is empty; give it a name people will recognise.")
         }
@@ -79,7 +87,7 @@ enum Validate {
 
     /// Free text of at most `limit` bytes (trimmed; may be empty).
     static func text(_ text: String, what: String, limit: Int = Limits.textLengthMax) throws(LedgerError) -> String {
-        let trimmed = String(text.trimmingASCIIWhitespace())
+        let trimmed = text.hasEdgeWhitespace ? String(text.trimmingASCIIWhitespace()) : text
         guard trimmed.utf8.count <= limit else {
             throw LedgerError(.textTooLong, "The \(what) is longer than \(limit) bytes; shorten it.")
         }

@@ -30,8 +30,9 @@ struct PurityTests {
                 let code = line.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
                 if code.trimmingCharacters(in: .whitespaces).hasPrefix("import ") { findings.append("\(name):\(number + 1) imports a module") }
                 for token in forbidden where code.contains(token) { findings.append("\(name):\(number + 1) uses \(token)") }
-                // Iterating a dictionary's keys or values is allowed only through an explicit sort.
-                for accessor in [".keys", ".values"] where code.contains(accessor) && !code.contains("\(accessor).sorted") {
+                // Iterating a dictionary's keys or values is allowed only through an explicit sort;
+                // subscripting them by an index from a lookup walks nothing.
+                for accessor in [".keys", ".values"] where code.contains(accessor) && !code.contains("\(accessor).sorted") && !code.contains("\(accessor)[") {
                     findings.append("\(name):\(number + 1) walks a dictionary's \(accessor) without sorting")
                 }
             }

@@ -17,8 +17,7 @@ extension Job {
         }
         // However credit arose (an invoice lowered, a change order taking work away), a person
         // hears of it: every applied action that leaves the customer more credit opens a case.
-        if totals.creditMinor > creditBefore,
-           !sync.reviewCases.contains(where: { $0.id.dot == action.dot && ReviewCase.Kind.creditKinds.contains($0.kind) }) {
+        if totals.creditMinor > creditBefore, !casesRaised(by: action.dot).contains(where: { ReviewCase.Kind.creditKinds.contains($0.kind) }) {
             let raised = raise(.customerCredit, for: action, amountMinor: totals.creditMinor - creditBefore, exception: true)
             if outcome == .applied { outcome = raised }
         }
@@ -194,7 +193,7 @@ extension Job {
         _ kind: ReviewCase.Kind, for action: Action, otherSide: ActionSummary? = nil, proposed: ActionPayload? = nil,
         amountMinor: Int64 = 0, payment: PaymentID? = nil, reason: LedgerError? = nil, exception: Bool = false
     ) -> Outcome {
-        let id = ReviewCaseID(action.dot, index: sync.reviewCases.reduce(0) { $0 + ($1.id.dot == action.dot ? 1 : 0) })
+        let id = ReviewCaseID(action.dot, index: casesRaised(by: action.dot).count)
         let parked = !exception
         let suggestions: [Resolution] = parked && kind != .settlementConflict ? [.applyProposed, .keepCurrent] : [.acknowledge]
         sync.reviewCases.append(ReviewCase(
@@ -202,6 +201,14 @@ extension Job {
             proposed: proposed ?? (parked ? action.payload : nil), currentPlan: plan, amountMinor: amountMinor, payment: payment,
             reason: reason, suggestedResolutions: suggestions, decision: nil))
         return parked ? .parkedForReview(id) : .appliedWithException(id)
+    }
+
+    // The cases one action raised sit together at the end of the list while it is applied, so
+    // this costs the same however many cases the job has collected.
+    private func casesRaised(by dot: Dot) -> ArraySlice<ReviewCase> {
+        var start = sync.reviewCases.endIndex
+        while start > sync.reviewCases.startIndex, sync.reviewCases[start - 1].id.dot == dot { start -= 1 }
+        return sync.reviewCases[start...]
     }
 
     private mutating func resolve(_ caseID: ReviewCaseID, resolution: Resolution, note: String, action: Action, settings: CompanySettings) -> Outcome {

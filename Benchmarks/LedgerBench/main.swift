@@ -1,0 +1,191 @@
+// Benchmarks of the pure fold and merge (issue B). Run in release mode:
+//
+//     swift run -c release ledger-bench            # every benchmark, 5 runs each, medians
+//     swift run -c release ledger-bench --quick    # one run each, smaller sizes (a smoke test)
+//
+// Time is read here, in the executable, never in LedgerCore.
+#if canImport(Glibc)
+import Glibc  // rounded() needs libm; only the benchmark links it, never the core
+#endif
+import LedgerCore
+import LedgerTestSupport
+
+let quick = CommandLine.arguments.contains("--quick")
+/// `--only a` or `--only b` runs one benchmark (for profiling).
+let only = CommandLine.arguments.firstIndex(of: "--only").map { CommandLine.arguments[$0 + 1] }
+let runs = quick ? 1 : 5
+let clock = ContinuousClock()
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+let office = Actor(user: try UserID("office"), role: .office)
+let technician = Actor(user: try UserID("tech"), role: .technician)
+let day = try CalendarDate.parse("2026-06-01")
+let replicas = (1...50).map { ReplicaID(high: UInt64($0), low: 0xBE4C) }
+
+/// A ledger with `jobs` jobs, each with a large invoice and a Thirds plan, made by the office.
+func seededLedger(jobs: Int) throws -> (Ledger, [JobID], UInt64) {
+    var ledger = try Ledger()
+    var counter: UInt64 = 0
+    var ids: [JobID] = []
+    let officeReplica = ReplicaID(high: 0, low: 1)
+    func action(_ payload: ActionPayload, job: JobID?) -> Action {
+        counter += 1
+        return Action(dot: Dot(replica: officeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: Int64(counter)), actor: office,
+                      job: job, context: job.map { (try? ledger.job($0))?.sync.versionVector ?? VersionVector() } ?? VersionVector(),
+                      businessDay: day, payload: payload)
+    }
+    for index in 0..<jobs {
+        let create = action(.createJob(number: "J-\(index)", customer: Customer(name: "Customer \(index)"), department: nil, currency: .usd, notes: ""), job: nil)
+        precondition(ledger.apply(create) == .applied)
+        let id = JobID(create.dot)
+        ids.append(id)
+        precondition(ledger.apply(action(.setInvoice(number: "HV-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day), job: id)) == .applied)
+        precondition(ledger.apply(action(.createPlan(PlanDraft(template: .thirds)), job: id)) == .applied)
+    }
+    return (ledger, ids, counter)
+}
+
+/// (a) Money actions appended to the log and folded: 90% payments (a fifth pending card
+/// payments), 5% confirmations, 5% refunds, from 50 devices over the given jobs.
+func moneyActions(count: Int, jobs: [JobID], seed: UInt64) -> [Action] {
+    var rng = SeededRandom(seed: seed)
+    var counters = [UInt64](repeating: 0, count: replicas.count)
+    var pendingByJob: [JobID: [PaymentID]] = [:]
+    var completedByJob: [JobID: [PaymentID]] = [:]
+    var actions: [Action] = []
+    actions.reserveCapacity(count)
+    for index in 0..<count {
+        let device = rng.int(in: 0...(replicas.count - 1))
+        counters[device] += 1
+        let dot = Dot(replica: replicas[device], counter: counters[device])
+        let job = jobs[rng.int(in: 0...(jobs.count - 1))]
+        let roll = rng.int(in: 0...99)
+        let payload: ActionPayload
+        if roll < 5, let pending = pendingByJob[job]?.popLast() {
+            payload = .confirmPayment(pending)
+            completedByJob[job, default: []].append(pending)
+        } else if roll < 10, let paid = completedByJob[job]?.last {
+            payload = .recordRefund(RefundRequest(paymentID: paid, amountMinor: 100, currency: .usd))
+        } else {
+            let pending = rng.chance(20)
+            payload = .recordPayment(PaymentRequest(amountMinor: rng.int64(in: 1_000...90_000), currency: .usd, method: pending ? .card : .cash, pending: pending))
+            if pending { pendingByJob[job, default: []].append(PaymentID(dot)) } else { completedByJob[job, default: []].append(PaymentID(dot)) }
+        }
+        actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: Int64(index)), actor: technician, job: job,
+                              context: VersionVector(), businessDay: day, payload: payload))
+    }
+    return actions
+}
+
+func benchmarkFold(jobs jobCount: Int, actions count: Int) throws -> (rate: Double, firstChunk: Double, lastChunk: Double) {
+    var rates: [Double] = [], firsts: [Double] = [], lasts: [Double] = []
+    let (base, jobs, _) = try seededLedger(jobs: jobCount)
+    let actions = moneyActions(count: count, jobs: jobs, seed: 1)
+    let chunk = min(10_000, count / 10)
+    for _ in 0..<runs {
+        var ledger = base
+        var exceptions = 0
+        var chunkTimes: [Double] = []
+        let total = clock.measure {
+            var start = clock.now
+            for (index, action) in actions.enumerated() {
+                switch ledger.apply(action) {
+                case .applied: break
+                case .appliedWithException: exceptions += 1
+                default: fatalError("unexpected outcome for \(action.payload.kind)")
+                }
+                if (index + 1) % chunk == 0 {
+                    let now = clock.now
+                    chunkTimes.append(seconds(now - start))
+                    start = now
+                }
+            }
+        }
+        precondition(ledger.invariantViolations().isEmpty || count > 100_000, "invariants")
+        rates.append(Double(count) / seconds(total))
+        firsts.append(Double(chunk) / chunkTimes.first!)
+        lasts.append(Double(chunk) / chunkTimes.last!)
+        _ = exceptions
+    }
+    return (median(rates), median(firsts), median(lasts))
+}
+
+/// (b) Rounds of concurrent edits on the same plans: in each round every plan gets `writers`
+/// edits made from the same context; the first in order applies, the others are parked for
+/// review with both versions. Every edit runs the concurrency checks.
+func benchmarkConcurrentEdits(plans planCount: Int, rounds: Int, writers: Int) throws -> (rate: Double, applied: Int, parked: Int) {
+    let (base, jobs, _) = try seededLedger(jobs: planCount)
+    let drafts = [PlanDraft(template: .fiftyFifty), PlanDraft(template: .sixtyForty), PlanDraft(template: .thirds)]
+    var rates: [Double] = []
+    var applied = 0, parked = 0
+    for _ in 0..<runs {
+        var ledger = base
+        var counters = [UInt64](repeating: 0, count: writers)
+        var merges = 0
+        applied = 0; parked = 0
+        var elapsed = Duration.zero
+        for round in 0..<rounds {
+            // Contexts are what each writer saw before the round: built outside the timing.
+            var batch: [Action] = []
+            batch.reserveCapacity(planCount * writers)
+            for (index, job) in jobs.enumerated() {
+                let context = try ledger.job(job).sync.versionVector
+                for writer in 0..<writers {
+                    counters[writer] += 1
+                    batch.append(Action(dot: Dot(replica: replicas[writer], counter: counters[writer]), hlc: HLCTimestamp(wallMillis: Int64(round)),
+                                        actor: office, job: job, context: context, businessDay: day,
+                                        payload: .editPlan(drafts[(round + writer + index) % drafts.count])))
+                }
+            }
+            elapsed += clock.measure {
+                for action in batch {
+                    switch ledger.apply(action) {
+                    case .applied: applied += 1
+                    case .parkedForReview: parked += 1
+                    default: fatalError("unexpected outcome")
+                    }
+                }
+            }
+            merges += batch.count
+        }
+        rates.append(Double(merges) / seconds(elapsed))
+    }
+    return (median(rates), applied, parked)
+}
+
+func twoDecimals(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    let fraction = String(abs(hundredths) % 100)
+    return "\(hundredths / 100).\(fraction.count == 1 ? "0" + fraction : fraction)"
+}
+
+func format(_ rate: Double) -> String {
+    let whole = Int(rate.rounded())
+    var text = String(whole), grouped = ""
+    while text.count > 3 { grouped = "," + text.suffix(3) + grouped; text = String(text.dropLast(3)) }
+    return text + grouped
+}
+
+print("ledger-bench: \(runs) run(s) each, medians; release build expected")
+if only != "b" {
+let small = try benchmarkFold(jobs: 10_000, actions: quick ? 10_000 : 10_000)
+print("(a) fold of money actions, 10,000 jobs, 10,000-action log:    \(format(small.rate)) actions/s")
+let large = try benchmarkFold(jobs: 10_000, actions: quick ? 100_000 : 1_000_000)
+print("(a) fold of money actions, 10,000 jobs, \(quick ? "100,000" : "1,000,000")-action log: \(format(large.rate)) actions/s")
+print("    first 10,000 actions \(format(large.firstChunk))/s, last 10,000 \(format(large.lastChunk))/s, last ÷ first = \(twoDecimals(large.lastChunk / large.firstChunk))")
+print("    whole-log rate ÷ 10,000-action rate = \(twoDecimals(large.rate / small.rate))")
+let fewJobs = try benchmarkFold(jobs: 1_000, actions: quick ? 100_000 : 1_000_000)
+print("(a) same log over 1,000 jobs: \(format(fewJobs.rate)) actions/s (÷ 10,000 jobs = \(twoDecimals(fewJobs.rate / large.rate)))")
+}
+if only != "a" {
+let edits = try benchmarkConcurrentEdits(plans: 1_000, rounds: quick ? 5 : 50, writers: 2)
+print("(b) concurrent plan edits, 1,000 plans, 2 writers per round: \(format(edits.rate)) merges/s (\(edits.applied) applied, \(edits.parked) parked)")
+}
