@@ -144,6 +144,7 @@ struct SyncRuleTests {
         #expect(review.proposed == .editPlan(PlanDraft(template: .fiftyFifty)))
         #expect(review.currentPlan?.rows.map(\.amountMinor) == [100_000, 100_000, 100_000])
         #expect(review.suggestedResolutions == [.applyProposed, .keepCurrent])
+        #expect(Reports.reconciliation(world.server.ledger, today: world.day).first?.openReviewCases == 1)
         let job = try world.serverJob()
         #expect(job.plan!.rows.map(\.amountMinor) == [100_000, 100_000, 100_000])
         #expect(job.allocation(of: job.plan!)[0].isPaid)

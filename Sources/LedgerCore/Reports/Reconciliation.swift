@@ -48,6 +48,8 @@ public struct ReconciliationJob: Hashable, Sendable, Codable {
     public let planTargetDiffersFromInvoice: Bool
     public let readyToSchedule: Bool
     public let readyToClose: Bool
+    /// Review cases on the job still waiting for a person.
+    public let openReviewCases: Int
     public let installments: [ReconciliationInstallment]
 }
 
@@ -129,7 +131,8 @@ extension Reports {
                 currency: job.currency, invoiceTotalMinor: totals.invoiceTotalMinor, paidMinor: totals.completedMinor,
                 pendingMinor: totals.pendingMinor, refundedMinor: totals.refundedMinor, creditMinor: totals.creditMinor,
                 balanceMinor: totals.balanceMinor, planState: state, planTargetDiffersFromInvoice: job.planTargetDiffersFromInvoice,
-                readyToSchedule: readiness.readyToSchedule, readyToClose: readiness.readyToClose, installments: installments)
+                readyToSchedule: readiness.readyToSchedule, readyToClose: readiness.readyToClose,
+                openReviewCases: job.sync.openReviewCases.count, installments: installments)
         }
     }
 
@@ -142,7 +145,7 @@ extension Reports {
                 .number(decimal(job.invoiceTotalMinor, job.currency)), .number(decimal(job.paidMinor, job.currency)),
                 .number(decimal(job.pendingMinor, job.currency)), .number(decimal(job.refundedMinor, job.currency)),
                 .number(decimal(job.creditMinor, job.currency)), .number(decimal(job.balanceMinor, job.currency)),
-                .text(job.planState.rawValue),
+                .text(job.planState.rawValue), .number(String(job.openReviewCases)),
             ]
             if job.installments.isEmpty {
                 rows.append(jobCells + Array(repeating: .text(""), count: 8))
@@ -159,7 +162,7 @@ extension Reports {
         let interval = settings.intervalName
         return CSVTable(header: [
             "Customer", "Job", "Invoice", "Currency", "Invoice Total", "Paid", "Pending", "Refunded", "Credit", "Balance",
-            settings.programName, "\(interval) #", interval, "\(interval) Amount", "\(interval) Paid", "\(interval) Pending",
+            settings.programName, "Open Review Cases", "\(interval) #", interval, "\(interval) Amount", "\(interval) Paid", "\(interval) Pending",
             "\(interval) Remaining", "Due Date", "\(interval) Status",
         ], rows: rows)
     }
