@@ -174,6 +174,15 @@ func format(_ rate: Double) -> String {
     return text + grouped
 }
 
+/// `--fold JOBS ACTIONS` folds one log once and prints nothing else (for instruction counts).
+if let at = CommandLine.arguments.firstIndex(of: "--fold"), let jobs = Int(CommandLine.arguments[at + 1]), let count = Int(CommandLine.arguments[at + 2]) {
+    let (base, ids, _) = try seededLedger(jobs: jobs)
+    let actions = moneyActions(count: count, jobs: ids, seed: 1)
+    var ledger = base
+    for action in actions { _ = ledger.apply(action) }
+    print("folded \(count) actions over \(jobs) jobs")
+    exit(0)
+}
 print("ledger-bench: \(runs) run(s) each, medians; release build expected")
 if only != "b" {
 let small = try benchmarkFold(jobs: 10_000, actions: quick ? 10_000 : 10_000)
