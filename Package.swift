@@ -8,11 +8,16 @@ let package = Package(
     products: [
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerTestSupport", targets: ["LedgerTestSupport"]),
+        .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .executable(name: "ledger-example", targets: ["ledger-example"]),
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
         .target(name: "LedgerCore"),
+        // The system zlib, for compression and CRC-32 of change sets.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // The wire format: envelope, limits, bounded decoding (sans I/O).
+        .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib"]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.
@@ -21,6 +26,7 @@ let package = Package(
         // package outside this one, so nothing reaches the product graph.
         .executableTarget(name: "ledger-bench", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/LedgerBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
+        .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

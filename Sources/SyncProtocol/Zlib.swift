@@ -1,0 +1,77 @@
+import CZlib
+
+/// zlib (RFC 1950) compression, bounded streaming inflate and CRC-32, over the system libz.
+public enum Zlib {
+    /// The zlib stream of `bytes` at `ProtocolLimits.compressionLevel`: equal input, equal output.
+    public static func compress(_ bytes: [UInt8]) -> [UInt8] {
+        var length = compressBound(uLong(bytes.count))
+        var out = [UInt8](repeating: 0, count: Int(length))
+        let status = out.withUnsafeMutableBufferPointer { outBuffer in
+            bytes.withUnsafeBufferPointer { inBuffer in
+                compress2(outBuffer.baseAddress, &length, inBuffer.baseAddress, uLong(bytes.count), ProtocolLimits.compressionLevel)
+            }
+        }
+        precondition(status == Z_OK, "compress2 failed with \(status) on a buffer of compressBound size")
+        out.removeSubrange(Int(length)...)
+        return out
+    }
+
+    /// Inflates one zlib stream that must come to exactly `expectedLength` bytes.
+    ///
+    /// Output grows in `ProtocolLimits.inflateChunkBytes` steps and stops as soon as it would pass
+    /// `expectedLength`, so no declared or hostile length ever decides an allocation. The caller
+    /// checks `expectedLength` against the body limit and the ratio first.
+    public static func inflate(_ payload: [UInt8], expectedLength: Int) throws(ProtocolError) -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ProtocolError(.decompressionFailed, "The decompressor could not start; try again.")
+        }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: ProtocolLimits.inflateChunkBytes)
+        var finished = false
+        var failure: ProtocolError?
+        payload.withUnsafeBufferPointer { input in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+            stream.avail_in = uInt(input.count)
+            while !finished && failure == nil {
+                let status: Int32 = chunk.withUnsafeMutableBufferPointer { buffer in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = uInt(buffer.count)
+                    return CZlib.inflate(&stream, Z_NO_FLUSH)
+                }
+                let produced = chunk.count - Int(stream.avail_out)
+                if output.count + produced > expectedLength {
+                    failure = ProtocolError(.lengthMismatch, "The body inflates to more than its declared length; the message is corrupt or hostile.")
+                    break
+                }
+                output.append(contentsOf: chunk[..<produced])
+                switch status {
+                case Z_STREAM_END: finished = true
+                case Z_OK: if produced == 0 && stream.avail_in == 0 {
+                    failure = ProtocolError(.decompressionFailed, "The compressed payload ends before its stream does; the message is truncated.")
+                }
+                case Z_BUF_ERROR where stream.avail_in == 0:
+                    failure = ProtocolError(.decompressionFailed, "The compressed payload ends before its stream does; the message is truncated.")
+                default:
+                    failure = ProtocolError(.decompressionFailed, "The payload is not a valid zlib stream.")
+                }
+            }
+        }
+        if let failure { throw failure }
+        guard stream.avail_in == 0 else {
+            throw ProtocolError(.trailingBytes, "Bytes follow the end of the compressed stream inside the payload.")
+        }
+        guard output.count == expectedLength else {
+            throw ProtocolError(.lengthMismatch, "The body inflates to fewer bytes than declared; the message is corrupt.")
+        }
+        return output
+    }
+
+    /// CRC-32 (ISO-HDLC, as zlib and gzip compute it) of `bytes`.
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            UInt32(CZlib.crc32(0, buffer.baseAddress, uInt(buffer.count)))
+        }
+    }
+}
