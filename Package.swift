@@ -11,13 +11,17 @@ let package = Package(
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .executable(name: "ledger-example", targets: ["ledger-example"]),
     ],
+    dependencies: [
+        // Only the wire format uses it; LedgerCore stays dependency-free.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+    ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
         .target(name: "LedgerCore"),
         // The system zlib, for compression and CRC-32 of change sets.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The wire format: envelope, limits, bounded decoding (sans I/O).
-        .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib"]),
+        .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.
@@ -26,7 +30,7 @@ let package = Package(
         // package outside this one, so nothing reaches the product graph.
         .executableTarget(name: "ledger-bench", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/LedgerBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
-        .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore"]),
+        .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

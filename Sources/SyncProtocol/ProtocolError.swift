@@ -19,6 +19,11 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let lengthMismatch = Code(rawValue: "length_mismatch")
         public static let checksumMismatch = Code(rawValue: "checksum_mismatch")
         public static let trailingBytes = Code(rawValue: "trailing_bytes")
+        public static let malformedBody = Code(rawValue: "malformed_body")
+        public static let limitExceeded = Code(rawValue: "limit_exceeded")
+        public static let badReference = Code(rawValue: "bad_reference")
+        public static let columnMismatch = Code(rawValue: "column_mismatch")
+        public static let invalidValue = Code(rawValue: "invalid_value")
     }
 
     public var code: Code

@@ -15,4 +15,17 @@ public enum ProtocolLimits {
     public static let inflateChunkBytes = 64 << 10
     /// zlib compression level of every encoder, so equal bodies give equal bytes.
     public static let compressionLevel: Int32 = 6
+
+    /// Actions in one change set or pull page.
+    public static let actionsPerMessageMax = 10_000
+    /// Entries of the interned replica table.
+    public static let internedReplicasMax = 10_000
+    /// Entries of the interned user and currency tables.
+    public static let internedValuesMax = 1_000
+    /// Entries of one action's context (replicas that touched one job).
+    public static let contextEntriesMax = 256
+    /// Bytes of any string on the wire; the domain checks its own, tighter limits on apply.
+    public static let stringBytesMax = 500
+    /// Bytes of the settings document inside a settings update.
+    public static let settingsBytesMax = 64 << 10
 }

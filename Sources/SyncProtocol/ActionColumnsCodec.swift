@@ -1,0 +1,377 @@
+import Foundation
+import LedgerCore
+import SwiftProtobuf
+
+/// Writes actions as the columns of `ActionColumns` and reads them back.
+enum ActionColumnsCodec {
+    /// Where the dots of the actions come from.
+    enum Dots {
+        /// A change set: one replica, counters following by one from `first`.
+        case consecutive(replica: ReplicaID, first: UInt64)
+        /// A pull page: every action's dot is in the dot columns.
+        case explicit
+    }
+
+    static func encode(_ actions: [Action], tables: inout Interner, withDots: Bool) throws(ProtocolError) -> WireActionColumns {
+        var columns = WireActionColumns()
+        var previousWall: Int64 = 0, previousJobCounter: UInt64 = 0, previousDay = 0
+        for action in actions {
+            if withDots {
+                columns.dotReplica.append(tables.replica(action.dot.replica))
+                columns.dotCounter.append(action.dot.counter)
+            }
+            let (wallDelta, overflow) = action.hlc.wallMillis.subtractingReportingOverflow(previousWall)
+            guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading is too far from the previous one to encode.") }
+            columns.wallDelta.append(wallDelta)
+            previousWall = action.hlc.wallMillis
+            columns.logical.append(action.hlc.logical)
+            columns.actor.append(tables.user(action.actor.user) * 4 + roleCode(action.actor.role))
+            if let job = action.job {
+                columns.jobReplica.append(tables.replica(job.dot.replica) + 1)
+                columns.jobCounterDelta.append(Int64(bitPattern: job.dot.counter &- previousJobCounter))
+                previousJobCounter = job.dot.counter
+            } else {
+                columns.jobReplica.append(0)
+                columns.jobCounterDelta.append(0)
+            }
+            let day = action.businessDay.daysSinceEpoch
+            columns.dayDelta.append(Int32(day - previousDay))
+            previousDay = day
+            columns.contextSize.append(UInt32(action.context.entries.count))
+            for entry in action.context.entries {
+                columns.contextReplica.append(tables.replica(entry.replica))
+                columns.contextCounter.append(entry.counter)
+            }
+            columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
+        }
+        return columns
+    }
+
+    static func decode(_ columns: WireActionColumns, tables: Tables, dots: Dots) throws(ProtocolError) -> [Action] {
+        let count = columns.payloads.count
+        guard count <= ProtocolLimits.actionsPerMessageMax else {
+            throw ProtocolError(.limitExceeded, "A message carries at most \(ProtocolLimits.actionsPerMessageMax) actions.")
+        }
+        let perAction = [columns.wallDelta.count, columns.logical.count, columns.actor.count, columns.jobReplica.count,
+                         columns.jobCounterDelta.count, columns.dayDelta.count, columns.contextSize.count]
+        guard perAction.allSatisfy({ $0 == count }) else {
+            throw ProtocolError(.columnMismatch, "The action columns have different lengths.")
+        }
+        switch dots {
+        case .consecutive:
+            guard columns.dotReplica.isEmpty, columns.dotCounter.isEmpty else {
+                throw ProtocolError(.columnMismatch, "A change set does not carry dot columns; its dots follow from the first counter.")
+            }
+        case .explicit:
+            guard columns.dotReplica.count == count, columns.dotCounter.count == count else {
+                throw ProtocolError(.columnMismatch, "The dot columns do not match the number of actions.")
+            }
+        }
+        var contextTotal = 0
+        for size in columns.contextSize {
+            guard size <= ProtocolLimits.contextEntriesMax else {
+                throw ProtocolError(.limitExceeded, "An action's context has more than \(ProtocolLimits.contextEntriesMax) entries.")
+            }
+            contextTotal += Int(size)
+        }
+        guard columns.contextReplica.count == contextTotal, columns.contextCounter.count == contextTotal else {
+            throw ProtocolError(.columnMismatch, "The context columns do not match the context sizes.")
+        }
+
+        var actions: [Action] = []
+        actions.reserveCapacity(count)
+        var wall: Int64 = 0, jobCounter: UInt64 = 0, day = 0, contextAt = 0
+        for index in 0..<count {
+            let dot: Dot
+            switch dots {
+            case .consecutive(let replica, let first):
+                let (counter, overflow) = first.addingReportingOverflow(UInt64(index))
+                guard !overflow, first > 0 else { throw ProtocolError(.invalidValue, "Action counters start at 1 and must not overflow.") }
+                dot = Dot(replica: replica, counter: counter)
+            case .explicit:
+                dot = Dot(replica: try tables.replica(columns.dotReplica[index]), counter: columns.dotCounter[index])
+            }
+            let (nextWall, overflow) = wall.addingReportingOverflow(columns.wallDelta[index])
+            guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading overflows.") }
+            wall = nextWall
+            let actorCode = columns.actor[index]
+            guard let role = role(actorCode % 4) else { throw ProtocolError(.invalidValue, "An actor has an unknown role.") }
+            let actor = Actor(user: try tables.user(actorCode / 4), role: role)
+            var job: JobID?
+            if columns.jobReplica[index] > 0 {
+                jobCounter = jobCounter &+ UInt64(bitPattern: columns.jobCounterDelta[index])
+                job = JobID(Dot(replica: try tables.replica(columns.jobReplica[index] - 1), counter: jobCounter))
+            }
+            day += Int(columns.dayDelta[index])
+            guard let businessDay = try? CalendarDate(daysSinceEpoch: day) else {
+                throw ProtocolError(.invalidValue, "An action's business day is outside the years the ledger accepts.")
+            }
+            var entries: [VersionVector.Entry] = []
+            let size = Int(columns.contextSize[index])
+            entries.reserveCapacity(size)
+            for offset in contextAt..<(contextAt + size) {
+                entries.append(VersionVector.Entry(replica: try tables.replica(columns.contextReplica[offset]), counter: columns.contextCounter[offset]))
+            }
+            contextAt += size
+            actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: columns.logical[index]), actor: actor, job: job,
+                                  context: VersionVector(entries), businessDay: businessDay,
+                                  payload: try PayloadCodec.decode(columns.payloads[index], tables: tables)))
+        }
+        return actions
+    }
+
+    static func roleCode(_ role: Role) -> UInt32 {
+        switch role {
+        case .technician: 0
+        case .office: 1
+        case .owner: 2
+        }
+    }
+
+    static func role(_ code: UInt32) -> Role? {
+        switch code {
+        case 0: .technician
+        case 1: .office
+        case 2: .owner
+        default: nil
+        }
+    }
+}
+
+/// Writes and reads the payload of each action kind.
+enum PayloadCodec {
+    static func encode(_ payload: ActionPayload, tables: inout Interner) throws(ProtocolError) -> WirePayload {
+        var wire = WirePayload()
+        switch payload {
+        case .createJob(let number, let customer, let department, let currency, let notes):
+            wire.createJob = .with {
+                $0.number = number
+                $0.customerName = customer.name
+                $0.remindersOptOut = customer.remindersOptOut
+                if let department { $0.department = department }
+                $0.currency = tables.currency(currency)
+                $0.notes = notes
+            }
+        case .updateJobInfo(let update):
+            wire.updateJobInfo = .with {
+                if let number = update.number { $0.number = number }
+                if let name = update.customerName { $0.customerName = name }
+                if let optOut = update.remindersOptOut { $0.remindersOptOut = optOut }
+                switch update.department {
+                case .set(let name)?: $0.department = name
+                case .clear?: $0.clearDepartment_p = true
+                case nil: break
+                }
+                if let notes = update.notes { $0.notes = notes }
+            }
+        case .setInvoice(let number, let baseTotalMinor, let issuedOn):
+            wire.setInvoice = .with {
+                $0.number = number
+                $0.baseTotalMinor = baseTotalMinor
+                if let issuedOn { $0.issuedOn = Int32(issuedOn.daysSinceEpoch) }
+            }
+        case .finalizeInvoice: wire.finalizeInvoice = true
+        case .voidInvoice: wire.voidInvoice = true
+        case .createPlan(let draft): wire.createPlan = encode(draft, tables: &tables)
+        case .editPlan(let draft): wire.editPlan = encode(draft, tables: &tables)
+        case .cancelPlan: wire.cancelPlan = true
+        case .editInstallment(let row, let label, let change):
+            wire.editInstallment = .with {
+                $0.rowOrigin = tables.ref(row.origin)
+                $0.rowIndex = UInt32(row.index)
+                if let label { $0.label = label }
+                switch change {
+                case .keep: $0.dueDateChange = .keep
+                case .set(let date): $0.dueDateChange = .set; $0.dueDate = Int32(date.daysSinceEpoch)
+                case .clear: $0.dueDateChange = .clear
+                }
+            }
+        case .recordPayment(let request):
+            wire.recordPayment = .with {
+                $0.amountMinor = request.amountMinor
+                $0.currency = tables.currency(request.currency)
+                $0.method = method(request.method)
+                if let reference = request.reference { $0.reference = reference }
+                $0.pending = request.pending
+            }
+        case .confirmPayment(let id): wire.confirmPayment = tables.ref(id.dot)
+        case .failPayment(let id): wire.failPayment = tables.ref(id.dot)
+        case .recordRefund(let request):
+            wire.recordRefund = .with {
+                $0.payment = tables.ref(request.paymentID.dot)
+                $0.amountMinor = request.amountMinor
+                $0.currency = tables.currency(request.currency)
+                $0.reason = request.reason
+                $0.cancelsRemainingPlan = request.cancelsRemainingPlan
+            }
+        case .proposeChangeOrder(let summary, let amountMinor, let currency):
+            wire.proposeChangeOrder = .with { $0.summary = summary; $0.amountMinor = amountMinor; $0.currency = tables.currency(currency) }
+        case .approveChangeOrder(let id, let reason):
+            wire.approveChangeOrder = .with { $0.changeOrder = tables.ref(id.dot); $0.reason = reason }
+        case .rejectChangeOrder(let id, let reason):
+            wire.rejectChangeOrder = .with { $0.changeOrder = tables.ref(id.dot); $0.reason = reason }
+        case .updateSettings(let settings, let baseVersion):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            guard let json = try? encoder.encode(settings) else { throw ProtocolError(.invalidValue, "The settings could not be written.") }
+            wire.updateSettings = .with { $0.baseVersion = baseVersion; $0.settingsJson = json }
+        case .resolveReviewCase(let id, let resolution, let note):
+            wire.resolveReviewCase = .with {
+                $0.caseOrigin = tables.ref(id.dot)
+                $0.caseIndex = UInt32(id.index)
+                $0.resolution = switch resolution {
+                case .applyProposed: .applyProposed
+                case .keepCurrent: .keepCurrent
+                case .acknowledge: .acknowledge
+                }
+                $0.note = note
+            }
+        }
+        return wire
+    }
+
+    static func encode(_ draft: PlanDraft, tables: inout Interner) -> WirePlanDraft {
+        .with { wire in
+            wire.mode = draft.mode == .percentage ? .percentage : .amount
+            if let name = draft.templateName { wire.templateName = name }
+            wire.rows = draft.rows.map { row in
+                .with {
+                    $0.label = row.label
+                    if let percentage = row.percentage { $0.percentagePpm = percentage.value }
+                    if let amount = row.amountMinor { $0.amountMinor = amount }
+                    if let date = row.dueDate { $0.dueDate = Int32(date.daysSinceEpoch) }
+                    if let id = row.id { $0.idOrigin = tables.ref(id.origin); $0.idIndex = UInt32(id.index) }
+                }
+            }
+        }
+    }
+
+    static func decode(_ wire: WirePayload, tables: Tables) throws(ProtocolError) -> ActionPayload {
+        switch wire.kind {
+        case nil:
+            throw ProtocolError(.invalidValue, "An action has no payload, or one this version does not know; update the app.")
+        case .createJob(let job)?:
+            return .createJob(number: try text(job.number), customer: Customer(name: try text(job.customerName), remindersOptOut: job.remindersOptOut),
+                              department: job.hasDepartment ? try text(job.department) : nil, currency: try tables.currency(job.currency),
+                              notes: try text(job.notes))
+        case .updateJobInfo(let update)?:
+            guard !(update.hasDepartment && update.clearDepartment_p) else {
+                throw ProtocolError(.invalidValue, "An update both sets and clears the department.")
+            }
+            return .updateJobInfo(JobInfoUpdate(
+                number: update.hasNumber ? try text(update.number) : nil,
+                customerName: update.hasCustomerName ? try text(update.customerName) : nil,
+                remindersOptOut: update.hasRemindersOptOut ? update.remindersOptOut : nil,
+                department: update.hasDepartment ? .set(try text(update.department)) : (update.clearDepartment_p ? .clear : nil),
+                notes: update.hasNotes ? try text(update.notes) : nil))
+        case .setInvoice(let invoice)?:
+            return .setInvoice(number: try text(invoice.number), baseTotalMinor: invoice.baseTotalMinor,
+                               issuedOn: invoice.hasIssuedOn ? try date(invoice.issuedOn) : nil)
+        case .finalizeInvoice?: return .finalizeInvoice
+        case .voidInvoice?: return .voidInvoice
+        case .createPlan(let draft)?: return .createPlan(try decode(draft, tables: tables))
+        case .editPlan(let draft)?: return .editPlan(try decode(draft, tables: tables))
+        case .cancelPlan?: return .cancelPlan
+        case .editInstallment(let edit)?:
+            let change: DueDateChange = switch edit.dueDateChange {
+            case .keep: .keep
+            case .set: .set(try date(edit.dueDate))
+            case .clear: .clear
+            case .UNRECOGNIZED: throw ProtocolError(.invalidValue, "An installment edit has an unknown kind of date change.")
+            }
+            return .editInstallment(InstallmentID(origin: try tables.dot(edit.rowOrigin), index: Int(edit.rowIndex)),
+                                    label: edit.hasLabel ? try text(edit.label) : nil, dueDate: change)
+        case .recordPayment(let payment)?:
+            return .recordPayment(PaymentRequest(amountMinor: payment.amountMinor, currency: try tables.currency(payment.currency),
+                                                 method: try method(payment.method), reference: payment.hasReference ? try text(payment.reference) : nil,
+                                                 pending: payment.pending))
+        case .confirmPayment(let ref)?: return .confirmPayment(PaymentID(try tables.dot(ref)))
+        case .failPayment(let ref)?: return .failPayment(PaymentID(try tables.dot(ref)))
+        case .recordRefund(let refund)?:
+            return .recordRefund(RefundRequest(paymentID: PaymentID(try tables.dot(refund.payment)), amountMinor: refund.amountMinor,
+                                               currency: try tables.currency(refund.currency), reason: try text(refund.reason),
+                                               cancelsRemainingPlan: refund.cancelsRemainingPlan))
+        case .proposeChangeOrder(let order)?:
+            return .proposeChangeOrder(summary: try text(order.summary), amountMinor: order.amountMinor, currency: try tables.currency(order.currency))
+        case .approveChangeOrder(let decision)?:
+            return .approveChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder)), reason: try text(decision.reason))
+        case .rejectChangeOrder(let decision)?:
+            return .rejectChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder)), reason: try text(decision.reason))
+        case .updateSettings(let update)?:
+            guard update.settingsJson.count <= ProtocolLimits.settingsBytesMax else {
+                throw ProtocolError(.limitExceeded, "The settings document is larger than \(ProtocolLimits.settingsBytesMax) bytes.")
+            }
+            guard let settings = try? JSONDecoder().decode(CompanySettings.self, from: update.settingsJson) else {
+                throw ProtocolError(.invalidValue, "The settings document is not valid settings JSON.")
+            }
+            return .updateSettings(settings, baseVersion: update.baseVersion)
+        case .resolveReviewCase(let resolve)?:
+            let resolution: Resolution = switch resolve.resolution {
+            case .applyProposed: .applyProposed
+            case .keepCurrent: .keepCurrent
+            case .acknowledge: .acknowledge
+            case .UNRECOGNIZED: throw ProtocolError(.invalidValue, "A resolution is unknown to this version; update the app.")
+            }
+            return .resolveReviewCase(ReviewCaseID(try tables.dot(resolve.caseOrigin), index: Int(resolve.caseIndex)), resolution, note: try text(resolve.note))
+        }
+    }
+
+    static func decode(_ wire: WirePlanDraft, tables: Tables) throws(ProtocolError) -> PlanDraft {
+        // A plan has at most 12 rows; a few more still decode so the core can say what is wrong.
+        guard wire.rows.count <= Limits.planRowsMax * 2 else {
+            throw ProtocolError(.limitExceeded, "A plan draft has more than \(Limits.planRowsMax * 2) rows.")
+        }
+        let mode: PlanMode = switch wire.mode {
+        case .percentage: .percentage
+        case .amount: .amount
+        case .UNRECOGNIZED: throw ProtocolError(.invalidValue, "A plan draft has an unknown mode.")
+        }
+        var rows: [PlanDraft.Row] = []
+        for row in wire.rows {
+            var percentage: PartsPerMillion?
+            if row.hasPercentagePpm {
+                guard let value = try? PartsPerMillion(row.percentagePpm) else { throw ProtocolError(.invalidValue, "A percentage is outside 0–100%.") }
+                percentage = value
+            }
+            rows.append(PlanDraft.Row(label: try text(row.label), percentage: percentage, amountMinor: row.hasAmountMinor ? row.amountMinor : nil,
+                                      dueDate: row.hasDueDate ? try date(row.dueDate) : nil,
+                                      id: row.hasIDOrigin ? InstallmentID(origin: try tables.dot(row.idOrigin), index: Int(row.idIndex)) : nil))
+        }
+        return PlanDraft(mode: mode, rows: rows, templateName: wire.hasTemplateName ? try text(wire.templateName) : nil)
+    }
+
+    static func method(_ method: PaymentMethod) -> WirePaymentMethod {
+        switch method {
+        case .card: .card
+        case .cash: .cash
+        case .check: .check
+        case .ach: .ach
+        case .other: .other
+        }
+    }
+
+    static func method(_ wire: WirePaymentMethod) throws(ProtocolError) -> PaymentMethod {
+        switch wire {
+        case .card: .card
+        case .cash: .cash
+        case .check: .check
+        case .ach: .ach
+        case .other: .other
+        case .UNRECOGNIZED: throw ProtocolError(.invalidValue, "A payment method is unknown to this version; update the app.")
+        }
+    }
+
+    static func text(_ value: String) throws(ProtocolError) -> String {
+        guard value.utf8.count <= ProtocolLimits.stringBytesMax else {
+            throw ProtocolError(.limitExceeded, "A string is longer than \(ProtocolLimits.stringBytesMax) bytes.")
+        }
+        return value
+    }
+
+    static func date(_ days: Int32) throws(ProtocolError) -> CalendarDate {
+        guard let date = try? CalendarDate(daysSinceEpoch: Int(days)) else {
+            throw ProtocolError(.invalidValue, "A date is outside the years the ledger accepts.")
+        }
+        return date
+    }
+}

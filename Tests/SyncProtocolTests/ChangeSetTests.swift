@@ -1,0 +1,165 @@
+import Foundation
+import LedgerCore
+import LedgerTestSupport
+import SyncProtocol
+import Testing
+
+/// Protocol/vectors/changesets.json, written by a hand-rolled protobuf encoder in Python.
+struct ChangeSetVectorFile: Decodable {
+    struct Expected: Decodable {
+        let counter: UInt64
+        let kind: String
+        let job: UInt64?
+        let context: [[UInt64]]
+        let wall: Int64
+        let day: String
+    }
+
+    struct Vector: Decodable, CustomStringConvertible {
+        let name: String
+        let what: String
+        let hex: String
+        let expect: [Expected]?
+        let error: String?
+        var description: String { name }
+    }
+
+    let replica: String
+    let vectors: [Vector]
+
+    static func load() throws -> ChangeSetVectorFile {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Protocol/vectors/changesets.json")
+        return try JSONDecoder().decode(ChangeSetVectorFile.self, from: Data(contentsOf: url))
+    }
+}
+
+@Suite("Change sets: the push body, its columns and its limits")
+struct ChangeSetTests {
+    @Test("The valid vector decodes to the expected actions and re-encodes byte for byte")
+    func validVector() throws {
+        let file = try ChangeSetVectorFile.load()
+        let vector = try #require(file.vectors.first { $0.expect != nil })
+        let body = bytes(hex: vector.hex)
+        let changeSet = try ChangeSetCodec.decodeBody(body)
+        let replica = try ReplicaID(uuidString: "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2")
+        #expect(changeSet.replica == replica)
+        #expect(changeSet.lastAppliedSequence == 41)
+        #expect(changeSet.appVersion == "1.0.0")
+        let expected = try #require(vector.expect)
+        #expect(changeSet.actions.count == expected.count)
+        for (action, want) in zip(changeSet.actions, expected) {
+            #expect(action.dot == Dot(replica: replica, counter: want.counter))
+            #expect(action.payload.kind.rawValue == want.kind)
+            #expect(action.job == want.job.map { JobID(Dot(replica: replica, counter: $0)) })
+            #expect(action.context.entries.map { [0, $0.counter] } == want.context.map { [$0[0], $0[1]] })
+            #expect(action.hlc.wallMillis == want.wall)
+            #expect(action.businessDay == Fixtures.date(want.day))
+            #expect(action.actor == Actor(user: try UserID("tech-ana"), role: .technician))
+        }
+        guard case .recordPayment(let payment) = changeSet.actions[3].payload else { Issue.record("expected a payment"); return }
+        #expect(payment == PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash))
+        guard case .createPlan(let draft) = changeSet.actions[2].payload else { Issue.record("expected a plan"); return }
+        #expect(draft == PlanDraft(template: .thirds))
+        #expect(try ChangeSetCodec.encodeBody(changeSet) == body, "re-encoding must give the Python encoder's bytes")
+    }
+
+    @Test("Invalid vectors fail with their specified code", arguments: try ChangeSetVectorFile.load().vectors.filter { $0.error != nil })
+    func invalidVectors(vector: ChangeSetVectorFile.Vector) throws {
+        do {
+            let changeSet = try ChangeSetCodec.decodeBody(bytes(hex: vector.hex))
+            Issue.record("\(vector.name) decoded to \(changeSet.actions.count) actions; expected \(vector.error!)")
+        } catch {
+            #expect(error.code.rawValue == vector.error, "\(vector.name): \(vector.what) — \(error.message)")
+        }
+    }
+
+    @Test("Random change sets of every action kind round-trip through the body and the envelope")
+    func roundTrip() throws {
+        for seed in UInt64(0)..<200 {
+            var rng = SeededRandom(seed: seed)
+            let replica = ReplicaID(high: rng.next(), low: rng.next())
+            let first = UInt64(rng.int(in: 1...1_000_000))
+            let actions = (0..<rng.int(in: 0...60)).map { offset in
+                RandomActions.action(Dot(replica: replica, counter: first + UInt64(offset)), &rng)
+            }
+            let changeSet = ChangeSet(replica: replica, lastAppliedSequence: rng.next() >> 20, appVersion: "2.3.\(seed)",
+                                      clock: HLCTimestamp(wallMillis: rng.int64(in: 0...4_000_000_000_000), logical: UInt32(rng.int(in: 0...9))),
+                                      actions: actions)
+            let decoded = try ChangeSetCodec.decodeBody(try ChangeSetCodec.encodeBody(changeSet))
+            #expect(decoded == changeSet, "seed \(seed)")
+            #expect(try ChangeSetCodec.decode(try ChangeSetCodec.encode(changeSet, compressed: seed % 2 == 0)) == changeSet, "seed \(seed)")
+        }
+    }
+
+    @Test("An encoder refuses a change set whose actions are not one replica's consecutive dots")
+    func consecutiveDots() {
+        var rng = SeededRandom(seed: 1)
+        let replica = ReplicaID(high: 1, low: 1)
+        let gap = [RandomActions.action(Dot(replica: replica, counter: 1), &rng), RandomActions.action(Dot(replica: replica, counter: 3), &rng)]
+        #expect(throws: ProtocolError.self) {
+            try ChangeSetCodec.encodeBody(ChangeSet(replica: replica, lastAppliedSequence: 0, appVersion: "1", clock: HLCTimestamp(wallMillis: 0), actions: gap))
+        }
+    }
+}
+
+/// Random actions covering every payload kind, for round-trip tests.
+enum RandomActions {
+    static let users = ["tech-ana", "office-ben", "owner-cy"].map { try! UserID($0) }
+    static let others = (1...5).map { ReplicaID(high: UInt64($0), low: 99) }
+
+    static func dot(_ rng: inout SeededRandom) -> Dot { Dot(replica: rng.pick(others), counter: UInt64(rng.int(in: 1...100_000))) }
+    static func text(_ rng: inout SeededRandom) -> String { rng.pick(["", "Deposit", "gate code 1234", "Zoë Ünlü ✓", String(repeating: "x", count: 80)]) }
+    static func day(_ rng: inout SeededRandom) -> CalendarDate { try! CalendarDate(daysSinceEpoch: rng.int(in: 0...40_000)) }
+    static func currency(_ rng: inout SeededRandom) -> Currency { try! Currency(code: rng.pick(["USD", "EUR", "JPY"])) }
+    static func amount(_ rng: inout SeededRandom) -> Int64 { rng.int64(in: -1_000...Limits.amountMinorMax) }
+
+    static func draft(_ rng: inout SeededRandom) -> PlanDraft {
+        let rows = (0..<rng.int(in: 0...13)).map { _ in
+            PlanDraft.Row(label: text(&rng), percentage: rng.chance(50) ? try! PartsPerMillion(rng.int64(in: 0...1_000_000)) : nil,
+                          amountMinor: rng.chance(50) ? amount(&rng) : nil, dueDate: rng.chance(50) ? day(&rng) : nil,
+                          id: rng.chance(30) ? InstallmentID(origin: dot(&rng), index: rng.int(in: 0...11)) : nil)
+        }
+        return PlanDraft(mode: rng.chance(50) ? .percentage : .amount, rows: rows, templateName: rng.chance(50) ? "Thirds" : nil)
+    }
+
+    static func payload(_ rng: inout SeededRandom) -> ActionPayload {
+        switch rng.int(in: 0...17) {
+        case 0: return .createJob(number: text(&rng), customer: Customer(name: text(&rng), remindersOptOut: rng.chance(50)),
+                           department: rng.chance(50) ? text(&rng) : nil, currency: currency(&rng), notes: text(&rng))
+        case 1: return .updateJobInfo(JobInfoUpdate(number: rng.chance(50) ? text(&rng) : nil, customerName: rng.chance(50) ? text(&rng) : nil,
+                                             remindersOptOut: rng.chance(50) ? rng.chance(50) : nil,
+                                             department: rng.pick([JobInfoUpdate.DepartmentChange?.none, .clear, .set("Plumbing")]), notes: rng.chance(50) ? text(&rng) : nil))
+        case 2: return .setInvoice(number: text(&rng), baseTotalMinor: amount(&rng), issuedOn: rng.chance(50) ? day(&rng) : nil)
+        case 3: return .finalizeInvoice
+        case 4: return .voidInvoice
+        case 5: return .createPlan(draft(&rng))
+        case 6: return .editPlan(draft(&rng))
+        case 7: return .cancelPlan
+        case 8: return .editInstallment(InstallmentID(origin: dot(&rng), index: rng.int(in: 0...11)), label: rng.chance(50) ? text(&rng) : nil,
+                                 dueDate: rng.pick([DueDateChange.keep, .clear, .set(day(&rng))]))
+        case 9: return .recordPayment(PaymentRequest(amountMinor: amount(&rng), currency: currency(&rng), method: rng.pick(PaymentMethod.allCases),
+                                              reference: rng.chance(50) ? text(&rng) : nil, pending: rng.chance(50)))
+        case 10: return .confirmPayment(PaymentID(dot(&rng)))
+        case 11: return .failPayment(PaymentID(dot(&rng)))
+        case 12: return .recordRefund(RefundRequest(paymentID: PaymentID(dot(&rng)), amountMinor: amount(&rng), currency: currency(&rng),
+                                             reason: text(&rng), cancelsRemainingPlan: rng.chance(50)))
+        case 13: return .proposeChangeOrder(summary: text(&rng), amountMinor: amount(&rng), currency: currency(&rng))
+        case 14: return .approveChangeOrder(ChangeOrderID(dot(&rng)), reason: text(&rng))
+        case 15: return .rejectChangeOrder(ChangeOrderID(dot(&rng)), reason: text(&rng))
+        case 16:
+            var settings = CompanySettings()
+            settings.intervalName = rng.pick(["Draw", "Installment"])
+            settings.optedOutUsers = rng.chance(50) ? [users[0]] : []
+            return .updateSettings(settings, baseVersion: rng.int64(in: 1...50))
+        default: return .resolveReviewCase(ReviewCaseID(dot(&rng), index: rng.int(in: 0...2)), rng.pick(Resolution.allCases), note: text(&rng))
+        }
+    }
+
+    static func action(_ dot: Dot, _ rng: inout SeededRandom) -> Action {
+        let context = VersionVector((0..<rng.int(in: 0...4)).map { _ in VersionVector.Entry(replica: rng.pick(others), counter: UInt64(rng.int(in: 1...1_000_000))) })
+        return Action(dot: dot, hlc: HLCTimestamp(wallMillis: rng.int64(in: 0...4_000_000_000_000), logical: UInt32(rng.int(in: 0...3))),
+                      actor: Actor(user: rng.pick(users), role: rng.pick(Role.allCases)), job: rng.chance(80) ? JobID(self.dot(&rng)) : nil,
+                      context: context, businessDay: day(&rng), payload: payload(&rng))
+    }
+}
