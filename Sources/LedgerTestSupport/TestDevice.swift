@@ -13,6 +13,8 @@ public struct TestDevice: Sendable {
     public private(set) var confirmed: Ledger
     public private(set) var cursor: UInt64 = 0
     public private(set) var pending: [Action] = []
+    /// The running digest of the log prefix this device folded (see `LogDigest`).
+    public private(set) var logDigest = LogDigest.empty
 
     /// Makes a device whose confirmed state starts as `initial` (the company before any log).
     public init(replica: ReplicaID, actor: Actor, initial: Ledger) {
@@ -68,12 +70,20 @@ public struct TestDevice: Sendable {
     /// Pulls up to `limit` log entries after the cursor, folds them, and drops its own
     /// acknowledged actions from the outbox.
     public mutating func pull(from server: ServerLog, limit: Int = Int.max) throws(FoldDivergence) {
-        for entry in server.entries(after: cursor, limit: limit) {
+        try apply(Array(server.entries(after: cursor, limit: limit)))
+    }
+
+    /// Folds entries that continue the log from the cursor, keeping the running log digest, and
+    /// drops this device's own actions from the outbox as they come back.
+    public mutating func apply(_ entries: [LogEntry]) throws(FoldDivergence) {
+        for entry in entries {
+            precondition(entry.sequence == cursor + 1, "entries must continue the log from the cursor")
             try confirmed.fold(entry)
             if entry.action.dot.replica == replica {
                 pending.removeAll { $0.dot == entry.action.dot }
             }
             clock = HybridLogicalClock(last: max(clock.last, entry.action.hlc))
+            logDigest = LogDigest.next(logDigest, entry)
             cursor = entry.sequence
         }
     }

@@ -911,6 +911,269 @@ public nonisolated struct WireChangeSet: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// What became of one action (LedgerCore.Outcome).
+public nonisolated struct WireOutcome: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: WireOutcome.Kind = .applied
+
+  /// with a case: the raising dot
+  public var reviewCase: WireRef {
+    get {_reviewCase ?? WireRef()}
+    set {_reviewCase = newValue}
+  }
+  /// Returns true if `reviewCase` has been explicitly set.
+  public var hasReviewCase: Bool {self._reviewCase != nil}
+  /// Clears the value of `reviewCase`. Subsequent reads from it will return its default value.
+  public mutating func clearReviewCase() {self._reviewCase = nil}
+
+  public var reviewCaseIndex: UInt32 = 0
+
+  /// rejected: the ledger's error code
+  public var errorCode: String = String()
+
+  /// rejected: what to do, without amounts or customer data
+  public var errorMessage: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case applied // = 0
+    case exists // = 1
+    case appliedWithException // = 2
+    case parkedForReview // = 3
+    case rejected // = 4
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .applied
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .applied
+      case 1: self = .exists
+      case 2: self = .appliedWithException
+      case 3: self = .parkedForReview
+      case 4: self = .rejected
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .applied: return 0
+      case .exists: return 1
+      case .appliedWithException: return 2
+      case .parkedForReview: return 3
+      case .rejected: return 4
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [WireOutcome.Kind] = [
+      .applied,
+      .exists,
+      .appliedWithException,
+      .parkedForReview,
+      .rejected,
+    ]
+
+  }
+
+  public init() {}
+
+  fileprivate var _reviewCase: WireRef? = nil
+}
+
+/// Message type 2: the answer to a change set.
+public nonisolated struct WirePushResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var interned: WireInterned {
+    get {_interned ?? WireInterned()}
+    set {_interned = newValue}
+  }
+  /// Returns true if `interned` has been explicitly set.
+  public var hasInterned: Bool {self._interned != nil}
+  /// Clears the value of `interned`. Subsequent reads from it will return its default value.
+  public mutating func clearInterned() {self._interned = nil}
+
+  /// one per action handled, in order
+  public var outcomes: [WireOutcome] = []
+
+  /// a gap stopped the push: resend from this counter
+  public var sendFrom: UInt64 {
+    get {_sendFrom ?? 0}
+    set {_sendFrom = newValue}
+  }
+  /// Returns true if `sendFrom` has been explicitly set.
+  public var hasSendFrom: Bool {self._sendFrom != nil}
+  /// Clears the value of `sendFrom`. Subsequent reads from it will return its default value.
+  public mutating func clearSendFrom() {self._sendFrom = nil}
+
+  /// the last sequence of the log after the push
+  public var serverSequence: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _interned: WireInterned? = nil
+  fileprivate var _sendFrom: UInt64? = nil
+}
+
+/// Message type 3: a device asks for the log after its cursor.
+public nonisolated struct WirePullRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var replica: Data = Data()
+
+  public var afterSequence: UInt64 = 0
+
+  /// entries wanted; the server may send fewer
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A job's digest at a checkpoint (LedgerCore.JobDigest).
+public nonisolated struct WireJobDigest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var job: WireRef {
+    get {_job ?? WireRef()}
+    set {_job = newValue}
+  }
+  /// Returns true if `job` has been explicitly set.
+  public var hasJob: Bool {self._job != nil}
+  /// Clears the value of `job`. Subsequent reads from it will return its default value.
+  public mutating func clearJob() {self._job = nil}
+
+  public var eventCount: UInt64 = 0
+
+  public var invoiceTotalMinor: Int64 = 0
+
+  public var completedMinor: Int64 = 0
+
+  public var pendingMinor: Int64 = 0
+
+  public var refundedMinor: Int64 = 0
+
+  /// 32 bytes
+  public var hash: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _job: WireRef? = nil
+}
+
+/// The end of a pull page: proof of the log prefix and of the jobs the page touched.
+public nonisolated struct WireCheckpoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the last sequence in the page
+  public var sequence: UInt64 = 0
+
+  /// running digest of the log up to `sequence` (32 bytes)
+  public var logDigest: Data = Data()
+
+  /// every job the page touched, in id order
+  public var jobs: [WireJobDigest] = []
+
+  /// nothing follows `sequence` yet
+  public var caughtUp: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Message type 4: log entries after the cursor, in order.
+public nonisolated struct WirePullPage: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// sequence of the first entry; the others follow by one
+  public var firstSequence: UInt64 {
+    get {_storage._firstSequence}
+    set {_uniqueStorage()._firstSequence = newValue}
+  }
+
+  public var interned: WireInterned {
+    get {_storage._interned ?? WireInterned()}
+    set {_uniqueStorage()._interned = newValue}
+  }
+  /// Returns true if `interned` has been explicitly set.
+  public var hasInterned: Bool {_storage._interned != nil}
+  /// Clears the value of `interned`. Subsequent reads from it will return its default value.
+  public mutating func clearInterned() {_uniqueStorage()._interned = nil}
+
+  /// with dot columns
+  public var actions: WireActionColumns {
+    get {_storage._actions ?? WireActionColumns()}
+    set {_uniqueStorage()._actions = newValue}
+  }
+  /// Returns true if `actions` has been explicitly set.
+  public var hasActions: Bool {_storage._actions != nil}
+  /// Clears the value of `actions`. Subsequent reads from it will return its default value.
+  public mutating func clearActions() {_uniqueStorage()._actions = nil}
+
+  /// one per action
+  public var outcomes: [WireOutcome] {
+    get {_storage._outcomes}
+    set {_uniqueStorage()._outcomes = newValue}
+  }
+
+  public var checkpoint: WireCheckpoint {
+    get {_storage._checkpoint ?? WireCheckpoint()}
+    set {_uniqueStorage()._checkpoint = newValue}
+  }
+  /// Returns true if `checkpoint` has been explicitly set.
+  public var hasCheckpoint: Bool {_storage._checkpoint != nil}
+  /// Clears the value of `checkpoint`. Subsequent reads from it will return its default value.
+  public mutating func clearCheckpoint() {_uniqueStorage()._checkpoint = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Message type 5: a request could not be handled.
+public nonisolated struct WireErrorMessage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// a code of Protocol/README.md §5, or of the server's API
+  public var code: String = String()
+
+  public var message: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "fieldledger.v1"
@@ -2154,6 +2417,395 @@ nonisolated extension WireChangeSet: SwiftProtobuf.Message, SwiftProtobuf._Messa
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireOutcome: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Outcome"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}review_case\0\u{3}review_case_index\0\u{3}error_code\0\u{3}error_message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._reviewCase) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.reviewCaseIndex) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.errorCode) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.errorMessage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .applied {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    try { if let v = self._reviewCase {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.reviewCaseIndex != 0 {
+      try visitor.visitSingularUInt32Field(value: self.reviewCaseIndex, fieldNumber: 3)
+    }
+    if !self.errorCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorCode, fieldNumber: 4)
+    }
+    if !self.errorMessage.isEmpty {
+      try visitor.visitSingularStringField(value: self.errorMessage, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireOutcome, rhs: WireOutcome) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs._reviewCase != rhs._reviewCase {return false}
+    if lhs.reviewCaseIndex != rhs.reviewCaseIndex {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.errorMessage != rhs.errorMessage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireOutcome.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0APPLIED\0\u{1}EXISTS\0\u{1}APPLIED_WITH_EXCEPTION\0\u{1}PARKED_FOR_REVIEW\0\u{1}REJECTED\0")
+}
+
+nonisolated extension WirePushResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PushResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}interned\0\u{1}outcomes\0\u{3}send_from\0\u{3}server_sequence\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._interned) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.outcomes) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self._sendFrom) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.serverSequence) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._interned {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.outcomes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.outcomes, fieldNumber: 2)
+    }
+    try { if let v = self._sendFrom {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 3)
+    } }()
+    if self.serverSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.serverSequence, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WirePushResponse, rhs: WirePushResponse) -> Bool {
+    if lhs._interned != rhs._interned {return false}
+    if lhs.outcomes != rhs.outcomes {return false}
+    if lhs._sendFrom != rhs._sendFrom {return false}
+    if lhs.serverSequence != rhs.serverSequence {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WirePullRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PullRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replica\0\u{3}after_sequence\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.replica) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.replica.isEmpty {
+      try visitor.visitSingularBytesField(value: self.replica, fieldNumber: 1)
+    }
+    if self.afterSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterSequence, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WirePullRequest, rhs: WirePullRequest) -> Bool {
+    if lhs.replica != rhs.replica {return false}
+    if lhs.afterSequence != rhs.afterSequence {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireJobDigest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".JobDigest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}job\0\u{3}event_count\0\u{3}invoice_total_minor\0\u{3}completed_minor\0\u{3}pending_minor\0\u{3}refunded_minor\0\u{1}hash\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._job) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.eventCount) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.invoiceTotalMinor) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.completedMinor) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.pendingMinor) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.refundedMinor) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.hash) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._job {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.eventCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.eventCount, fieldNumber: 2)
+    }
+    if self.invoiceTotalMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.invoiceTotalMinor, fieldNumber: 3)
+    }
+    if self.completedMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.completedMinor, fieldNumber: 4)
+    }
+    if self.pendingMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.pendingMinor, fieldNumber: 5)
+    }
+    if self.refundedMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.refundedMinor, fieldNumber: 6)
+    }
+    if !self.hash.isEmpty {
+      try visitor.visitSingularBytesField(value: self.hash, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireJobDigest, rhs: WireJobDigest) -> Bool {
+    if lhs._job != rhs._job {return false}
+    if lhs.eventCount != rhs.eventCount {return false}
+    if lhs.invoiceTotalMinor != rhs.invoiceTotalMinor {return false}
+    if lhs.completedMinor != rhs.completedMinor {return false}
+    if lhs.pendingMinor != rhs.pendingMinor {return false}
+    if lhs.refundedMinor != rhs.refundedMinor {return false}
+    if lhs.hash != rhs.hash {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireCheckpoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Checkpoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}log_digest\0\u{1}jobs\0\u{3}caught_up\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.logDigest) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.jobs) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.caughtUp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if !self.logDigest.isEmpty {
+      try visitor.visitSingularBytesField(value: self.logDigest, fieldNumber: 2)
+    }
+    if !self.jobs.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.jobs, fieldNumber: 3)
+    }
+    if self.caughtUp != false {
+      try visitor.visitSingularBoolField(value: self.caughtUp, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireCheckpoint, rhs: WireCheckpoint) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.logDigest != rhs.logDigest {return false}
+    if lhs.jobs != rhs.jobs {return false}
+    if lhs.caughtUp != rhs.caughtUp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WirePullPage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PullPage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}first_sequence\0\u{1}interned\0\u{1}actions\0\u{1}outcomes\0\u{1}checkpoint\0")
+
+  fileprivate class _StorageClass {
+    var _firstSequence: UInt64 = 0
+    var _interned: WireInterned? = nil
+    var _actions: WireActionColumns? = nil
+    var _outcomes: [WireOutcome] = []
+    var _checkpoint: WireCheckpoint? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _firstSequence = source._firstSequence
+      _interned = source._interned
+      _actions = source._actions
+      _outcomes = source._outcomes
+      _checkpoint = source._checkpoint
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._firstSequence) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._interned) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._actions) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._outcomes) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._checkpoint) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._firstSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._firstSequence, fieldNumber: 1)
+      }
+      try { if let v = _storage._interned {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._actions {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if !_storage._outcomes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._outcomes, fieldNumber: 4)
+      }
+      try { if let v = _storage._checkpoint {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WirePullPage, rhs: WirePullPage) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._firstSequence != rhs_storage._firstSequence {return false}
+        if _storage._interned != rhs_storage._interned {return false}
+        if _storage._actions != rhs_storage._actions {return false}
+        if _storage._outcomes != rhs_storage._outcomes {return false}
+        if _storage._checkpoint != rhs_storage._checkpoint {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension WireErrorMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ErrorMessage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WireErrorMessage, rhs: WireErrorMessage) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -81,6 +81,17 @@ public struct JobDigest: Hashable, Sendable, Codable {
     /// SHA-256 of the canonical encoding of the job's dots sorted by (replica, counter), then
     /// of the job itself: equal digests mean equal jobs.
     public let hash: [UInt8]
+
+    /// Makes a digest (as read from the wire).
+    public init(job: JobID, eventCount: Int, invoiceTotalMinor: Int64, completedMinor: Int64, pendingMinor: Int64, refundedMinor: Int64, hash: [UInt8]) {
+        self.job = job
+        self.eventCount = eventCount
+        self.invoiceTotalMinor = invoiceTotalMinor
+        self.completedMinor = completedMinor
+        self.pendingMinor = pendingMinor
+        self.refundedMinor = refundedMinor
+        self.hash = hash
+    }
 }
 
 extension Job {
