@@ -29,6 +29,8 @@ let package = Package(
         // Release-mode benchmarks of the fold and the merge; never run by the tests. It uses no
         // package outside this one, so nothing reaches the product graph.
         .executableTarget(name: "ledger-bench", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/LedgerBench"),
+        // Release-mode benchmark of the wire format's size and speed (issue C).
+        .executableTarget(name: "protocol-bench", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Benchmarks/ProtocolBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
     ],
