@@ -6,6 +6,9 @@
 set -euo pipefail
 seconds="${1:-60}"
 cd "$(dirname "$0")"
+# SwiftPM does not re-plan a path dependency that gained files; drop the cached plan (objects
+# and corpus stay) so the decoders are always built from the current sources.
+rm -f ../.build-fuzz/release.yaml ../.build-fuzz/release/description.json
 # SwiftPM's --sanitize reaches only this package; -Xswiftc instruments the decoders too.
 swift build -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address --scratch-path ../.build-fuzz
 corpus=../.build-fuzz/corpus
