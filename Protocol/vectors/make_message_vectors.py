@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Writes Protocol/vectors/messages.json: golden push responses, pull requests, pull pages and
+error messages as whole envelopes, from Python implementations of Protocol/README.md written
+apart from the Swift one (standard library only). Run from the repository root:
+
+    python3 Protocol/vectors/make_message_vectors.py
+"""
+import importlib.util
+import json
+import pathlib
+import struct
+import zlib
+
+here = pathlib.Path(__file__).parent
+spec = importlib.util.spec_from_file_location("cs", here / "make_changeset_vectors.py")
+cs = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cs)  # reuses the protobuf writer (it also rewrites changesets.json)
+f_varint, f_bytes, f_string, f_msg, f_packed, key, varint, zigzag, ref = (
+    cs.f_varint, cs.f_bytes, cs.f_string, cs.f_msg, cs.f_packed, cs.key, cs.varint, cs.zigzag, cs.ref)
+REPLICA = cs.REPLICA
+
+
+def envelope(msg_type, body, compressed):
+    payload = zlib.compress(body, 6) if compressed else body
+    covered = bytes([1, msg_type, 1 if compressed else 0, 0]) + struct.pack(">I", len(body))
+    return b"FLCS" + covered + struct.pack(">II", zlib.crc32(covered + body), len(payload)) + payload
+
+
+def outcome(kind, case=None, code="", message=""):
+    body = f_varint(1, kind)
+    if case is not None:
+        body += f_msg(2, ref(*case[:2])) + f_varint(3, case[2])
+    return body + f_string(4, code) + f_string(5, message)
+
+
+interned = f_bytes(1, REPLICA)
+push_response = (f_msg(1, interned) +
+                 f_msg(2, outcome(0)) + f_msg(2, outcome(1)) + f_msg(2, outcome(2, (0, 7, 1))) +
+                 f_msg(2, outcome(3, (0, 8, 0))) +
+                 f_msg(2, outcome(4, code="amount_not_positive", message="The payment amount must be greater than zero.")) +
+                 f_varint(4, 1207))
+gap_response = f_msg(1, b"") + f_msg(2, outcome(0)) + key(3, 0) + varint(12) + f_varint(4, 88)
+pull_request = f_bytes(1, REPLICA) + f_varint(2, 4096) + f_varint(3, 500)
+error_body = f_string(1, "replica_mismatch") + f_string(2, "This device may only push its own actions; check the device token.")
+
+# A pull page of two entries by the same replica: a job created, then invoiced.
+columns = (f_packed(1, [0, 0]) + f_packed(2, [1, 2]) + f_packed(3, [zigzag(1780272000000), zigzag(1000)]) +
+           f_packed(4, [0, 0]) + f_packed(5, [1, 1]) + f_packed(6, [0, 1]) + f_packed(7, [0, zigzag(1)]) +
+           f_packed(8, [zigzag(cs.JUNE_1), 0]) + f_packed(9, [0, 1]) + f_packed(10, [0]) + f_packed(11, [1]) +
+           f_msg(12, cs.create_job) + f_msg(12, cs.set_invoice))
+digest = bytes(range(32))
+job_digest = (f_msg(1, ref(0, 1)) + f_varint(2, 2) + f_varint(3, 300000) + f_bytes(7, digest))
+checkpoint = f_varint(1, 42) + f_bytes(2, bytes(range(32, 64))) + f_msg(3, job_digest) + f_varint(4, 1)
+page = (f_varint(1, 41) + f_msg(2, f_bytes(1, REPLICA) + f_string(2, "office-ben") + f_string(3, "USD")) +
+        f_msg(3, columns) + f_msg(4, outcome(0)) + f_msg(4, outcome(0)) + f_msg(5, checkpoint))
+
+vectors = [
+    {"name": "push-response", "type": 2, "hex": envelope(2, push_response, True).hex(),
+     "what": "applied, exists, applied with exception (case 7/1), parked (case 8/0), rejected; log at 1207"},
+    {"name": "push-response-gap", "type": 2, "hex": envelope(2, gap_response, False).hex(),
+     "what": "one applied, then a gap: send from counter 12; log at 88"},
+    {"name": "pull-request", "type": 3, "hex": envelope(3, pull_request, False).hex(), "what": "after 4096, up to 500 entries"},
+    {"name": "pull-page", "type": 4, "hex": envelope(4, page, True).hex(),
+     "what": "entries 41 and 42 (create job J-1042, invoice it), caught up, one job digest"},
+    {"name": "error", "type": 5, "hex": envelope(5, error_body, False).hex(), "what": "replica_mismatch"},
+]
+with open(here / "messages.json", "w") as out:
+    json.dump({"generator": "Protocol/vectors/make_message_vectors.py", "vectors": vectors}, out, indent=1)
+    out.write("\n")
+print("wrote %d vectors" % len(vectors))

@@ -1,0 +1,75 @@
+import Foundation
+import LedgerCore
+import LedgerTestSupport
+import SyncProtocol
+import Testing
+
+/// Protocol/vectors/messages.json: whole envelopes of the messages other than the change set,
+/// written by Python encoders apart from the Swift ones.
+struct MessageVectorFile: Decodable {
+    struct Vector: Decodable, CustomStringConvertible {
+        let name: String
+        let type: UInt8
+        let hex: String
+        let what: String
+        var description: String { name }
+    }
+
+    let vectors: [Vector]
+
+    static func load() throws -> [String: [UInt8]] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Protocol/vectors/messages.json")
+        let file = try JSONDecoder().decode(MessageVectorFile.self, from: Data(contentsOf: url))
+        return Dictionary(uniqueKeysWithValues: file.vectors.map { ($0.name, bytes(hex: $0.hex)) })
+    }
+}
+
+@Suite("Golden vectors of the push response, pull request, pull page and error")
+struct MessageVectorTests {
+    let replica = try! ReplicaID(uuidString: "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2")
+
+    /// Decodes a vector, and checks that re-encoding it gives the same bytes.
+    func decode(_ name: String) throws -> SyncMessage {
+        let wire = try #require(try MessageVectorFile.load()[name])
+        let message = try SyncMessage.decode(wire)
+        #expect(try message.encoded(compressed: try Envelope.decode(wire).compressed) == wire, "\(name) must re-encode byte for byte")
+        return message
+    }
+
+    @Test("A push response with every kind of outcome, and one stopped by a gap")
+    func pushResponses() throws {
+        let expected = PushResponse(outcomes: [
+            .applied, .exists,
+            .appliedWithException(ReviewCaseID(Dot(replica: replica, counter: 7), index: 1)),
+            .parkedForReview(ReviewCaseID(Dot(replica: replica, counter: 8), index: 0)),
+            .rejected(LedgerError(.amountNotPositive, "The payment amount must be greater than zero.")),
+        ], sendFrom: nil, serverSequence: 1207)
+        #expect(try decode("push-response") == .pushResponse(expected))
+        #expect(try decode("push-response-gap") == .pushResponse(PushResponse(outcomes: [.applied], sendFrom: 12, serverSequence: 88)))
+    }
+
+    @Test("A pull request and an error message")
+    func pullRequestAndError() throws {
+        #expect(try decode("pull-request") == .pullRequest(PullRequest(replica: replica, afterSequence: 4096, limit: 500)))
+        #expect(try decode("error") == .error(code: "replica_mismatch", message: "This device may only push its own actions; check the device token."))
+    }
+
+    @Test("A pull page of two entries with its checkpoint")
+    func pullPage() throws {
+        guard case .pullPage(let page) = try decode("pull-page") else { Issue.record("expected a pull page"); return }
+        let office = Actor(user: try UserID("office-ben"), role: .office)
+        #expect(page.entries.map(\.sequence) == [41, 42])
+        #expect(page.entries.map(\.action.dot) == [Dot(replica: replica, counter: 1), Dot(replica: replica, counter: 2)])
+        #expect(page.entries.allSatisfy { $0.action.actor == office && $0.outcome == .applied })
+        #expect(page.entries[1].action.job == JobID(Dot(replica: replica, counter: 1)))
+        #expect(page.entries[1].action.context == VersionVector([VersionVector.Entry(replica: replica, counter: 1)]))
+        #expect(page.entries[1].action.hlc == HLCTimestamp(wallMillis: 1_780_272_001_000))
+        #expect(page.entries[0].action.businessDay == Fixtures.date("2026-06-01"))
+        #expect(page.entries[1].action.payload == .setInvoice(number: "HV-2048", baseTotalMinor: 300_000, issuedOn: Fixtures.date("2026-06-01")))
+        #expect(page.checkpoint == Checkpoint(sequence: 42, logDigest: Array(32..<64), jobs: [
+            JobDigest(job: JobID(Dot(replica: replica, counter: 1)), eventCount: 2, invoiceTotalMinor: 300_000, completedMinor: 0,
+                      pendingMinor: 0, refundedMinor: 0, hash: Array(0..<32)),
+        ], caughtUp: true))
+    }
+}
