@@ -39,7 +39,7 @@ func seededLedger(jobs: Int) throws -> (Ledger, [JobID], UInt64) {
     func action(_ payload: ActionPayload, job: JobID?) -> Action {
         counter += 1
         return Action(dot: Dot(replica: officeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: Int64(counter)), actor: office,
-                      job: job, context: job.map { (try? ledger.job($0))?.sync.versionVector ?? VersionVector() } ?? VersionVector(),
+                      job: job, context: job.map { (try? ledger.job($0))?.context(for: payload.kind) ?? VersionVector() } ?? VersionVector(),
                       businessDay: day, payload: payload)
     }
     for index in 0..<jobs {
@@ -137,7 +137,7 @@ func benchmarkConcurrentEdits(plans planCount: Int, rounds: Int, writers: Int) t
             var batch: [Action] = []
             batch.reserveCapacity(planCount * writers)
             for (index, job) in jobs.enumerated() {
-                let context = try ledger.job(job).sync.versionVector
+                let context = try ledger.job(job).context(for: .editPlan)
                 for writer in 0..<writers {
                     counters[writer] += 1
                     batch.append(Action(dot: Dot(replica: replicas[writer], counter: counters[writer]), hlc: HLCTimestamp(wallMillis: Int64(round)),

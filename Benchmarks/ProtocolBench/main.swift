@@ -44,7 +44,7 @@ var jobs: [JobID] = []
     let dot: Dot
     if let device { counters[device] += 1; dot = Dot(replica: devices[device], counter: counters[device]) }
     else { officeCounter += 1; dot = Dot(replica: officeReplica, counter: officeCounter) }
-    let context = job.flatMap { try? ledger.job($0).sync.versionVector } ?? VersionVector()
+    let context = job.flatMap { try? ledger.job($0).context(for: payload.kind) } ?? VersionVector()
     let day = try! start.adding(days: Int((wall - 1_780_272_000_000) / 86_400_000))
     return Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: 0), actor: device.map { actors[$0] } ?? office, job: job,
                   context: context, businessDay: day, payload: payload)

@@ -61,16 +61,29 @@ REPLICA = bytes.fromhex("6f1c2b3a0d4e4f5a9b6c7d8e9fa0b1c2")
 JUNE_1 = 20605  # days from 1970-01-01 to 2026-06-01
 
 
+def context_delta(action, replica, counter):
+    """A context counter minus the job id's counter when the entry is the job's replica."""
+    job_replica = action[3] - 1 if action[3] else None
+    return counter - JOB_COUNTERS[id(action)] if replica == job_replica else counter
+
+
+JOB_COUNTERS = {}
+
+
 def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=()):
     """actions: list of (wall, logical, actor_code, job_replica, job_counter_delta, day_delta, context, payload_bytes)."""
     if interned is None:
         interned = f_bytes(1, replica) + f_string(2, "tech-ana") + f_string(3, "USD")
+    job_counter = 0
+    for a in actions:  # job counters accumulate from their deltas, as on the wire
+        job_counter += a[4] if a[3] else 0
+        JOB_COUNTERS[id(a)] = job_counter
     columns = (f_packed(3, [zigzag(a[0]) for a in actions]) + f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
                f_packed(5, [a[2] for a in actions]) + f_packed(6, [a[3] for a in actions]) +
                f_packed(7, [zigzag(a[4]) for a in actions]) + f_packed(8, [zigzag(a[5]) for a in actions]) +
                f_packed(9, [len(a[6]) for a in actions]) + f_packed(10, [r for a in actions for r, _ in a[6]]) +
-               f_packed(11, [c for a in actions for _, c in a[6]]) +
-               b"".join(f_msg(12, a[7]) for a in actions) + extra)
+               b"".join(f_msg(12, a[7]) for a in actions) +
+               f_packed(13, [zigzag(context_delta(a, r, c)) for a in actions for r, c in a[6]]) + extra)
     return (f_bytes(1, replica) + f_varint(2, first_counter) + f_varint(3, 41) + f_varint(4, 1) +
             f_string(5, app_version) + f_msg(6, f_varint(1, 1780272000000) + f_varint(2, 3)) +
             f_msg(7, interned) + f_msg(8, columns))

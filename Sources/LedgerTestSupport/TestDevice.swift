@@ -26,10 +26,11 @@ public struct TestDevice: Sendable {
     /// The device's view: confirmed state with its pending actions replayed.
     public var view: Ledger { confirmed.replaying(pending).view }
 
-    /// The version vector of `job` as this device sees it, own pending actions included.
-    public func context(for job: JobID?, in view: Ledger) -> VersionVector {
+    /// The context for an action of `kind` on `job` as this device sees it, own pending actions
+    /// included (`Job.context(for:)`).
+    public func context(for job: JobID?, kind: ActionKind, in view: Ledger) -> VersionVector {
         guard let job, let seen = try? view.job(job) else { return VersionVector() }
-        return seen.sync.versionVector
+        return seen.context(for: kind)
     }
 
     /// Makes the next action, checks it against the view, and queues it when the view accepts
@@ -38,7 +39,7 @@ public struct TestDevice: Sendable {
     public mutating func perform(_ payload: ActionPayload, job: JobID?, day: CalendarDate, physicalMillis: Int64) -> (outcome: Outcome, action: Action?) {
         let current = view
         let action = Action(dot: Dot(replica: replica, counter: counter + 1), hlc: clock.tick(physicalMillis: physicalMillis), actor: actor,
-                            job: job, context: context(for: job, in: current), businessDay: day, payload: payload)
+                            job: job, context: context(for: job, kind: payload.kind, in: current), businessDay: day, payload: payload)
         var trial = current
         let outcome = trial.apply(action)
         switch outcome {

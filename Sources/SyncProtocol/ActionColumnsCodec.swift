@@ -40,7 +40,8 @@ enum ActionColumnsCodec {
             columns.contextSize.append(UInt32(action.context.entries.count))
             for entry in action.context.entries {
                 columns.contextReplica.append(tables.replica(entry.replica))
-                columns.contextCounter.append(entry.counter)
+                let base = action.job.map { $0.dot.replica == entry.replica ? $0.dot.counter : 0 } ?? 0
+                columns.contextCounterDelta.append(Int64(bitPattern: entry.counter &- base))
             }
             columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
         }
@@ -74,7 +75,7 @@ enum ActionColumnsCodec {
             }
             contextTotal += Int(size)
         }
-        guard columns.contextReplica.count == contextTotal, columns.contextCounter.count == contextTotal else {
+        guard columns.contextReplica.count == contextTotal, columns.contextCounterDelta.count == contextTotal else {
             throw ProtocolError(.columnMismatch, "The context columns do not match the context sizes.")
         }
 
@@ -110,7 +111,9 @@ enum ActionColumnsCodec {
             let size = Int(columns.contextSize[index])
             entries.reserveCapacity(size)
             for offset in contextAt..<(contextAt + size) {
-                entries.append(VersionVector.Entry(replica: try tables.replica(columns.contextReplica[offset]), counter: columns.contextCounter[offset]))
+                let replica = try tables.replica(columns.contextReplica[offset])
+                let base = job.map { $0.dot.replica == replica ? $0.dot.counter : 0 } ?? 0
+                entries.append(VersionVector.Entry(replica: replica, counter: base &+ UInt64(bitPattern: columns.contextCounterDelta[offset])))
             }
             contextAt += size
             actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: columns.logical[index]), actor: actor, job: job,

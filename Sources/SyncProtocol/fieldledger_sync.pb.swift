@@ -141,13 +141,15 @@ public nonisolated struct WireActionColumns: Sendable {
   public var dayDelta: [Int32] = []
 
   /// Context: the number of entries of each action's version vector, then all entries in order.
+  /// A counter is written as its difference from the job id's counter when the entry's replica
+  /// is the job's (those are usually a few apart), else as the difference from zero.
   public var contextSize: [UInt32] = []
 
   public var contextReplica: [UInt32] = []
 
-  public var contextCounter: [UInt64] = []
-
   public var payloads: [WirePayload] = []
+
+  public var contextCounterDelta: [Int64] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1259,7 +1261,7 @@ nonisolated extension WireClock: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ActionColumns"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{3}dot_counter\0\u{3}wall_delta\0\u{1}logical\0\u{1}actor\0\u{3}job_replica\0\u{3}job_counter_delta\0\u{3}day_delta\0\u{3}context_size\0\u{3}context_replica\0\u{3}context_counter\0\u{1}payloads\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{3}dot_counter\0\u{3}wall_delta\0\u{1}logical\0\u{1}actor\0\u{3}job_replica\0\u{3}job_counter_delta\0\u{3}day_delta\0\u{3}context_size\0\u{3}context_replica\0\u{2}\u{2}payloads\0\u{3}context_counter_delta\0\u{c}\u{b}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1277,8 +1279,8 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
       case 8: try { try decoder.decodeRepeatedSInt32Field(value: &self.dayDelta) }()
       case 9: try { try decoder.decodeRepeatedUInt32Field(value: &self.contextSize) }()
       case 10: try { try decoder.decodeRepeatedUInt32Field(value: &self.contextReplica) }()
-      case 11: try { try decoder.decodeRepeatedUInt64Field(value: &self.contextCounter) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.payloads) }()
+      case 13: try { try decoder.decodeRepeatedSInt64Field(value: &self.contextCounterDelta) }()
       default: break
       }
     }
@@ -1315,11 +1317,11 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.contextReplica.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.contextReplica, fieldNumber: 10)
     }
-    if !self.contextCounter.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.contextCounter, fieldNumber: 11)
-    }
     if !self.payloads.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.payloads, fieldNumber: 12)
+    }
+    if !self.contextCounterDelta.isEmpty {
+      try visitor.visitPackedSInt64Field(value: self.contextCounterDelta, fieldNumber: 13)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1335,8 +1337,8 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.dayDelta != rhs.dayDelta {return false}
     if lhs.contextSize != rhs.contextSize {return false}
     if lhs.contextReplica != rhs.contextReplica {return false}
-    if lhs.contextCounter != rhs.contextCounter {return false}
     if lhs.payloads != rhs.payloads {return false}
+    if lhs.contextCounterDelta != rhs.contextCounterDelta {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

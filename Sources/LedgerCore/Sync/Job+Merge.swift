@@ -1,4 +1,16 @@
 extension Job {
+    /// The context a device attaches to an action of `kind` on this job: the part of the job's
+    /// version vector that the merge reads for that kind (decision 0007). Plan edits are checked
+    /// against payments and plan changes, payments against plan changes; nothing else reads it.
+    public func context(for kind: ActionKind) -> VersionVector {
+        if kind.isPlanEdit {
+            var seen = sync.paymentVector
+            seen.merge(sync.planVector)
+            return seen
+        }
+        return kind == .recordPayment ? sync.planVector : VersionVector()
+    }
+
     /// Applies one action to this job as the server, and every replica folding the log, does.
     ///
     /// Deterministic: the outcome and the resulting job depend only on the job, the settings and
