@@ -28,7 +28,10 @@ public enum Zlib {
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: ProtocolLimits.inflateChunkBytes)
+        // A message of a few kilobytes needs no 64 KiB chunk: one past the expected length is
+        // enough to see it end (or overrun) in one step. The length was checked by the caller.
+        var chunk = [UInt8](repeating: 0, count: min(ProtocolLimits.inflateChunkBytes, max(1, expectedLength) + 1))
+        output.reserveCapacity(min(expectedLength, ProtocolLimits.inflateChunkBytes))
         var finished = false
         var failure: ProtocolError?
         payload.withUnsafeBufferPointer { input in
