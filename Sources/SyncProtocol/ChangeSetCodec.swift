@@ -84,7 +84,7 @@ public enum ChangeSetCodec {
             throw ProtocolError(.malformedBody, "The body is not a valid change set (\(error)).")
         }
         let tables = try Tables(message.interned)
-        let replica = try tables.replicaID(bytes: Array(message.replica))
+        let replica = try Tables.replicaID(Array(message.replica))
         guard message.appVersion.utf8.count <= Limits.shortTextLengthMax else {
             throw ProtocolError(.limitExceeded, "The app version is longer than \(Limits.shortTextLengthMax) bytes.")
         }
@@ -183,8 +183,6 @@ struct Tables {
         let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return ReplicaID(high: high, low: low)
     }
-
-    func replicaID(bytes: [UInt8]) throws(ProtocolError) -> ReplicaID { try Tables.replicaID(bytes) }
 
     func replica(_ position: UInt32) throws(ProtocolError) -> ReplicaID {
         guard Int(position) < replicas.count else { throw ProtocolError(.badReference, "A replica reference points past the interned table.") }

@@ -90,10 +90,29 @@ struct SyncRuleTests {
         #expect(credit.kind == .customerCredit)
         #expect(credit.amountMinor == 50_000)
         #expect(credit.raisedBy.device == Fixtures.officeDevice)
+        #expect(credit.payment == PaymentID(officePayment.dot), "the case names the payment that overshot")
         let job = try world.serverJob()
         #expect(job.totals.creditMinor == 50_000)
         #expect(job.allocation(of: job.plan!).allSatisfy { $0.isPaid })
         #expect(world.server.ledger.invariantViolations().isEmpty)
+    }
+
+    @Test("A card confirmed after the balance was paid elsewhere leaves credit, and the case names that card")
+    func confirmationCreatesCredit() throws {
+        var world = try TwoDevices()
+        // The technician captures a card for the whole job offline; it is pending.
+        let card = try world.act(.tech, Self.pay("3,000.00", method: .card, pending: true), at: 2_000)
+        try world.sync(.tech)
+        // The office, seeing a pending card, still takes a $1,000.00 check; then the card settles.
+        _ = try world.act(.office, Self.pay("1,000.00", method: .check), at: 2_100)
+        try world.sync(.office)
+        let confirm = try world.act(.tech, .confirmPayment(PaymentID(card.dot)), at: 2_200)
+        try world.sync(.tech)
+        let credit = try world.reviewCase(world.outcome(of: confirm))
+        #expect(credit.kind == .customerCredit)
+        #expect(credit.amountMinor == 100_000)
+        #expect(credit.payment == PaymentID(card.dot))
+        #expect(try world.serverJob().mergeInvariantViolations().isEmpty)
     }
 
     @Test("The same payment sent twice is applied once (exists); the same dot with another body is rejected and flagged")

@@ -155,9 +155,6 @@ public enum ActionKind: String, Hashable, Sendable, Codable, CaseIterable {
     case proposeChangeOrder, approveChangeOrder, rejectChangeOrder
     case updateSettings, resolveReviewCase
 
-    /// Money facts are booked whatever the concurrency (DESIGN §1.1).
-    public var isMoneyFact: Bool { [.recordPayment, .confirmPayment, .failPayment, .recordRefund].contains(self) }
-
     /// Changes to a plan's rows, which a payment or another plan change the author had not seen
     /// sends to review.
     public var isPlanEdit: Bool { [.createPlan, .editPlan, .editInstallment].contains(self) }

@@ -30,7 +30,12 @@ extension Job {
         // However credit arose (an invoice lowered, a change order taking work away), a person
         // hears of it: every applied action that leaves the customer more credit opens a case.
         if totals.creditMinor > creditBefore, !casesRaised(by: action.dot).contains(where: { ReviewCase.Kind.creditKinds.contains($0.kind) }) {
-            let raised = raise(.customerCredit, for: action, amountMinor: totals.creditMinor - creditBefore, exception: true)
+            let payment: PaymentID? = switch action.payload {
+            case .recordPayment: PaymentID(action.dot)
+            case .confirmPayment(let id): id
+            default: nil
+            }
+            let raised = raise(.customerCredit, for: action, amountMinor: totals.creditMinor - creditBefore, payment: payment, exception: true)
             if outcome == .applied { outcome = raised }
         }
         record(action, outcome: outcome, planChanged: plan != planBefore)
@@ -73,9 +78,8 @@ extension Job {
                 try finalizeInvoice(on: action.businessDay)
                 return .applied
             case .voidInvoice:
-                let creditBefore = totals.creditMinor
                 try voidInvoice(on: action.businessDay, actor: action.actor, settings: settings)
-                return flagCredit(action, increase: totals.creditMinor - creditBefore, kind: .customerCredit, payment: nil)
+                return .applied
             case .createPlan(let draft):
                 try createPlan(id: PlanID(action.dot), draft: draft, planDay: action.businessDay, actor: action.actor, settings: settings)
                 return .applied
@@ -146,10 +150,10 @@ extension Job {
         let payment = Payment(id: PaymentID(action.dot), amountMinor: request.amountMinor, currency: request.currency, method: request.method,
                               reference: request.reference, state: request.pending ? .pending : .completed,
                               occurredAt: action.hlc, occurredOn: action.businessDay, actor: action.actor)
-        let creditIncrease = try recordPayment(payment)
+        try recordPayment(payment)
         if voided { return raise(.paymentOnVoidedInvoice, for: action, amountMinor: request.amountMinor, payment: payment.id) }
         if cancelledUnseen { return raise(.paymentOnCancelledPlan, for: action, otherSide: sync.lastPlanChange, amountMinor: request.amountMinor, payment: payment.id) }
-        return flagCredit(action, increase: creditIncrease, kind: .customerCredit, payment: payment.id)
+        return .applied
     }
 
     private mutating func settle(_ id: PaymentID, confirm: Bool, action: Action) throws(LedgerError) -> Outcome {
@@ -162,7 +166,8 @@ extension Job {
         case (.completed, false), (.failed, true):
             return raise(.settlementConflict, for: action, otherSide: sync.lastPayment, amountMinor: payment.amountMinor, payment: id)
         case (.pending, true):
-            return flagCredit(action, increase: try confirmPayment(id), kind: .customerCredit, payment: id)
+            try confirmPayment(id)
+            return .applied
         case (.pending, false):
             try failPayment(id)
             return .applied
@@ -186,11 +191,6 @@ extension Job {
             return raise(.intentionRefused, for: action, proposed: .cancelPlan, reason: cancelRefusal, exception: true)
         }
         return .applied
-    }
-
-    private mutating func flagCredit(_ action: Action, increase: Int64, kind: ReviewCase.Kind, payment: PaymentID?) -> Outcome {
-        guard increase > 0 else { return .applied }
-        return raise(kind, for: action, amountMinor: increase, payment: payment, exception: true)
     }
 
     private mutating func flagTargetIfNewlyDiffering(_ action: Action, differedBefore: Bool) -> Outcome {
