@@ -39,23 +39,24 @@ func seededLedger(jobs: Int) throws -> (Ledger, [JobID], UInt64) {
     func action(_ payload: ActionPayload, job: JobID?) -> Action {
         counter += 1
         return Action(dot: Dot(replica: officeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: Int64(counter)), actor: office,
-                      job: job, context: job.map { (try? ledger.job($0))?.context(for: payload.kind) ?? VersionVector() } ?? VersionVector(),
-                      businessDay: day, payload: payload)
+                      job: job, seenSequence: counter - 1, businessDay: day, payload: payload)
     }
     for index in 0..<jobs {
         let create = action(.createJob(number: "J-\(index)", customer: Customer(name: "Customer \(index)"), department: nil, currency: .usd, notes: ""), job: nil)
-        precondition(ledger.apply(create) == .applied)
+        precondition(ledger.apply(create, sequence: counter) == .applied)
         let id = JobID(create.dot)
         ids.append(id)
-        precondition(ledger.apply(action(.setInvoice(number: "HV-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day), job: id)) == .applied)
-        precondition(ledger.apply(action(.createPlan(PlanDraft(template: .thirds)), job: id)) == .applied)
+        let invoice = action(.setInvoice(number: "HV-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day), job: id)
+        precondition(ledger.apply(invoice, sequence: counter) == .applied)
+        let plan = action(.createPlan(PlanDraft(template: .thirds)), job: id)
+        precondition(ledger.apply(plan, sequence: counter) == .applied)
     }
     return (ledger, ids, counter)
 }
 
 /// (a) Money actions appended to the log and folded: 90% payments (a fifth pending card
 /// payments), 5% confirmations, 5% refunds, from 50 devices over the given jobs.
-func moneyActions(count: Int, jobs: [JobID], seed: UInt64) -> [Action] {
+func moneyActions(count: Int, jobs: [JobID], seed: UInt64, after head: UInt64) -> [Action] {
     var rng = SeededRandom(seed: seed)
     var counters = [UInt64](repeating: 0, count: replicas.count)
     var pendingByJob: [JobID: [PaymentID]] = [:]
@@ -80,15 +81,15 @@ func moneyActions(count: Int, jobs: [JobID], seed: UInt64) -> [Action] {
             if pending { pendingByJob[job, default: []].append(PaymentID(dot)) } else { completedByJob[job, default: []].append(PaymentID(dot)) }
         }
         actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: Int64(index)), actor: technician, job: job,
-                              context: VersionVector(), businessDay: day, payload: payload))
+                              seenSequence: head + UInt64(index) / 2, businessDay: day, payload: payload))
     }
     return actions
 }
 
 func benchmarkFold(jobs jobCount: Int, actions count: Int) throws -> (rate: Double, firstChunk: Double, lastChunk: Double) {
     var rates: [Double] = [], firsts: [Double] = [], lasts: [Double] = []
-    let (base, jobs, _) = try seededLedger(jobs: jobCount)
-    let actions = moneyActions(count: count, jobs: jobs, seed: 1)
+    let (base, jobs, head) = try seededLedger(jobs: jobCount)
+    let actions = moneyActions(count: count, jobs: jobs, seed: 1, after: head)
     let chunk = min(10_000, count / 10)
     for _ in 0..<runs {
         var ledger = base
@@ -97,7 +98,7 @@ func benchmarkFold(jobs jobCount: Int, actions count: Int) throws -> (rate: Doub
         let total = clock.measure {
             var start = clock.now
             for (index, action) in actions.enumerated() {
-                switch ledger.apply(action) {
+                switch ledger.apply(action, sequence: head + 1 + UInt64(index)) {
                 case .applied: break
                 case .appliedWithException: exceptions += 1
                 default: fatalError("unexpected outcome for \(action.payload.kind)")
@@ -122,32 +123,34 @@ func benchmarkFold(jobs jobCount: Int, actions count: Int) throws -> (rate: Doub
 /// edits made from the same context; the first in order applies, the others are parked for
 /// review with both versions. Every edit runs the concurrency checks.
 func benchmarkConcurrentEdits(plans planCount: Int, rounds: Int, writers: Int) throws -> (rate: Double, applied: Int, parked: Int) {
-    let (base, jobs, _) = try seededLedger(jobs: planCount)
+    let (base, jobs, head) = try seededLedger(jobs: planCount)
     let drafts = [PlanDraft(template: .fiftyFifty), PlanDraft(template: .sixtyForty), PlanDraft(template: .thirds)]
     var rates: [Double] = []
     var applied = 0, parked = 0
     for _ in 0..<runs {
         var ledger = base
+        var sequence = head
         var counters = [UInt64](repeating: 0, count: writers)
         var merges = 0
         applied = 0; parked = 0
         var elapsed = Duration.zero
         for round in 0..<rounds {
-            // Contexts are what each writer saw before the round: built outside the timing.
+            // Every writer had seen the log as it stood before the round.
+            let seen = sequence
             var batch: [Action] = []
             batch.reserveCapacity(planCount * writers)
             for (index, job) in jobs.enumerated() {
-                let context = try ledger.job(job).context(for: .editPlan)
                 for writer in 0..<writers {
                     counters[writer] += 1
                     batch.append(Action(dot: Dot(replica: replicas[writer], counter: counters[writer]), hlc: HLCTimestamp(wallMillis: Int64(round)),
-                                        actor: office, job: job, context: context, businessDay: day,
+                                        actor: office, job: job, seenSequence: seen, businessDay: day,
                                         payload: .editPlan(drafts[(round + writer + index) % drafts.count])))
                 }
             }
             elapsed += clock.measure {
                 for action in batch {
-                    switch ledger.apply(action) {
+                    sequence += 1
+                    switch ledger.apply(action, sequence: sequence) {
                     case .applied: applied += 1
                     case .parkedForReview: parked += 1
                     default: fatalError("unexpected outcome")
@@ -176,10 +179,10 @@ func format(_ rate: Double) -> String {
 
 /// `--fold JOBS ACTIONS` folds one log once and prints nothing else (for instruction counts).
 if let at = CommandLine.arguments.firstIndex(of: "--fold"), let jobs = Int(CommandLine.arguments[at + 1]), let count = Int(CommandLine.arguments[at + 2]) {
-    let (base, ids, _) = try seededLedger(jobs: jobs)
-    let actions = moneyActions(count: count, jobs: ids, seed: 1)
+    let (base, ids, head) = try seededLedger(jobs: jobs)
+    let actions = moneyActions(count: count, jobs: ids, seed: 1, after: head)
     var ledger = base
-    for action in actions { _ = ledger.apply(action) }
+    for (index, action) in actions.enumerated() { _ = ledger.apply(action, sequence: head + 1 + UInt64(index)) }
     print("folded \(count) actions over \(jobs) jobs")
     exit(0)
 }

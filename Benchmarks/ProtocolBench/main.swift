@@ -25,8 +25,9 @@ func grouped(_ value: Double) -> String {
     return text + out
 }
 
-// The workload: 10,000 jobs from the office, then actions from 50 devices, each made with the
-// job's version vector as context, as a synced device would.
+// The workload: 10,000 jobs from the office, then actions from 50 devices. Each device pulls
+// the log after every 20 of its own actions; an action's context is the sequence it had pulled
+// to (decision 0009). The ledger is the server's: every action is logged as it is made.
 let officeReplica = ReplicaID(high: 0x0FF1CE, low: 1)
 let devices = (1...50).map { ReplicaID(high: 0xDE71CE00 + UInt64($0), low: 0xA5A5_0000_0000 + UInt64($0)) }
 let office = Actor(user: try UserID("office-1"), role: .office)
@@ -34,6 +35,9 @@ let actors = devices.indices.map { Actor(user: try! UserID("tech-\($0)"), role: 
 var rng = SeededRandom(seed: 2026)
 var ledger = try Ledger()
 var counters = [UInt64](repeating: 0, count: devices.count)
+var cursors = [UInt64](repeating: 0, count: devices.count)
+var logLength: UInt64 = 0
+let pullEvery: UInt64 = 20
 var officeCounter: UInt64 = 0
 var wall: Int64 = 1_780_272_000_000
 let start = try CalendarDate.parse("2026-06-01")
@@ -42,24 +46,39 @@ var jobs: [JobID] = []
 @MainActor func make(_ payload: ActionPayload, job: JobID?, device: Int?) -> Action {
     wall += rng.int64(in: 0...30_000)
     let dot: Dot
-    if let device { counters[device] += 1; dot = Dot(replica: devices[device], counter: counters[device]) }
-    else { officeCounter += 1; dot = Dot(replica: officeReplica, counter: officeCounter) }
-    let context = job.flatMap { try? ledger.job($0).context(for: payload.kind) } ?? VersionVector()
+    let seen: UInt64
+    if let device {
+        if counters[device] % pullEvery == 0 { cursors[device] = logLength }
+        counters[device] += 1
+        dot = Dot(replica: devices[device], counter: counters[device])
+        seen = cursors[device]
+    } else {
+        officeCounter += 1
+        dot = Dot(replica: officeReplica, counter: officeCounter)
+        seen = logLength
+    }
     let day = try! start.adding(days: Int((wall - 1_780_272_000_000) / 86_400_000))
     return Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: 0), actor: device.map { actors[$0] } ?? office, job: job,
-                  context: context, businessDay: day, payload: payload)
+                  seenSequence: seen, businessDay: day, payload: payload)
+}
+
+/// Appends the action to the server's log.
+@MainActor func log(_ action: Action) -> Outcome {
+    logLength += 1
+    return ledger.apply(action, sequence: logLength)
 }
 
 for index in 0..<10_000 {
     let create = make(.createJob(number: "J-\(10_000 + index)", customer: Customer(name: "Customer \(index)"), department: "HVAC", currency: .usd, notes: ""),
                       job: nil, device: nil)
-    _ = ledger.apply(create)
+    _ = log(create)
     let job = JobID(create.dot)
     jobs.append(job)
-    _ = ledger.apply(make(.setInvoice(number: "HV-\(20_000 + index)", baseTotalMinor: rng.int64(in: 100_000...5_000_000), issuedOn: start), job: job, device: nil))
-    _ = ledger.apply(make(.createPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns))), job: job, device: nil))
+    _ = log(make(.setInvoice(number: "HV-\(20_000 + index)", baseTotalMinor: rng.int64(in: 100_000...5_000_000), issuedOn: start), job: job, device: nil))
+    _ = log(make(.createPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns))), job: job, device: nil))
 }
 var workload: [Action] = []
+var outcomes: [Outcome] = []
 var byDevice: [[Action]] = Array(repeating: [], count: devices.count)
 for _ in 0..<backlogCount {
     let device = rng.int(in: 0...(devices.count - 1))
@@ -80,7 +99,7 @@ for _ in 0..<backlogCount {
         payload = .proposeChangeOrder(summary: rng.pick(["Add a zone damper", "Extra vent", "Upgrade thermostat"]), amountMinor: rng.int64(in: 100...90_000) * 100, currency: .usd)
     }
     let action = make(payload, job: job, device: device)
-    _ = ledger.apply(action)
+    outcomes.append(log(action))
     workload.append(action)
     byDevice[device].append(action)
 }
@@ -110,12 +129,13 @@ for _ in 0..<runs {
     wires = encoded
 }
 let changeSetBytes = wires.reduce(0) { $0 + $1.count }
-// Where the bytes go: the same change sets without contexts, and without contexts or clocks.
+// Where the bytes go: the same change sets without contexts (seen sequences), and without
+// contexts or clocks.
 func strip(_ set: ChangeSet, context: Bool, clock: Bool) -> ChangeSet {
     var copy = set
     copy.actions = set.actions.map { a in
         Action(dot: a.dot, hlc: clock ? HLCTimestamp(wallMillis: 1_780_272_000_000) : a.hlc, actor: a.actor, job: a.job,
-               context: context ? VersionVector() : a.context, businessDay: a.businessDay, payload: a.payload)
+               seenSequence: context ? 0 : a.seenSequence, businessDay: a.businessDay, payload: a.payload)
     }
     return copy
 }
@@ -124,7 +144,7 @@ let noClockBytes = try changeSets.reduce(0) { $0 + (try SyncMessage.pushRequest(
 let jsonChangeSetBytes = try changeSets.reduce(0) { $0 + Zlib.compress(Array(try jsonEncoder.encode($1.actions))).count }
 
 // The backlog: the same actions as pull pages of 5,000 log entries.
-let entries = workload.enumerated().map { LogEntry(sequence: 30_001 + UInt64($0.offset), action: $0.element, outcome: .applied) }
+let entries = workload.indices.map { LogEntry(sequence: 30_001 + UInt64($0), action: workload[$0], outcome: outcomes[$0]) }
 var pageBytes = 0, checkpointBytes = 0
 for at in stride(from: 0, to: entries.count, by: 5_000) {
     let slice = Array(entries[at..<min(entries.count, at + 5_000)])

@@ -61,61 +61,59 @@ REPLICA = bytes.fromhex("6f1c2b3a0d4e4f5a9b6c7d8e9fa0b1c2")
 JUNE_1 = 20605  # days from 1970-01-01 to 2026-06-01
 
 
-def context_delta(action, replica, counter):
-    """A context counter minus the job id's counter when the entry is the job's replica."""
-    job_replica = action[3] - 1 if action[3] else None
-    return counter - JOB_COUNTERS[id(action)] if replica == job_replica else counter
+def deltas(values):
+    """Each value minus the one before it (the first minus zero)."""
+    return [v - p for v, p in zip(values, [0] + values[:-1])]
 
 
-JOB_COUNTERS = {}
+def hundreds(field_minor, field_hundreds, amount):
+    """An amount pair: a nonzero multiple of 100 as hundreds (sint64), else minor units."""
+    if amount != 0 and amount % 100 == 0:
+        return f_varint(field_hundreds, zigzag(amount // 100))
+    return f_varint(field_minor, amount)
 
 
 def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=()):
-    """actions: list of (wall, logical, actor_code, job_replica, job_counter_delta, day_delta, context, payload_bytes)."""
+    """actions: list of (wall, logical, actor_code, job_replica, job_counter_delta, day_delta, seen_sequence, payload_bytes)."""
     if interned is None:
         interned = f_bytes(1, replica) + f_string(2, "tech-ana") + f_string(3, "USD")
-    job_counter = 0
-    for a in actions:  # job counters accumulate from their deltas, as on the wire
-        job_counter += a[4] if a[3] else 0
-        JOB_COUNTERS[id(a)] = job_counter
     columns = (f_packed(3, [zigzag(a[0]) for a in actions]) + f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
                f_packed(5, [a[2] for a in actions]) + f_packed(6, [a[3] for a in actions]) +
                f_packed(7, [zigzag(a[4]) for a in actions]) + f_packed(8, [zigzag(a[5]) for a in actions]) +
-               f_packed(9, [len(a[6]) for a in actions]) + f_packed(10, [r for a in actions for r, _ in a[6]]) +
                b"".join(f_msg(12, a[7]) for a in actions) +
-               f_packed(13, [zigzag(context_delta(a, r, c)) for a in actions for r, c in a[6]]) + extra)
+               f_packed(14, [zigzag(d) for d in deltas([a[6] for a in actions])]) + extra)
     return (f_bytes(1, replica) + f_varint(2, first_counter) + f_varint(3, 41) + f_varint(4, 1) +
             f_string(5, app_version) + f_msg(6, f_varint(1, 1780272000000) + f_varint(2, 3)) +
             f_msg(7, interned) + f_msg(8, columns))
 
 
 create_job = f_msg(1, f_string(1, "J-1042") + f_string(2, "Dana Whitfield") + f_string(4, "HVAC", True) + f_varint(5, 0))
-set_invoice = f_msg(3, f_string(1, "HV-2048") + f_varint(2, 300000) + key(3, 0) + varint(JUNE_1))
+set_invoice = f_msg(3, f_string(1, "HV-2048") + key(3, 0) + varint(JUNE_1) + hundreds(2, 4, 300000))
 thirds_rows = [("Deposit", 333334), ("Progress Payment", 333333), ("Final Payment", 333333)]
 create_plan = f_msg(6, b"".join(f_msg(2, f_string(1, label) + key(2, 0) + varint(ppm)) for label, ppm in thirds_rows) + f_string(3, "Thirds", True))
-record_payment = f_msg(10, f_varint(1, 100000) + f_varint(2, 0) + f_varint(3, 1))  # cash
+record_payment = f_msg(10, f_varint(2, 0) + f_varint(3, 1) + hundreds(1, 6, 100000))  # cash, $1,000.00 as 1,000 hundreds
 confirm_other = f_msg(11, ref(0, 3))
 
 # Actor code: user position × 4 + role; tech-ana, technician = 0. Job: replica position + 1.
 valid_actions = [
-    (1780272000000, 0, 0, 0, 0, JUNE_1, [], create_job),
-    (1000, 0, 0, 1, 1, 0, [(0, 1)], set_invoice),
-    (1000, 0, 0, 1, 0, 0, [(0, 2)], create_plan),
-    (60000, 0, 0, 1, 0, 1, [(0, 3)], record_payment),
+    (1780272000000, 0, 0, 0, 0, JUNE_1, 41, create_job),
+    (1000, 0, 0, 1, 1, 0, 41, set_invoice),
+    (1000, 0, 0, 1, 0, 0, 41, create_plan),
+    (60000, 0, 0, 1, 0, 1, 41, record_payment),
 ]
 valid = change_set(valid_actions)
 expected = [
-    {"counter": 1, "kind": "createJob", "job": None, "context": [], "wall": 1780272000000, "day": "2026-06-01"},
-    {"counter": 2, "kind": "setInvoice", "job": 1, "context": [[0, 1]], "wall": 1780272001000, "day": "2026-06-01"},
-    {"counter": 3, "kind": "createPlan", "job": 1, "context": [[0, 2]], "wall": 1780272002000, "day": "2026-06-01"},
-    {"counter": 4, "kind": "recordPayment", "job": 1, "context": [[0, 3]], "wall": 1780272062000, "day": "2026-06-02"},
+    {"counter": 1, "kind": "createJob", "job": None, "seen": 41, "wall": 1780272000000, "day": "2026-06-01"},
+    {"counter": 2, "kind": "setInvoice", "job": 1, "seen": 41, "wall": 1780272001000, "day": "2026-06-01"},
+    {"counter": 3, "kind": "createPlan", "job": 1, "seen": 41, "wall": 1780272002000, "day": "2026-06-01"},
+    {"counter": 4, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272062000, "day": "2026-06-02"},
 ]
 
 overlong = bytearray(valid)
 # Field 2 (first_counter) written with an 11-byte varint: longer than any 64-bit value allows.
 overlong_body = f_bytes(1, REPLICA) + key(2, 0) + b"\xff" * 10 + b"\x01"
 
-many = [(0, 0, 0, 0, 0, 0, [], f_msg(4, f_varint(1, 1))) for _ in range(10001)]
+many = [(0, 0, 0, 0, 0, 0, 0, f_msg(4, f_varint(1, 1))) for _ in range(10001)]
 
 vectors = [
     {"name": "four-actions", "what": "create a job, invoice it, plan Thirds, collect $1,000.00 cash",
@@ -124,19 +122,23 @@ vectors = [
     {"name": "truncated-field", "what": "the body stops inside a field", "hex": valid[:-7].hex(), "error": "malformed_body"},
     {"name": "too-many-actions", "what": "10,001 actions in one change set", "hex": change_set(many).hex(), "error": "limit_exceeded"},
     {"name": "string-over-limit", "what": "a job number of 600 bytes",
-     "hex": change_set([(0, 0, 0, 0, 0, JUNE_1, [], f_msg(1, f_string(1, "9" * 600) + f_string(2, "Dana")))]).hex(),
+     "hex": change_set([(0, 0, 0, 0, 0, JUNE_1, 0, f_msg(1, f_string(1, "9" * 600) + f_string(2, "Dana")))]).hex(),
      "error": "limit_exceeded"},
     {"name": "app-version-over-limit", "what": "an app version of 65 bytes", "hex": change_set(valid_actions, app_version="v" * 65).hex(),
      "error": "limit_exceeded"},
     {"name": "bad-user-reference", "what": "an actor that points past the user table",
-     "hex": change_set([(0, 0, 4 * 7, 0, 0, JUNE_1, [], create_job)]).hex(), "error": "bad_reference"},
+     "hex": change_set([(0, 0, 4 * 7, 0, 0, JUNE_1, 0, create_job)]).hex(), "error": "bad_reference"},
     {"name": "column-mismatch", "what": "one logical value too many",
      "hex": change_set(valid_actions, extra_logical=[0]).hex(),
      "error": "column_mismatch"},
     {"name": "short-replica", "what": "a 15-byte replica id", "hex": change_set(valid_actions, replica=REPLICA[:15],
      interned=f_bytes(1, REPLICA[:15]) + f_string(2, "tech-ana") + f_string(3, "USD")).hex(), "error": "invalid_value"},
     {"name": "unknown-payload", "what": "a payload kind from a newer schema (field 99)",
-     "hex": change_set([(0, 0, 0, 0, 0, JUNE_1, [], key(99, 0) + varint(1))]).hex(), "error": "invalid_value"},
+     "hex": change_set([(0, 0, 0, 0, 0, JUNE_1, 0, key(99, 0) + varint(1))]).hex(), "error": "invalid_value"},
+    {"name": "amount-twice", "what": "a payment giving its amount both in minor units and in hundreds",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(10, f_varint(1, 12345) + f_varint(6, zigzag(10))))]).hex(), "error": "invalid_value"},
+    {"name": "amount-not-canonical", "what": "$1,000.00 in minor units, which must be sent as hundreds",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(10, f_varint(1, 100000)))]).hex(), "error": "invalid_value"},
     {"name": "counter-zero", "what": "a change set whose first counter is 0", "hex": change_set(valid_actions, first_counter=0).hex(),
      "error": "invalid_value"},
 ]

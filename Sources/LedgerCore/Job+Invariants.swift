@@ -40,9 +40,8 @@ extension Job {
         check(previousPlans.allSatisfy { !$0.isActive }, "an earlier plan is still active")
         check(Set(sync.dots).count == sync.dots.count, "a dot left two traces on the job")
         check(sync.dots.allSatisfy { sync.versionVector.contains($0) }, "the version vector misses a dot of the job")
-        check(sync.paymentVector.compare(sync.versionVector) != .after && sync.planVector.compare(sync.versionVector) != .after
-              && sync.paymentVector.compare(sync.versionVector) != .concurrent && sync.planVector.compare(sync.versionVector) != .concurrent,
-              "a payment or plan vector has a dot the job's vector lacks")
+        check((sync.paymentMarks.marks + sync.planMarks.marks).allSatisfy { sync.versionVector[$0.replica] > 0 },
+              "a payment or plan change comes from a replica the job's vector lacks")
         check(Set(sync.reviewCases.map(\.id)).count == sync.reviewCases.count, "two review cases share an id")
         return problems
     }

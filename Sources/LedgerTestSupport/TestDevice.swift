@@ -26,20 +26,13 @@ public struct TestDevice: Sendable {
     /// The device's view: confirmed state with its pending actions replayed.
     public var view: Ledger { confirmed.replaying(pending).view }
 
-    /// The context for an action of `kind` on `job` as this device sees it, own pending actions
-    /// included (`Job.context(for:)`).
-    public func context(for job: JobID?, kind: ActionKind, in view: Ledger) -> VersionVector {
-        guard let job, let seen = try? view.job(job) else { return VersionVector() }
-        return seen.context(for: kind)
-    }
-
     /// Makes the next action, checks it against the view, and queues it when the view accepts
     /// it (applied, or applied with an exception). Returns the local outcome and the action.
     @discardableResult
     public mutating func perform(_ payload: ActionPayload, job: JobID?, day: CalendarDate, physicalMillis: Int64) -> (outcome: Outcome, action: Action?) {
         let current = view
         let action = Action(dot: Dot(replica: replica, counter: counter + 1), hlc: clock.tick(physicalMillis: physicalMillis), actor: actor,
-                            job: job, context: context(for: job, kind: payload.kind, in: current), businessDay: day, payload: payload)
+                            job: job, seenSequence: cursor, businessDay: day, payload: payload)
         var trial = current
         let outcome = trial.apply(action)
         switch outcome {
@@ -54,10 +47,10 @@ public struct TestDevice: Sendable {
 
     /// Queues an action as given, without checking it (for tests that need an action a real
     /// device would not send).
-    public mutating func enqueueUnchecked(_ payload: ActionPayload, job: JobID?, context: VersionVector, day: CalendarDate, physicalMillis: Int64) -> Action {
+    public mutating func enqueueUnchecked(_ payload: ActionPayload, job: JobID?, seenSequence: UInt64? = nil, day: CalendarDate, physicalMillis: Int64) -> Action {
         counter += 1
         let action = Action(dot: Dot(replica: replica, counter: counter), hlc: clock.tick(physicalMillis: physicalMillis), actor: actor,
-                            job: job, context: context, businessDay: day, payload: payload)
+                            job: job, seenSequence: seenSequence ?? cursor, businessDay: day, payload: payload)
         pending.append(action)
         return action
     }

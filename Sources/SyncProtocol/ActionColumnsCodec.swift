@@ -14,11 +14,18 @@ enum ActionColumnsCodec {
 
     static func encode(_ actions: [Action], tables: inout Interner, withDots: Bool) throws(ProtocolError) -> WireActionColumns {
         var columns = WireActionColumns()
-        var previousWall: Int64 = 0, previousJobCounter: UInt64 = 0, previousDay = 0
+        var previousWall: Int64 = 0, previousJobCounter: UInt64 = 0, previousDay = 0, previousSeen: UInt64 = 0
+        var previousCounters: [UInt64] = []
         for action in actions {
             if withDots {
-                columns.dotReplica.append(tables.replica(action.dot.replica))
-                columns.dotCounter.append(action.dot.counter)
+                let position = Int(tables.replica(action.dot.replica))
+                while previousCounters.count <= position { previousCounters.append(0) }
+                guard action.dot.counter > previousCounters[position] else {
+                    throw ProtocolError(.invalidValue, "A replica's actions must appear in counter order.")
+                }
+                columns.dotReplica.append(UInt32(position))
+                columns.dotCounterStep.append(action.dot.counter - previousCounters[position])
+                previousCounters[position] = action.dot.counter
             }
             let (wallDelta, overflow) = action.hlc.wallMillis.subtractingReportingOverflow(previousWall)
             guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading is too far from the previous one to encode.") }
@@ -37,12 +44,8 @@ enum ActionColumnsCodec {
             let day = action.businessDay.daysSinceEpoch
             columns.dayDelta.append(Int32(day - previousDay))
             previousDay = day
-            columns.contextSize.append(UInt32(action.context.entries.count))
-            for entry in action.context.entries {
-                columns.contextReplica.append(tables.replica(entry.replica))
-                let base = action.job.map { $0.dot.replica == entry.replica ? $0.dot.counter : 0 } ?? 0
-                columns.contextCounterDelta.append(Int64(bitPattern: entry.counter &- base))
-            }
+            columns.seenSequenceDelta.append(Int64(bitPattern: action.seenSequence &- previousSeen))
+            previousSeen = action.seenSequence
             columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
         }
         return columns
@@ -54,34 +57,26 @@ enum ActionColumnsCodec {
             throw ProtocolError(.limitExceeded, "A message carries at most \(ProtocolLimits.actionsPerMessageMax) actions.")
         }
         let perAction = [columns.wallDelta.count, columns.logical.count, columns.actor.count, columns.jobReplica.count,
-                         columns.jobCounterDelta.count, columns.dayDelta.count, columns.contextSize.count]
+                         columns.jobCounterDelta.count, columns.dayDelta.count, columns.seenSequenceDelta.count]
         guard perAction.allSatisfy({ $0 == count }) else {
             throw ProtocolError(.columnMismatch, "The action columns have different lengths.")
         }
         switch dots {
         case .consecutive:
-            guard columns.dotReplica.isEmpty, columns.dotCounter.isEmpty else {
+            guard columns.dotReplica.isEmpty, columns.dotCounterStep.isEmpty else {
                 throw ProtocolError(.columnMismatch, "A change set does not carry dot columns; its dots follow from the first counter.")
             }
         case .explicit:
-            guard columns.dotReplica.count == count, columns.dotCounter.count == count else {
+            guard columns.dotReplica.count == count, columns.dotCounterStep.count == count else {
                 throw ProtocolError(.columnMismatch, "The dot columns do not match the number of actions.")
             }
-        }
-        var contextTotal = 0
-        for size in columns.contextSize {
-            guard size <= ProtocolLimits.contextEntriesMax else {
-                throw ProtocolError(.limitExceeded, "An action's context has more than \(ProtocolLimits.contextEntriesMax) entries.")
-            }
-            contextTotal += Int(size)
-        }
-        guard columns.contextReplica.count == contextTotal, columns.contextCounterDelta.count == contextTotal else {
-            throw ProtocolError(.columnMismatch, "The context columns do not match the context sizes.")
         }
 
         var actions: [Action] = []
         actions.reserveCapacity(count)
-        var wall: Int64 = 0, jobCounter: UInt64 = 0, day = 0, contextAt = 0
+        var wall: Int64 = 0, jobCounter: UInt64 = 0, day = 0, seen: UInt64 = 0
+        // Indexed by interned replica position, which the table's length bounds.
+        var lastCounters = [UInt64](repeating: 0, count: tables.replicas.count)
         for index in 0..<count {
             let dot: Dot
             switch dots {
@@ -90,7 +85,14 @@ enum ActionColumnsCodec {
                 guard !overflow, first > 0 else { throw ProtocolError(.invalidValue, "Action counters start at 1 and must not overflow.") }
                 dot = Dot(replica: replica, counter: counter)
             case .explicit:
-                dot = Dot(replica: try tables.replica(columns.dotReplica[index]), counter: columns.dotCounter[index])
+                let position = columns.dotReplica[index]
+                let replica = try tables.replica(position)
+                let (counter, overflow) = lastCounters[Int(position)].addingReportingOverflow(columns.dotCounterStep[index])
+                guard !overflow, columns.dotCounterStep[index] > 0 else {
+                    throw ProtocolError(.invalidValue, "A replica's counters must increase within a message and not overflow.")
+                }
+                lastCounters[Int(position)] = counter
+                dot = Dot(replica: replica, counter: counter)
             }
             let (nextWall, overflow) = wall.addingReportingOverflow(columns.wallDelta[index])
             guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading overflows.") }
@@ -107,17 +109,9 @@ enum ActionColumnsCodec {
             guard let businessDay = try? CalendarDate(daysSinceEpoch: day) else {
                 throw ProtocolError(.invalidValue, "An action's business day is outside the years the ledger accepts.")
             }
-            var entries: [VersionVector.Entry] = []
-            let size = Int(columns.contextSize[index])
-            entries.reserveCapacity(size)
-            for offset in contextAt..<(contextAt + size) {
-                let replica = try tables.replica(columns.contextReplica[offset])
-                let base = job.map { $0.dot.replica == replica ? $0.dot.counter : 0 } ?? 0
-                entries.append(VersionVector.Entry(replica: replica, counter: base &+ UInt64(bitPattern: columns.contextCounterDelta[offset])))
-            }
-            contextAt += size
+            seen = seen &+ UInt64(bitPattern: columns.seenSequenceDelta[index])
             actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: columns.logical[index]), actor: actor, job: job,
-                                  context: VersionVector(entries), businessDay: businessDay,
+                                  seenSequence: seen, businessDay: businessDay,
                                   payload: try PayloadCodec.decode(columns.payloads[index], tables: tables)))
         }
         return actions
@@ -170,7 +164,7 @@ enum PayloadCodec {
         case .setInvoice(let number, let baseTotalMinor, let issuedOn):
             wire.setInvoice = .with {
                 $0.number = number
-                $0.baseTotalMinor = baseTotalMinor
+                (minor: $0.baseTotalMinor, hundreds: $0.baseTotalHundreds) = AmountCodec.split(baseTotalMinor)
                 if let issuedOn { $0.issuedOn = Int32(issuedOn.daysSinceEpoch) }
             }
         case .finalizeInvoice: wire.finalizeInvoice = true
@@ -191,7 +185,7 @@ enum PayloadCodec {
             }
         case .recordPayment(let request):
             wire.recordPayment = .with {
-                $0.amountMinor = request.amountMinor
+                (minor: $0.amountMinor, hundreds: $0.amountHundreds) = AmountCodec.split(request.amountMinor)
                 $0.currency = tables.currency(request.currency)
                 $0.method = method(request.method)
                 if let reference = request.reference { $0.reference = reference }
@@ -202,13 +196,17 @@ enum PayloadCodec {
         case .recordRefund(let request):
             wire.recordRefund = .with {
                 $0.payment = tables.ref(request.paymentID.dot)
-                $0.amountMinor = request.amountMinor
+                (minor: $0.amountMinor, hundreds: $0.amountHundreds) = AmountCodec.split(request.amountMinor)
                 $0.currency = tables.currency(request.currency)
                 $0.reason = request.reason
                 $0.cancelsRemainingPlan = request.cancelsRemainingPlan
             }
         case .proposeChangeOrder(let summary, let amountMinor, let currency):
-            wire.proposeChangeOrder = .with { $0.summary = summary; $0.amountMinor = amountMinor; $0.currency = tables.currency(currency) }
+            wire.proposeChangeOrder = .with {
+                $0.summary = summary
+                (minor: $0.amountMinor, hundreds: $0.amountHundreds) = AmountCodec.split(amountMinor)
+                $0.currency = tables.currency(currency)
+            }
         case .approveChangeOrder(let id, let reason):
             wire.approveChangeOrder = .with { $0.changeOrder = tables.ref(id.dot); $0.reason = reason }
         case .rejectChangeOrder(let id, let reason):
@@ -241,7 +239,10 @@ enum PayloadCodec {
                 .with {
                     $0.label = row.label
                     if let percentage = row.percentage { $0.percentagePpm = percentage.value }
-                    if let amount = row.amountMinor { $0.amountMinor = amount }
+                    if let amount = row.amountMinor {
+                        let (minor, hundreds) = AmountCodec.split(amount)
+                        if hundreds != 0 { $0.amountHundreds = hundreds } else { $0.amountMinor = minor }
+                    }
                     if let date = row.dueDate { $0.dueDate = Int32(date.daysSinceEpoch) }
                     if let id = row.id { $0.idOrigin = tables.ref(id.origin); $0.idIndex = UInt32(id.index) }
                 }
@@ -268,7 +269,7 @@ enum PayloadCodec {
                 department: update.hasDepartment ? .set(try text(update.department)) : (update.clearDepartment_p ? .clear : nil),
                 notes: update.hasNotes ? try text(update.notes) : nil))
         case .setInvoice(let invoice)?:
-            return .setInvoice(number: try text(invoice.number), baseTotalMinor: invoice.baseTotalMinor,
+            return .setInvoice(number: try text(invoice.number), baseTotalMinor: try AmountCodec.join(invoice.baseTotalMinor, invoice.baseTotalHundreds),
                                issuedOn: invoice.hasIssuedOn ? try date(invoice.issuedOn) : nil)
         case .finalizeInvoice?: return .finalizeInvoice
         case .voidInvoice?: return .voidInvoice
@@ -285,17 +286,17 @@ enum PayloadCodec {
             return .editInstallment(InstallmentID(origin: try tables.dot(edit.rowOrigin), index: Int(edit.rowIndex)),
                                     label: edit.hasLabel ? try text(edit.label) : nil, dueDate: change)
         case .recordPayment(let payment)?:
-            return .recordPayment(PaymentRequest(amountMinor: payment.amountMinor, currency: try tables.currency(payment.currency),
+            return .recordPayment(PaymentRequest(amountMinor: try AmountCodec.join(payment.amountMinor, payment.amountHundreds), currency: try tables.currency(payment.currency),
                                                  method: try method(payment.method), reference: payment.hasReference ? try text(payment.reference) : nil,
                                                  pending: payment.pending))
         case .confirmPayment(let ref)?: return .confirmPayment(PaymentID(try tables.dot(ref)))
         case .failPayment(let ref)?: return .failPayment(PaymentID(try tables.dot(ref)))
         case .recordRefund(let refund)?:
-            return .recordRefund(RefundRequest(paymentID: PaymentID(try tables.dot(refund.payment)), amountMinor: refund.amountMinor,
+            return .recordRefund(RefundRequest(paymentID: PaymentID(try tables.dot(refund.payment)), amountMinor: try AmountCodec.join(refund.amountMinor, refund.amountHundreds),
                                                currency: try tables.currency(refund.currency), reason: try text(refund.reason),
                                                cancelsRemainingPlan: refund.cancelsRemainingPlan))
         case .proposeChangeOrder(let order)?:
-            return .proposeChangeOrder(summary: try text(order.summary), amountMinor: order.amountMinor, currency: try tables.currency(order.currency))
+            return .proposeChangeOrder(summary: try text(order.summary), amountMinor: try AmountCodec.join(order.amountMinor, order.amountHundreds), currency: try tables.currency(order.currency))
         case .approveChangeOrder(let decision)?:
             return .approveChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder)), reason: try text(decision.reason))
         case .rejectChangeOrder(let decision)?:
@@ -336,7 +337,14 @@ enum PayloadCodec {
                 guard let value = try? PartsPerMillion(row.percentagePpm) else { throw ProtocolError(.invalidValue, "A percentage is outside 0–100%.") }
                 percentage = value
             }
-            rows.append(PlanDraft.Row(label: try text(row.label), percentage: percentage, amountMinor: row.hasAmountMinor ? row.amountMinor : nil,
+            var amount: Int64?
+            switch (row.hasAmountMinor, row.hasAmountHundreds) {
+            case (false, false): amount = nil
+            case (true, false): amount = try AmountCodec.join(row.amountMinor, 0)
+            case (false, true): amount = try AmountCodec.join(0, row.amountHundreds)
+            case (true, true): throw ProtocolError(.invalidValue, "A plan row gives its amount twice; send minor units or hundreds, not both.")
+            }
+            rows.append(PlanDraft.Row(label: try text(row.label), percentage: percentage, amountMinor: amount,
                                       dueDate: row.hasDueDate ? try date(row.dueDate) : nil,
                                       id: row.hasIDOrigin ? InstallmentID(origin: try tables.dot(row.idOrigin), index: Int(row.idIndex)) : nil))
         }
@@ -376,5 +384,28 @@ enum PayloadCodec {
             throw ProtocolError(.invalidValue, "A date is outside the years the ledger accepts.")
         }
         return date
+    }
+}
+
+/// The two wire forms of an amount (Protocol/README.md §8): hundreds of minor units for a
+/// nonzero multiple of 100, which most amounts people type are, else minor units.
+enum AmountCodec {
+    static func split(_ minor: Int64) -> (minor: Int64, hundreds: Int64) {
+        minor != 0 && minor % 100 == 0 ? (0, minor / 100) : (minor, 0)
+    }
+
+    /// The amount of a field pair; refuses both forms at once and a multiple of 100 in minor
+    /// units, so every amount has one encoding.
+    static func join(_ minor: Int64, _ hundreds: Int64) throws(ProtocolError) -> Int64 {
+        guard hundreds != 0 else {
+            guard minor == 0 || minor % 100 != 0 else {
+                throw ProtocolError(.invalidValue, "An amount that is a multiple of 100 minor units must be sent as hundreds.")
+            }
+            return minor
+        }
+        guard minor == 0 else { throw ProtocolError(.invalidValue, "An amount is given twice; send minor units or hundreds, not both.") }
+        let (value, overflow) = hundreds.multipliedReportingOverflow(by: 100)
+        guard !overflow else { throw ProtocolError(.invalidValue, "An amount overflows 64 bits.") }
+        return value
     }
 }

@@ -22,8 +22,6 @@ public enum ProtocolLimits {
     public static let internedReplicasMax = 10_000
     /// Entries of the interned user and currency tables.
     public static let internedValuesMax = 1_000
-    /// Entries of one action's context (replicas that touched one job).
-    public static let contextEntriesMax = 256
     /// Bytes of any string on the wire; the domain checks its own, tighter limits on apply.
     public static let stringBytesMax = 500
     /// Bytes of the settings document inside a settings update.

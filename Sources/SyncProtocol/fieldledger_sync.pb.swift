@@ -14,6 +14,10 @@
 /// unknown fields. Ids that repeat inside a message (replicas, users, currencies) are interned in
 /// a table and referred to by position. Per-action values are columns: entry i of every column
 /// belongs to action i, which keeps equal kinds of bytes together for zlib.
+///
+/// Amounts: a field pair `amount_minor` / `amount_hundreds` holds one amount. A nonzero multiple
+/// of 100 minor units is written as hundreds (sint64), any other amount as minor units, and the
+/// other field of the pair is left unset; a decoder refuses any other combination.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -118,11 +122,12 @@ public nonisolated struct WireActionColumns: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Dots: the replica (interned position) and counter of each action. A change set sends only
-  /// the counter of its first action (ChangeSet.first_counter); its dots follow by one.
+  /// Dots: the replica (interned position) of each action, and its counter minus the counter of
+  /// the same replica's previous action in the message (its first: minus zero). A change set
+  /// sends neither: its dots follow by one from ChangeSet.first_counter.
   public var dotReplica: [UInt32] = []
 
-  public var dotCounter: [UInt64] = []
+  public var dotCounterStep: [UInt64] = []
 
   /// HLC: wall milliseconds minus the previous action's (the first: minus zero); logical count.
   public var wallDelta: [Int64] = []
@@ -140,16 +145,11 @@ public nonisolated struct WireActionColumns: Sendable {
   /// Business day: days since 1970-01-01 minus the previous action's (the first: minus zero).
   public var dayDelta: [Int32] = []
 
-  /// Context: the number of entries of each action's version vector, then all entries in order.
-  /// A counter is written as its difference from the job id's counter when the entry's replica
-  /// is the job's (those are usually a few apart), else as the difference from zero.
-  public var contextSize: [UInt32] = []
-
-  public var contextReplica: [UInt32] = []
-
   public var payloads: [WirePayload] = []
 
-  public var contextCounterDelta: [Int64] = []
+  /// The log sequence the author had folded (Action.seenSequence), minus the previous action's
+  /// (the first: minus zero).
+  public var seenSequenceDelta: [Int64] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -453,6 +453,7 @@ public nonisolated struct WireSetInvoice: Sendable {
 
   public var number: String = String()
 
+  /// with base_total_hundreds: one amount (see the top)
   public var baseTotalMinor: Int64 = 0
 
   /// days since 1970-01-01
@@ -464,6 +465,8 @@ public nonisolated struct WireSetInvoice: Sendable {
   public var hasIssuedOn: Bool {self._issuedOn != nil}
   /// Clears the value of `issuedOn`. Subsequent reads from it will return its default value.
   public mutating func clearIssuedOn() {self._issuedOn = nil}
+
+  public var baseTotalHundreds: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -542,6 +545,7 @@ public nonisolated struct WirePlanDraft: Sendable {
     /// Clears the value of `percentagePpm`. Subsequent reads from it will return its default value.
     public mutating func clearPercentagePpm() {self._percentagePpm = nil}
 
+    /// at most one of amount_minor and amount_hundreds
     public var amountMinor: Int64 {
       get {_amountMinor ?? 0}
       set {_amountMinor = newValue}
@@ -573,6 +577,15 @@ public nonisolated struct WirePlanDraft: Sendable {
 
     public var idIndex: UInt32 = 0
 
+    public var amountHundreds: Int64 {
+      get {_amountHundreds ?? 0}
+      set {_amountHundreds = newValue}
+    }
+    /// Returns true if `amountHundreds` has been explicitly set.
+    public var hasAmountHundreds: Bool {self._amountHundreds != nil}
+    /// Clears the value of `amountHundreds`. Subsequent reads from it will return its default value.
+    public mutating func clearAmountHundreds() {self._amountHundreds = nil}
+
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
@@ -581,6 +594,7 @@ public nonisolated struct WirePlanDraft: Sendable {
     fileprivate var _amountMinor: Int64? = nil
     fileprivate var _dueDate: Int32? = nil
     fileprivate var _idOrigin: WireRef? = nil
+    fileprivate var _amountHundreds: Int64? = nil
   }
 
   public init() {}
@@ -687,6 +701,8 @@ public nonisolated struct WireRecordPayment: Sendable {
 
   public var pending: Bool = false
 
+  public var amountHundreds: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -716,6 +732,8 @@ public nonisolated struct WireRecordRefund: Sendable {
 
   public var cancelsRemainingPlan: Bool = false
 
+  public var amountHundreds: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -733,6 +751,8 @@ public nonisolated struct WireProposeChangeOrder: Sendable {
   public var amountMinor: Int64 = 0
 
   public var currency: UInt32 = 0
+
+  public var amountHundreds: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1128,7 +1148,7 @@ public nonisolated struct WirePullPage: @unchecked Sendable {
   /// Clears the value of `interned`. Subsequent reads from it will return its default value.
   public mutating func clearInterned() {_uniqueStorage()._interned = nil}
 
-  /// with dot columns
+  /// with dot_replica and dot_counter_step
   public var actions: WireActionColumns {
     get {_storage._actions ?? WireActionColumns()}
     set {_uniqueStorage()._actions = newValue}
@@ -1261,7 +1281,7 @@ nonisolated extension WireClock: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ActionColumns"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{3}dot_counter\0\u{3}wall_delta\0\u{1}logical\0\u{1}actor\0\u{3}job_replica\0\u{3}job_counter_delta\0\u{3}day_delta\0\u{3}context_size\0\u{3}context_replica\0\u{2}\u{2}payloads\0\u{3}context_counter_delta\0\u{c}\u{b}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{4}\u{2}wall_delta\0\u{1}logical\0\u{1}actor\0\u{3}job_replica\0\u{3}job_counter_delta\0\u{3}day_delta\0\u{2}\u{4}payloads\0\u{4}\u{2}seen_sequence_delta\0\u{3}dot_counter_step\0\u{c}\u{2}\u{1}\u{c}\u{9}\u{1}\u{c}\u{a}\u{1}\u{c}\u{b}\u{1}\u{c}\u{d}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1270,17 +1290,15 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedUInt32Field(value: &self.dotReplica) }()
-      case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.dotCounter) }()
       case 3: try { try decoder.decodeRepeatedSInt64Field(value: &self.wallDelta) }()
       case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.logical) }()
       case 5: try { try decoder.decodeRepeatedUInt32Field(value: &self.actor) }()
       case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.jobReplica) }()
       case 7: try { try decoder.decodeRepeatedSInt64Field(value: &self.jobCounterDelta) }()
       case 8: try { try decoder.decodeRepeatedSInt32Field(value: &self.dayDelta) }()
-      case 9: try { try decoder.decodeRepeatedUInt32Field(value: &self.contextSize) }()
-      case 10: try { try decoder.decodeRepeatedUInt32Field(value: &self.contextReplica) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.payloads) }()
-      case 13: try { try decoder.decodeRepeatedSInt64Field(value: &self.contextCounterDelta) }()
+      case 14: try { try decoder.decodeRepeatedSInt64Field(value: &self.seenSequenceDelta) }()
+      case 15: try { try decoder.decodeRepeatedUInt64Field(value: &self.dotCounterStep) }()
       default: break
       }
     }
@@ -1289,9 +1307,6 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.dotReplica.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.dotReplica, fieldNumber: 1)
-    }
-    if !self.dotCounter.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.dotCounter, fieldNumber: 2)
     }
     if !self.wallDelta.isEmpty {
       try visitor.visitPackedSInt64Field(value: self.wallDelta, fieldNumber: 3)
@@ -1311,34 +1326,29 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.dayDelta.isEmpty {
       try visitor.visitPackedSInt32Field(value: self.dayDelta, fieldNumber: 8)
     }
-    if !self.contextSize.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.contextSize, fieldNumber: 9)
-    }
-    if !self.contextReplica.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.contextReplica, fieldNumber: 10)
-    }
     if !self.payloads.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.payloads, fieldNumber: 12)
     }
-    if !self.contextCounterDelta.isEmpty {
-      try visitor.visitPackedSInt64Field(value: self.contextCounterDelta, fieldNumber: 13)
+    if !self.seenSequenceDelta.isEmpty {
+      try visitor.visitPackedSInt64Field(value: self.seenSequenceDelta, fieldNumber: 14)
+    }
+    if !self.dotCounterStep.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.dotCounterStep, fieldNumber: 15)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: WireActionColumns, rhs: WireActionColumns) -> Bool {
     if lhs.dotReplica != rhs.dotReplica {return false}
-    if lhs.dotCounter != rhs.dotCounter {return false}
+    if lhs.dotCounterStep != rhs.dotCounterStep {return false}
     if lhs.wallDelta != rhs.wallDelta {return false}
     if lhs.logical != rhs.logical {return false}
     if lhs.actor != rhs.actor {return false}
     if lhs.jobReplica != rhs.jobReplica {return false}
     if lhs.jobCounterDelta != rhs.jobCounterDelta {return false}
     if lhs.dayDelta != rhs.dayDelta {return false}
-    if lhs.contextSize != rhs.contextSize {return false}
-    if lhs.contextReplica != rhs.contextReplica {return false}
     if lhs.payloads != rhs.payloads {return false}
-    if lhs.contextCounterDelta != rhs.contextCounterDelta {return false}
+    if lhs.seenSequenceDelta != rhs.seenSequenceDelta {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1823,7 +1833,7 @@ nonisolated extension WireUpdateJobInfo: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension WireSetInvoice: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetInvoice"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{3}base_total_minor\0\u{3}issued_on\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{3}base_total_minor\0\u{3}issued_on\0\u{3}base_total_hundreds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1834,6 +1844,7 @@ nonisolated extension WireSetInvoice: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 1: try { try decoder.decodeSingularStringField(value: &self.number) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.baseTotalMinor) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self._issuedOn) }()
+      case 4: try { try decoder.decodeSingularSInt64Field(value: &self.baseTotalHundreds) }()
       default: break
       }
     }
@@ -1853,6 +1864,9 @@ nonisolated extension WireSetInvoice: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try { if let v = self._issuedOn {
       try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
     } }()
+    if self.baseTotalHundreds != 0 {
+      try visitor.visitSingularSInt64Field(value: self.baseTotalHundreds, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1860,6 +1874,7 @@ nonisolated extension WireSetInvoice: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs.number != rhs.number {return false}
     if lhs.baseTotalMinor != rhs.baseTotalMinor {return false}
     if lhs._issuedOn != rhs._issuedOn {return false}
+    if lhs.baseTotalHundreds != rhs.baseTotalHundreds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1915,7 +1930,7 @@ nonisolated extension WirePlanDraft.Mode: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension WirePlanDraft.Row: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = WirePlanDraft.protoMessageName + ".Row"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{3}percentage_ppm\0\u{3}amount_minor\0\u{3}due_date\0\u{3}id_origin\0\u{3}id_index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{3}percentage_ppm\0\u{3}amount_minor\0\u{3}due_date\0\u{3}id_origin\0\u{3}id_index\0\u{3}amount_hundreds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1929,6 +1944,7 @@ nonisolated extension WirePlanDraft.Row: SwiftProtobuf.Message, SwiftProtobuf._M
       case 4: try { try decoder.decodeSingularInt32Field(value: &self._dueDate) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._idOrigin) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.idIndex) }()
+      case 7: try { try decoder.decodeSingularSInt64Field(value: &self._amountHundreds) }()
       default: break
       }
     }
@@ -1957,6 +1973,9 @@ nonisolated extension WirePlanDraft.Row: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.idIndex != 0 {
       try visitor.visitSingularUInt32Field(value: self.idIndex, fieldNumber: 6)
     }
+    try { if let v = self._amountHundreds {
+      try visitor.visitSingularSInt64Field(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1967,6 +1986,7 @@ nonisolated extension WirePlanDraft.Row: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs._dueDate != rhs._dueDate {return false}
     if lhs._idOrigin != rhs._idOrigin {return false}
     if lhs.idIndex != rhs.idIndex {return false}
+    if lhs._amountHundreds != rhs._amountHundreds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2032,7 +2052,7 @@ nonisolated extension WireEditInstallment.DueDateChange: SwiftProtobuf._ProtoNam
 
 nonisolated extension WireRecordPayment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordPayment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}amount_minor\0\u{1}currency\0\u{1}method\0\u{1}reference\0\u{1}pending\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}amount_minor\0\u{1}currency\0\u{1}method\0\u{1}reference\0\u{1}pending\0\u{3}amount_hundreds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2045,6 +2065,7 @@ nonisolated extension WireRecordPayment: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularEnumField(value: &self.method) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self._reference) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.pending) }()
+      case 6: try { try decoder.decodeSingularSInt64Field(value: &self.amountHundreds) }()
       default: break
       }
     }
@@ -2070,6 +2091,9 @@ nonisolated extension WireRecordPayment: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.pending != false {
       try visitor.visitSingularBoolField(value: self.pending, fieldNumber: 5)
     }
+    if self.amountHundreds != 0 {
+      try visitor.visitSingularSInt64Field(value: self.amountHundreds, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2079,6 +2103,7 @@ nonisolated extension WireRecordPayment: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.method != rhs.method {return false}
     if lhs._reference != rhs._reference {return false}
     if lhs.pending != rhs.pending {return false}
+    if lhs.amountHundreds != rhs.amountHundreds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2086,7 +2111,7 @@ nonisolated extension WireRecordPayment: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension WireRecordRefund: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordRefund"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payment\0\u{3}amount_minor\0\u{1}currency\0\u{1}reason\0\u{3}cancels_remaining_plan\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payment\0\u{3}amount_minor\0\u{1}currency\0\u{1}reason\0\u{3}cancels_remaining_plan\0\u{3}amount_hundreds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2099,6 +2124,7 @@ nonisolated extension WireRecordRefund: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.currency) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self.cancelsRemainingPlan) }()
+      case 6: try { try decoder.decodeSingularSInt64Field(value: &self.amountHundreds) }()
       default: break
       }
     }
@@ -2124,6 +2150,9 @@ nonisolated extension WireRecordRefund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.cancelsRemainingPlan != false {
       try visitor.visitSingularBoolField(value: self.cancelsRemainingPlan, fieldNumber: 5)
     }
+    if self.amountHundreds != 0 {
+      try visitor.visitSingularSInt64Field(value: self.amountHundreds, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2133,6 +2162,7 @@ nonisolated extension WireRecordRefund: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.currency != rhs.currency {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.cancelsRemainingPlan != rhs.cancelsRemainingPlan {return false}
+    if lhs.amountHundreds != rhs.amountHundreds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2140,7 +2170,7 @@ nonisolated extension WireRecordRefund: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension WireProposeChangeOrder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProposeChangeOrder"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{3}amount_minor\0\u{1}currency\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}summary\0\u{3}amount_minor\0\u{1}currency\0\u{3}amount_hundreds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2151,6 +2181,7 @@ nonisolated extension WireProposeChangeOrder: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularStringField(value: &self.summary) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.amountMinor) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.currency) }()
+      case 4: try { try decoder.decodeSingularSInt64Field(value: &self.amountHundreds) }()
       default: break
       }
     }
@@ -2166,6 +2197,9 @@ nonisolated extension WireProposeChangeOrder: SwiftProtobuf.Message, SwiftProtob
     if self.currency != 0 {
       try visitor.visitSingularUInt32Field(value: self.currency, fieldNumber: 3)
     }
+    if self.amountHundreds != 0 {
+      try visitor.visitSingularSInt64Field(value: self.amountHundreds, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2173,6 +2207,7 @@ nonisolated extension WireProposeChangeOrder: SwiftProtobuf.Message, SwiftProtob
     if lhs.summary != rhs.summary {return false}
     if lhs.amountMinor != rhs.amountMinor {return false}
     if lhs.currency != rhs.currency {return false}
+    if lhs.amountHundreds != rhs.amountHundreds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

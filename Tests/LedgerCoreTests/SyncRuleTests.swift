@@ -125,7 +125,7 @@ struct SyncRuleTests {
         #expect(first.outcomes == [.applied])
         #expect(retry.outcomes == [.exists])
         #expect(world.server.ledger.stateDigest == stateAfterFirst)
-        let tampered = Action(dot: payment.dot, hlc: payment.hlc, actor: payment.actor, job: payment.job, context: payment.context,
+        let tampered = Action(dot: payment.dot, hlc: payment.hlc, actor: payment.actor, job: payment.job, seenSequence: payment.seenSequence,
                               businessDay: payment.businessDay, payload: Self.pay("900.00"))
         let conflict = world.server.push([tampered])
         guard case .rejected(let error)? = conflict.outcomes.first else { Issue.record("expected a rejection, got \(conflict)"); return }
@@ -167,6 +167,36 @@ struct SyncRuleTests {
         let job = try world.serverJob()
         #expect(job.plan!.rows.map(\.amountMinor) == [100_000, 100_000, 100_000])
         #expect(job.allocation(of: job.plan!)[0].isPaid)
+    }
+
+    @Test("A plan edit sees another device's payment once pulled, and the author's own unsynced payment (decision 0009)")
+    func seenPaymentsDoNotPark() throws {
+        var world = try TwoDevices()
+        let deposit = try world.act(.tech, Self.pay("1,000.00"), at: 2_000)
+        try world.sync(.tech)
+        // The office pulls the deposit, then, offline, takes a check and renames an installment.
+        try world.sync(.office)
+        let check = try world.act(.office, Self.pay("500.00", method: .check), at: 2_100)
+        let finalRow = try #require(try world.serverJob().plan?.rows.last?.id)
+        let edit = try world.act(.office, .editInstallment(finalRow, label: "Walkthrough", dueDate: .keep), at: 2_150)
+        #expect(edit.seenSequence == UInt64(world.server.entries.count), "the office had folded the whole log")
+        try world.sync(.office)
+        #expect([deposit, check, edit].map { world.outcome(of: $0) } == [.applied, .applied, .applied])
+        #expect(try world.serverJob().sync.openReviewCases.isEmpty)
+    }
+
+    @Test("An action claiming a log sequence the log had not reached is rejected and changes nothing")
+    func seenSequenceFromTheFuture() throws {
+        var world = try TwoDevices()
+        let before = world.server.ledger.stateDigest
+        let head = UInt64(world.server.entries.count)
+        let claim = world.tech.enqueueUnchecked(.editPlan(PlanDraft(template: .fiftyFifty)), job: world.job, seenSequence: head + 1,
+                                                day: world.day, physicalMillis: 2_000)
+        let tech = world.tech
+        tech.push(to: &world.server)
+        guard case .rejected(let error)? = world.outcome(of: claim) else { Issue.record("expected a rejection"); return }
+        #expect(error.code == .actionMalformed)
+        #expect(world.server.ledger.stateDigest == before)
     }
 
     @Test("Two concurrent plan edits: the first in server order applies, the other is parked with both versions")
@@ -278,7 +308,7 @@ struct SyncRuleTests {
         // A technician may never approve: rejected, not parked.
         let second = try world.act(.tech, .proposeChangeOrder(summary: "Extra vent", amountMinor: 5_000, currency: .usd), at: 2_200)
         let bad = world.tech.enqueueUnchecked(.approveChangeOrder(ChangeOrderID(second.dot), reason: "ok"), job: world.job,
-                                              context: VersionVector(), day: world.day, physicalMillis: 2_300)
+                                              day: world.day, physicalMillis: 2_300)
         let before = world.server.ledger
         try world.sync(.tech)
         guard case .rejected(let error)? = world.outcome(of: bad) else { Issue.record("expected a rejection"); return }
@@ -346,9 +376,9 @@ struct SyncRuleTests {
     func rejectionsChangeNothing() throws {
         var world = try TwoDevices()
         let before = world.server.ledger.stateDigest
-        let badAmount = world.tech.enqueueUnchecked(Self.pay("1.00").withAmount(0), job: world.job, context: VersionVector(), day: world.day, physicalMillis: 2_000)
-        let unknownJob = world.tech.enqueueUnchecked(Self.pay("1.00"), job: JobID(Fixtures.dot(999)), context: VersionVector(), day: world.day, physicalMillis: 2_001)
-        let settings = world.tech.enqueueUnchecked(.updateSettings(CompanySettings(), baseVersion: 1), job: nil, context: VersionVector(), day: world.day, physicalMillis: 2_002)
+        let badAmount = world.tech.enqueueUnchecked(Self.pay("1.00").withAmount(0), job: world.job, day: world.day, physicalMillis: 2_000)
+        let unknownJob = world.tech.enqueueUnchecked(Self.pay("1.00"), job: JobID(Fixtures.dot(999)), day: world.day, physicalMillis: 2_001)
+        let settings = world.tech.enqueueUnchecked(.updateSettings(CompanySettings(), baseVersion: 1), job: nil, day: world.day, physicalMillis: 2_002)
         let good = try world.act(.tech, Self.pay("1.00"), at: 2_003)
         try world.sync(.tech)
         let codes = [badAmount, unknownJob, settings].map { action -> LedgerError.Code? in
@@ -360,7 +390,7 @@ struct SyncRuleTests {
         #expect(world.tech.pending.isEmpty)
         // Replaying the log without the one good payment must give back the state from before.
         var replay = try Ledger()
-        for entry in world.server.entries where entry.action.dot != good.dot { _ = replay.apply(entry.action) }
+        for entry in world.server.entries where entry.action.dot != good.dot { _ = replay.apply(entry.action, sequence: entry.sequence) }
         #expect(replay.stateDigest == before, "the three rejected actions left no trace")
     }
 

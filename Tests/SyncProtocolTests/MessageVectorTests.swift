@@ -63,7 +63,7 @@ struct MessageVectorTests {
         #expect(page.entries.map(\.action.dot) == [Dot(replica: replica, counter: 1), Dot(replica: replica, counter: 2)])
         #expect(page.entries.allSatisfy { $0.action.actor == office && $0.outcome == .applied })
         #expect(page.entries[1].action.job == JobID(Dot(replica: replica, counter: 1)))
-        #expect(page.entries[1].action.context == VersionVector([VersionVector.Entry(replica: replica, counter: 1)]))
+        #expect(page.entries.map(\.action.seenSequence) == [40, 41])
         #expect(page.entries[1].action.hlc == HLCTimestamp(wallMillis: 1_780_272_001_000))
         #expect(page.entries[0].action.businessDay == Fixtures.date("2026-06-01"))
         #expect(page.entries[1].action.payload == .setInvoice(number: "HV-2048", baseTotalMinor: 300_000, issuedOn: Fixtures.date("2026-06-01")))

@@ -138,7 +138,7 @@ struct SyncSessionTests {
         var session = ClientSyncSession(replica: Fixtures.officeDevice, appVersion: "t")
         _ = session.start(pending: [], cursor: 4, clock: HLCTimestamp(wallMillis: 0))
         let action = Action(dot: Dot(replica: Fixtures.officeDevice, counter: 1), hlc: HLCTimestamp(wallMillis: 0), actor: Fixtures.office, job: nil,
-                            context: VersionVector(), businessDay: Fixtures.date("2026-06-01"), payload: .finalizeInvoice)
+                            seenSequence: 0, businessDay: Fixtures.date("2026-06-01"), payload: .finalizeInvoice)
         let page = PullPage(entries: [LogEntry(sequence: 6, action: action, outcome: .applied)],
                             checkpoint: Checkpoint(sequence: 6, logDigest: LogDigest.empty, jobs: [], caughtUp: true))
         guard case .failed(let error) = session.received(.pullPage(page)) else { Issue.record("expected a failure"); return }

@@ -9,19 +9,21 @@ public struct Action: Hashable, Sendable, Codable {
     public let actor: Actor
     /// The job it changes; nil for company settings.
     public let job: JobID?
-    /// The job's version vector as the author saw it, its own pending actions included.
-    public let context: VersionVector
+    /// The last log sequence the author had folded when it acted. With the author's own earlier
+    /// actions (lower counters), that is everything it had seen: its view's version vector,
+    /// written as one number (decision 0009).
+    public let seenSequence: UInt64
     /// The business day it happened on, converted by the author's shell (decision 0002).
     public let businessDay: CalendarDate
     public let payload: ActionPayload
 
     /// Makes an action.
-    public init(dot: Dot, hlc: HLCTimestamp, actor: Actor, job: JobID?, context: VersionVector, businessDay: CalendarDate, payload: ActionPayload) {
+    public init(dot: Dot, hlc: HLCTimestamp, actor: Actor, job: JobID?, seenSequence: UInt64, businessDay: CalendarDate, payload: ActionPayload) {
         self.dot = dot
         self.hlc = hlc
         self.actor = actor
         self.job = job
-        self.context = context
+        self.seenSequence = seenSequence
         self.businessDay = businessDay
         self.payload = payload
     }

@@ -1,28 +1,18 @@
 extension Job {
-    /// The context a device attaches to an action of `kind` on this job: the part of the job's
-    /// version vector that the merge reads for that kind (decision 0007). Plan edits are checked
-    /// against payments and plan changes, payments against plan changes; nothing else reads it.
-    public func context(for kind: ActionKind) -> VersionVector {
-        if kind.isPlanEdit {
-            var seen = sync.paymentVector
-            seen.merge(sync.planVector)
-            return seen
-        }
-        return kind == .recordPayment ? sync.planVector : VersionVector()
-    }
-
     /// Applies one action to this job as the server, and every replica folding the log, does.
     ///
-    /// Deterministic: the outcome and the resulting job depend only on the job, the settings and
-    /// the action. A rejected action leaves the job unchanged.
-    mutating func apply(_ action: Action, settings: CompanySettings) -> Outcome {
+    /// `sequence` is the log sequence the action takes (`ChangeMarks.unlogged` for a device's own
+    /// pending action). Deterministic: the outcome and the resulting job depend only on the job,
+    /// the settings, the action and its sequence. A rejected action leaves the job unchanged.
+    mutating func apply(_ action: Action, sequence: UInt64, settings: CompanySettings) -> Outcome {
         let kind = action.payload.kind
         let planBefore = plan
         let creditBefore = totals.creditMinor
         var outcome: Outcome
-        if kind.isPlanEdit && sync.paymentVector.hasDotsNotIn(action.context) {
+        let author = action.dot.replica
+        if kind.isPlanEdit && sync.paymentMarks.hasChanges(unseenBy: author, seen: action.seenSequence) {
             outcome = raise(.planEditAfterUnseenPayment, for: action, otherSide: sync.lastPayment)
-        } else if kind.isPlanEdit && sync.planVector.hasDotsNotIn(action.context) {
+        } else if kind.isPlanEdit && sync.planMarks.hasChanges(unseenBy: author, seen: action.seenSequence) {
             outcome = raise(.concurrentPlanEdit, for: action, otherSide: sync.lastPlanChange)
         } else {
             outcome = perform(action, settings: settings)
@@ -38,22 +28,22 @@ extension Job {
             let raised = raise(.customerCredit, for: action, amountMinor: totals.creditMinor - creditBefore, payment: payment, exception: true)
             if outcome == .applied { outcome = raised }
         }
-        record(action, outcome: outcome, planChanged: plan != planBefore)
+        record(action, sequence: sequence, outcome: outcome, planChanged: plan != planBefore)
         return outcome
     }
 
-    private mutating func record(_ action: Action, outcome: Outcome, planChanged: Bool) {
+    private mutating func record(_ action: Action, sequence: UInt64, outcome: Outcome, planChanged: Bool) {
         guard outcome.changedLedger else { return }
         sync.versionVector.record(action.dot)
         sync.dots.append(action.dot)
         switch outcome {
         case .applied, .appliedWithException:
             if [.recordPayment, .confirmPayment, .failPayment].contains(action.payload.kind) {
-                sync.paymentVector.record(action.dot)
+                sync.paymentMarks.record(action.dot.replica, sequence: sequence)
                 sync.lastPayment = action.summary
             }
             if planChanged {
-                sync.planVector.record(action.dot)
+                sync.planMarks.record(action.dot.replica, sequence: sequence)
                 sync.lastPlanChange = action.summary
             }
         default: break
@@ -146,7 +136,7 @@ extension Job {
 
     private mutating func book(_ request: PaymentRequest, action: Action) throws(LedgerError) -> Outcome {
         let voided = invoice?.voidedOn != nil
-        let cancelledUnseen = plan.map { !$0.isActive } == true && sync.planVector.hasDotsNotIn(action.context)
+        let cancelledUnseen = plan.map { !$0.isActive } == true && sync.planMarks.hasChanges(unseenBy: action.dot.replica, seen: action.seenSequence)
         let payment = Payment(id: PaymentID(action.dot), amountMinor: request.amountMinor, currency: request.currency, method: request.method,
                               reference: request.reference, state: request.pending ? .pending : .completed,
                               occurredAt: action.hlc, occurredOn: action.businessDay, actor: action.actor)
@@ -237,8 +227,9 @@ extension Job {
             sync.reviewCases[index].decision = decision
             return .applied
         }
-        // Re-run the intention as the resolver, who has now seen everything on the job.
-        let retry = Action(dot: action.dot, hlc: action.hlc, actor: action.actor, job: id, context: sync.versionVector,
+        // Re-run the intention as the resolver, who has now seen everything on the job (even
+        // what a device applied before the log has it).
+        let retry = Action(dot: action.dot, hlc: action.hlc, actor: action.actor, job: id, seenSequence: ChangeMarks.unlogged,
                            businessDay: action.businessDay, payload: proposed)
         var trial = self
         let outcome = trial.perform(retry, settings: settings)

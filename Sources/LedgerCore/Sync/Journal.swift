@@ -98,7 +98,7 @@ public enum Journal {
         for entry in log {
             let jobID = entry.action.job ?? (entry.action.payload.kind == .createJob ? JobID(entry.action.dot) : nil)
             let before = jobID.flatMap { ledger.jobsByID[$0] }.map(positions) ?? []
-            _ = ledger.apply(entry.action)
+            _ = ledger.apply(entry.action, sequence: entry.sequence)
             guard let jobID, let job = ledger.jobsByID[jobID] else { continue }
             let lines = lines(from: before, to: positions(of: job), currency: job.currency)
             if !lines.isEmpty { result.append(JournalEntry(sequence: entry.sequence, dot: entry.action.dot, lines: lines)) }

@@ -1,10 +1,23 @@
 extension Ledger {
-    /// Applies one action as the server does; every replica folding the log runs the same code
-    /// and gets the same outcome and the same state.
+    /// Applies one action as the server does when the log gives it `sequence`; every replica
+    /// folding the log runs the same code and gets the same outcome and the same state.
     ///
     /// Deduplication by dot and the gap check belong to whoever keeps the log (`ServerLog`);
     /// this is the merge itself. A rejected action changes nothing.
+    public mutating func apply(_ action: Action, sequence: UInt64) -> Outcome {
+        guard action.seenSequence < sequence else {
+            return .rejected(LedgerError(.actionMalformed, "The action claims to have seen log entries that did not exist yet; the device must send the sequence it had folded."))
+        }
+        return merge(action, sequence: sequence)
+    }
+
+    /// Applies a device's own action before the log has it: to check it, and to show the
+    /// device's view with its pending actions on top.
     public mutating func apply(_ action: Action) -> Outcome {
+        merge(action, sequence: ChangeMarks.unlogged)
+    }
+
+    private mutating func merge(_ action: Action, sequence: UInt64) -> Outcome {
         switch action.payload {
         case .createJob(let number, let customer, let department, let currency, let notes):
             return createJob(action, number: number, customer: customer, department: department, currency: currency, notes: notes)
@@ -19,7 +32,7 @@ extension Ledger {
             // `values[index]` yields the stored job in place; `jobsByID[jobID]` would move the
             // whole job out into an optional and back on every action (measured: a third of
             // the cost of a plan edit).
-            return jobsByID.values[index].apply(action, settings: settings)
+            return jobsByID.values[index].apply(action, sequence: sequence, settings: settings)
         }
     }
 
@@ -141,7 +154,7 @@ extension Ledger {
     /// Throws `FoldDivergence` when the outcomes differ; the state has then taken the action as
     /// recomputed, and the caller repairs the job from the server.
     public mutating func fold(_ entry: LogEntry) throws(FoldDivergence) {
-        let outcome = apply(entry.action)
+        let outcome = apply(entry.action, sequence: entry.sequence)
         guard outcome == entry.outcome else {
             throw FoldDivergence(sequence: entry.sequence, recorded: entry.outcome, recomputed: outcome)
         }

@@ -110,9 +110,9 @@ public struct JobSyncState: Hashable, Sendable, Codable {
     /// Every action that left a trace on the job.
     public internal(set) var versionVector = VersionVector()
     /// Payments recorded, confirmed or failed: what a plan edit must have seen.
-    public internal(set) var paymentVector = VersionVector()
+    public internal(set) var paymentMarks = ChangeMarks()
     /// Plan creations, edits and cancellations that took effect.
-    public internal(set) var planVector = VersionVector()
+    public internal(set) var planMarks = ChangeMarks()
     public internal(set) var lastPlanChange: ActionSummary?
     public internal(set) var lastPayment: ActionSummary?
     /// The dots of every action that left a trace, in log order.

@@ -43,8 +43,9 @@ public struct ServerLog: Sendable {
                 result.sendFrom = highest + 1
                 return result
             }
-            let outcome = ledger.apply(action)
-            entries.append(LogEntry(sequence: UInt64(entries.count + 1), action: action, outcome: outcome))
+            let sequence = UInt64(entries.count + 1)
+            let outcome = ledger.apply(action, sequence: sequence)
+            entries.append(LogEntry(sequence: sequence, action: action, outcome: outcome))
             highestCounter[replica] = action.dot.counter
             bodyDigests[action.dot] = CanonicalEncoding.digest(of: action)
             result.outcomes.append(outcome)

@@ -90,6 +90,43 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
     }
 }
 
+/// For each replica, the log sequence of its latest change of one kind (payments, or plan
+/// changes) to a job: what the merge compares an action's `seenSequence` with (decision 0009).
+///
+/// A change applied on a device before the log has it (its own pending action) sits at
+/// `ChangeMarks.unlogged`. Marks are kept sorted by replica.
+public struct ChangeMarks: Hashable, Sendable, Codable {
+    /// One replica's latest change.
+    public struct Mark: Hashable, Sendable, Codable {
+        public let replica: ReplicaID
+        public let sequence: UInt64
+    }
+
+    /// Where a change not yet in the log sits: after everything.
+    public static let unlogged = UInt64.max
+
+    public private(set) var marks: [Mark] = []
+
+    /// No changes.
+    public init() {}
+
+    /// Records a change by `replica` at log `sequence`.
+    mutating func record(_ replica: ReplicaID, sequence: UInt64) {
+        if let index = marks.firstIndex(where: { $0.replica == replica }) {
+            marks[index] = Mark(replica: replica, sequence: max(marks[index].sequence, sequence))
+        } else {
+            let insertAt = marks.firstIndex { replica < $0.replica } ?? marks.count
+            marks.insert(Mark(replica: replica, sequence: sequence), at: insertAt)
+        }
+    }
+
+    /// Whether another replica than `author` made a change after log sequence `seen`: a change
+    /// the author had not seen. The author's own earlier changes are always seen.
+    public func hasChanges(unseenBy author: ReplicaID, seen: UInt64) -> Bool {
+        marks.contains { $0.replica != author && $0.sequence > seen }
+    }
+}
+
 /// A hybrid logical clock: physical time when the clock is sane, logical counts when it is not.
 ///
 /// Device clocks may be hours or days off. The clock never refuses a reading because of that;
