@@ -66,6 +66,11 @@ def deltas(values):
     return [v - p for v, p in zip(values, [0] + values[:-1])]
 
 
+def actors(codes):
+    """Actor column of one replica's actions: 0 repeats the previous action's, else code + 1."""
+    return [0 if i and c == codes[i - 1] else c + 1 for i, c in enumerate(codes)]
+
+
 def hundreds(field_minor, field_hundreds, amount):
     """An amount pair: a nonzero multiple of 100 as hundreds (sint64), else minor units."""
     if amount != 0 and amount % 100 == 0:
@@ -73,12 +78,12 @@ def hundreds(field_minor, field_hundreds, amount):
     return f_varint(field_minor, amount)
 
 
-def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=()):
+def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None):
     """actions: list of (wall, logical, actor_code, job_replica, job_counter_delta, day_delta, seen_sequence, payload_bytes)."""
     if interned is None:
         interned = f_bytes(1, replica) + f_string(2, "tech-ana") + f_string(3, "USD")
     columns = (f_packed(3, [zigzag(a[0]) for a in actions]) + f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
-               f_packed(5, [a[2] for a in actions]) + f_packed(6, [a[3] for a in actions]) +
+               f_packed(5, actor_column if actor_column is not None else actors([a[2] for a in actions])) + f_packed(6, [a[3] for a in actions]) +
                f_packed(7, [zigzag(a[4]) for a in actions]) + f_packed(8, [zigzag(a[5]) for a in actions]) +
                b"".join(f_msg(12, a[7]) for a in actions) +
                f_packed(14, [zigzag(d) for d in deltas([a[6] for a in actions])]) + extra)
@@ -139,6 +144,10 @@ vectors = [
      "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(10, f_varint(1, 12345) + f_varint(6, zigzag(10))))]).hex(), "error": "invalid_value"},
     {"name": "amount-not-canonical", "what": "$1,000.00 in minor units, which must be sent as hundreds",
      "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(10, f_varint(1, 100000)))]).hex(), "error": "invalid_value"},
+    {"name": "actor-repeat-first", "what": "the first action's actor written as 'the same as the previous one'",
+     "hex": change_set(valid_actions, actor_column=[0, 0, 0, 0]).hex(), "error": "invalid_value"},
+    {"name": "actor-not-canonical", "what": "an actor repeated explicitly instead of as 0",
+     "hex": change_set(valid_actions, actor_column=[1, 1, 0, 0]).hex(), "error": "invalid_value"},
     {"name": "counter-zero", "what": "a change set whose first counter is 0", "hex": change_set(valid_actions, first_counter=0).hex(),
      "error": "invalid_value"},
 ]

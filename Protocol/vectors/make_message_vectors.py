@@ -44,10 +44,10 @@ pull_request = f_bytes(1, REPLICA) + f_varint(2, 4096) + f_varint(3, 500)
 error_body = f_string(1, "replica_mismatch") + f_string(2, "This device may only push its own actions; check the device token.")
 
 # A pull page of two entries by the same replica: a job created, then invoiced.
-# Dot counters go as steps from the same replica's previous counter; seen sequences (40, 41) as
-# differences from the previous action's.
+# Dot counters go as steps from the same replica's previous counter, seen sequences (40, 41) as
+# differences from its previous action's, and the second actor (office-ben, office) as 0: the same.
 columns = (f_packed(1, [0, 0]) + f_packed(3, [zigzag(1780272000000), zigzag(1000)]) +
-           f_packed(4, [0, 0]) + f_packed(5, [1, 1]) + f_packed(6, [0, 1]) + f_packed(7, [0, zigzag(1)]) +
+           f_packed(4, [0, 0]) + f_packed(5, [2, 0]) + f_packed(6, [0, 1]) + f_packed(7, [0, zigzag(1)]) +
            f_packed(8, [zigzag(cs.JUNE_1), 0]) +
            f_msg(12, cs.create_job) + f_msg(12, cs.set_invoice) +
            f_packed(14, [zigzag(40), zigzag(1)]) + f_packed(15, [1, 1]))
@@ -57,7 +57,23 @@ checkpoint = f_varint(1, 42) + f_bytes(2, bytes(range(32, 64))) + f_msg(3, job_d
 page = (f_varint(1, 41) + f_msg(2, f_bytes(1, REPLICA) + f_string(2, "office-ben") + f_string(3, "USD")) +
         f_msg(3, columns) + f_msg(4, outcome(0)) + f_msg(4, outcome(0)) + f_msg(5, checkpoint))
 
+
+
+def page_with(columns_):
+    return (f_varint(1, 41) + f_msg(2, f_bytes(1, REPLICA) + f_string(2, "office-ben") + f_string(3, "USD")) +
+            f_msg(3, columns_) + f_msg(4, outcome(0)) + f_msg(4, outcome(0)) + f_msg(5, checkpoint))
+
+
+step_zero = columns.replace(f_packed(15, [1, 1]), f_packed(15, [1, 0]))
+assert step_zero != columns
+actor_first_zero = columns.replace(f_packed(5, [2, 0]), f_packed(5, [0, 0]))
+assert actor_first_zero != columns
+
 vectors = [
+    {"name": "pull-page-step-zero", "type": 4, "hex": envelope(4, page_with(step_zero), False).hex(), "error": "invalid_value",
+     "what": "the second entry repeats the first one's dot (a counter step of 0)"},
+    {"name": "pull-page-actor-repeat-first", "type": 4, "hex": envelope(4, page_with(actor_first_zero), False).hex(), "error": "invalid_value",
+     "what": "the first entry's actor written as 'the same as its replica's previous one'"},
     {"name": "push-response", "type": 2, "hex": envelope(2, push_response, True).hex(),
      "what": "applied, exists, applied with exception (case 7/1), parked (case 8/0), rejected; log at 1207"},
     {"name": "push-response-gap", "type": 2, "hex": envelope(2, gap_response, False).hex(),

@@ -14,25 +14,28 @@ enum ActionColumnsCodec {
 
     static func encode(_ actions: [Action], tables: inout Interner, withDots: Bool) throws(ProtocolError) -> WireActionColumns {
         var columns = WireActionColumns()
-        var previousWall: Int64 = 0, previousJobCounter: UInt64 = 0, previousDay = 0, previousSeen: UInt64 = 0
-        var previousCounters: [UInt64] = []
+        var previousWall: Int64 = 0, previousJobCounter: UInt64 = 0, previousDay = 0
+        var authors: [AuthorState] = [AuthorState()]
         for action in actions {
+            var slot = 0
             if withDots {
-                let position = Int(tables.replica(action.dot.replica))
-                while previousCounters.count <= position { previousCounters.append(0) }
-                guard action.dot.counter > previousCounters[position] else {
+                slot = Int(tables.replica(action.dot.replica))
+                while authors.count <= slot { authors.append(AuthorState()) }
+                guard action.dot.counter > authors[slot].counter else {
                     throw ProtocolError(.invalidValue, "A replica's actions must appear in counter order.")
                 }
-                columns.dotReplica.append(UInt32(position))
-                columns.dotCounterStep.append(action.dot.counter - previousCounters[position])
-                previousCounters[position] = action.dot.counter
+                columns.dotReplica.append(UInt32(slot))
+                columns.dotCounterStep.append(action.dot.counter - authors[slot].counter)
+                authors[slot].counter = action.dot.counter
             }
             let (wallDelta, overflow) = action.hlc.wallMillis.subtractingReportingOverflow(previousWall)
             guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading is too far from the previous one to encode.") }
             columns.wallDelta.append(wallDelta)
             previousWall = action.hlc.wallMillis
             columns.logical.append(action.hlc.logical)
-            columns.actor.append(tables.user(action.actor.user) * 4 + roleCode(action.actor.role))
+            let actorCode = tables.user(action.actor.user) * 4 + roleCode(action.actor.role)
+            columns.actor.append(actorCode == authors[slot].actorCode ? 0 : actorCode + 1)
+            authors[slot].actorCode = actorCode
             if let job = action.job {
                 columns.jobReplica.append(tables.replica(job.dot.replica) + 1)
                 columns.jobCounterDelta.append(Int64(bitPattern: job.dot.counter &- previousJobCounter))
@@ -44,8 +47,8 @@ enum ActionColumnsCodec {
             let day = action.businessDay.daysSinceEpoch
             columns.dayDelta.append(Int32(day - previousDay))
             previousDay = day
-            columns.seenSequenceDelta.append(Int64(bitPattern: action.seenSequence &- previousSeen))
-            previousSeen = action.seenSequence
+            columns.seenSequenceDelta.append(Int64(bitPattern: action.seenSequence &- authors[slot].seen))
+            authors[slot].seen = action.seenSequence
             columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
         }
         return columns
@@ -74,30 +77,43 @@ enum ActionColumnsCodec {
 
         var actions: [Action] = []
         actions.reserveCapacity(count)
-        var wall: Int64 = 0, jobCounter: UInt64 = 0, day = 0, seen: UInt64 = 0
-        // Indexed by interned replica position, which the table's length bounds.
-        var lastCounters = [UInt64](repeating: 0, count: tables.replicas.count)
+        var wall: Int64 = 0, jobCounter: UInt64 = 0, day = 0
+        // One slot per interned replica (the table's length bounds it); a change set has one author.
+        var authors = [AuthorState](repeating: AuthorState(), count: max(1, tables.replicas.count))
         for index in 0..<count {
             let dot: Dot
+            var slot = 0
             switch dots {
             case .consecutive(let replica, let first):
                 let (counter, overflow) = first.addingReportingOverflow(UInt64(index))
                 guard !overflow, first > 0 else { throw ProtocolError(.invalidValue, "Action counters start at 1 and must not overflow.") }
                 dot = Dot(replica: replica, counter: counter)
             case .explicit:
-                let position = columns.dotReplica[index]
-                let replica = try tables.replica(position)
-                let (counter, overflow) = lastCounters[Int(position)].addingReportingOverflow(columns.dotCounterStep[index])
+                let replica = try tables.replica(columns.dotReplica[index])
+                slot = Int(columns.dotReplica[index])
+                let (counter, overflow) = authors[slot].counter.addingReportingOverflow(columns.dotCounterStep[index])
                 guard !overflow, columns.dotCounterStep[index] > 0 else {
                     throw ProtocolError(.invalidValue, "A replica's counters must increase within a message and not overflow.")
                 }
-                lastCounters[Int(position)] = counter
+                authors[slot].counter = counter
                 dot = Dot(replica: replica, counter: counter)
             }
             let (nextWall, overflow) = wall.addingReportingOverflow(columns.wallDelta[index])
             guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading overflows.") }
             wall = nextWall
-            let actorCode = columns.actor[index]
+            let actorCode: UInt32
+            if columns.actor[index] == 0 {
+                guard let previous = authors[slot].actorCode else {
+                    throw ProtocolError(.invalidValue, "An actor repeats the previous action's of its replica, but there is none in the message.")
+                }
+                actorCode = previous
+            } else {
+                actorCode = columns.actor[index] - 1
+                guard actorCode != authors[slot].actorCode else {
+                    throw ProtocolError(.invalidValue, "An actor equal to the previous action's of its replica must be written as 0.")
+                }
+            }
+            authors[slot].actorCode = actorCode
             guard let role = role(actorCode % 4) else { throw ProtocolError(.invalidValue, "An actor has an unknown role.") }
             let actor = Actor(user: try tables.user(actorCode / 4), role: role)
             var job: JobID?
@@ -109,12 +125,20 @@ enum ActionColumnsCodec {
             guard let businessDay = try? CalendarDate(daysSinceEpoch: day) else {
                 throw ProtocolError(.invalidValue, "An action's business day is outside the years the ledger accepts.")
             }
-            seen = seen &+ UInt64(bitPattern: columns.seenSequenceDelta[index])
+            authors[slot].seen = authors[slot].seen &+ UInt64(bitPattern: columns.seenSequenceDelta[index])
             actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: columns.logical[index]), actor: actor, job: job,
-                                  seenSequence: seen, businessDay: businessDay,
+                                  seenSequence: authors[slot].seen, businessDay: businessDay,
                                   payload: try PayloadCodec.decode(columns.payloads[index], tables: tables)))
         }
         return actions
+    }
+
+    /// What the columns remember of one author's previous action in the message: its counter,
+    /// actor and seen sequence are written relative to it.
+    struct AuthorState {
+        var counter: UInt64 = 0
+        var actorCode: UInt32?
+        var seen: UInt64 = 0
     }
 
     static func roleCode(_ role: Role) -> UInt32 {

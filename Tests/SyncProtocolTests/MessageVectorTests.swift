@@ -12,16 +12,21 @@ struct MessageVectorFile: Decodable {
         let type: UInt8
         let hex: String
         let what: String
+        /// Set on invalid vectors: the code decoding must fail with.
+        let error: String?
         var description: String { name }
     }
 
     let vectors: [Vector]
 
-    static func load() throws -> [String: [UInt8]] {
+    static func file() throws -> MessageVectorFile {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Protocol/vectors/messages.json")
-        let file = try JSONDecoder().decode(MessageVectorFile.self, from: Data(contentsOf: url))
-        return Dictionary(uniqueKeysWithValues: file.vectors.map { ($0.name, bytes(hex: $0.hex)) })
+        return try JSONDecoder().decode(MessageVectorFile.self, from: Data(contentsOf: url))
+    }
+
+    static func load() throws -> [String: [UInt8]] {
+        Dictionary(uniqueKeysWithValues: try file().vectors.filter { $0.error == nil }.map { ($0.name, bytes(hex: $0.hex)) })
     }
 }
 
@@ -35,6 +40,16 @@ struct MessageVectorTests {
         let message = try SyncMessage.decode(wire)
         #expect(try message.encoded(compressed: try Envelope.decode(wire).compressed) == wire, "\(name) must re-encode byte for byte")
         return message
+    }
+
+    @Test("Invalid message vectors fail with their specified code", arguments: try MessageVectorFile.file().vectors.filter { $0.error != nil })
+    func invalidVectors(vector: MessageVectorFile.Vector) {
+        do {
+            let message = try SyncMessage.decode(bytes(hex: vector.hex))
+            Issue.record("\(vector.name) decoded to \(message); expected \(vector.error!)")
+        } catch {
+            #expect(error.code.rawValue == vector.error, "\(vector.name): \(vector.what) — \(error.message)")
+        }
     }
 
     @Test("A push response with every kind of outcome, and one stopped by a gap")
