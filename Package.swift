@@ -31,6 +31,8 @@ let package = Package(
         .executableTarget(name: "ledger-bench", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/LedgerBench"),
         // Release-mode benchmark of the wire format's size and speed (issue C).
         .executableTarget(name: "protocol-bench", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Benchmarks/ProtocolBench"),
+        // Writes the wire format's preset dictionary (Protocol/README.md §3); run by hand.
+        .executableTarget(name: "protocol-dictionary", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Tools/ProtocolDictionary"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
     ],

@@ -66,6 +66,20 @@ def deltas(values):
     return [v - p for v, p in zip(values, [0] + values[:-1])]
 
 
+def packed(values):
+    """A PackedColumn: base = the smallest value, then each value − base in `width` bits, laid
+    end to end from the lowest bit of the first byte; no values: an empty message."""
+    if not values:
+        return b""
+    base = min(values)
+    width = (max(values) - base).bit_length()
+    stream = 0
+    for i, v in enumerate(values):
+        stream |= (v - base) << (i * width)
+    bits = stream.to_bytes((len(values) * width + 7) // 8, "little")
+    return f_varint(1, zigzag(base)) + f_varint(2, width) + f_bytes(3, bits)
+
+
 def actors(codes):
     """Actor column of one replica's actions: 0 repeats the previous action's, else code + 1."""
     return [0 if i and c == codes[i - 1] else c + 1 for i, c in enumerate(codes)]
@@ -78,18 +92,21 @@ def hundreds(field_minor, field_hundreds, amount):
     return f_varint(field_minor, amount)
 
 
-def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None):
-    """actions: list of (wall, logical, actor_code, job_replica, job_counter_delta, day_delta, seen_sequence, payload_bytes)."""
+def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None, edit_columns=lambda c: c):
+    """actions: list of (wall, logical, actor_code, job_replica, job_counter, day_delta, seen_sequence, payload_bytes);
+    wall is the first action's milliseconds, then each later one's step from the previous."""
     if interned is None:
         interned = f_bytes(1, replica) + f_string(2, "tech-ana") + f_string(3, "USD")
-    columns = (f_packed(3, [zigzag(a[0]) for a in actions]) + f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
+    columns = (f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
                f_packed(5, actor_column if actor_column is not None else actors([a[2] for a in actions])) + f_packed(6, [a[3] for a in actions]) +
-               f_packed(7, [zigzag(a[4]) for a in actions]) + f_packed(8, [zigzag(a[5]) for a in actions]) +
+               f_packed(8, [zigzag(a[5]) for a in actions]) +
                b"".join(f_msg(12, a[7]) for a in actions) +
-               f_packed(14, [zigzag(d) for d in deltas([a[6] for a in actions])]) + extra)
+               f_packed(14, [zigzag(d) for d in deltas([a[6] for a in actions])]) +
+               f_varint(16, zigzag(actions[0][0]) if actions else 0) +
+               f_msg(17, packed([a[0] for a in actions[1:]])) + f_msg(18, packed([a[4] for a in actions])) + extra)
     return (f_bytes(1, replica) + f_varint(2, first_counter) + f_varint(3, 41) + f_varint(4, 1) +
             f_string(5, app_version) + f_msg(6, f_varint(1, 1780272000000) + f_varint(2, 3)) +
-            f_msg(7, interned) + f_msg(8, columns))
+            f_msg(7, interned) + f_msg(8, edit_columns(columns)))
 
 
 create_job = f_msg(1, f_string(1, "J-1042") + f_string(2, "Dana Whitfield") + f_string(4, "HVAC", True) + f_varint(5, 0))
@@ -103,8 +120,8 @@ confirm_other = f_msg(11, ref(0, 3))
 valid_actions = [
     (1780272000000, 0, 0, 0, 0, JUNE_1, 41, create_job),
     (1000, 0, 0, 1, 1, 0, 41, set_invoice),
-    (1000, 0, 0, 1, 0, 0, 41, create_plan),
-    (60000, 0, 0, 1, 0, 1, 41, record_payment),
+    (1000, 0, 0, 1, 1, 0, 41, create_plan),
+    (60000, 0, 0, 1, 1, 1, 41, record_payment),
 ]
 valid = change_set(valid_actions)
 expected = [
@@ -148,6 +165,15 @@ vectors = [
      "hex": change_set(valid_actions, actor_column=[0, 0, 0, 0]).hex(), "error": "invalid_value"},
     {"name": "actor-not-canonical", "what": "an actor repeated explicitly instead of as 0",
      "hex": change_set(valid_actions, actor_column=[1, 1, 0, 0]).hex(), "error": "invalid_value"},
+    {"name": "packed-not-canonical", "what": "job counters packed with a base below their smallest value",
+     "hex": change_set(valid_actions, edit_columns=lambda c: c.replace(
+         f_msg(18, packed([0, 1, 1, 1])), f_msg(18, f_varint(1, zigzag(-1)) + f_varint(2, 2) + f_bytes(3, bytes([0b10101001]))))).hex(),
+     "error": "invalid_value"},
+    {"name": "packed-wrong-length", "what": "a packed clock column one byte longer than its count and width need",
+     "hex": change_set(valid_actions, edit_columns=lambda c: c.replace(
+         f_msg(17, packed([1000, 1000, 60000])),
+         f_msg(17, f_varint(1, zigzag(1000)) + f_varint(2, 16) + f_bytes(3, packed([1000, 1000, 60000])[-6:] + b"\x00")))).hex(),
+     "error": "column_mismatch"},
     {"name": "counter-zero", "what": "a change set whose first counter is 0", "hex": change_set(valid_actions, first_counter=0).hex(),
      "error": "invalid_value"},
 ]

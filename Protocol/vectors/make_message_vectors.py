@@ -46,11 +46,12 @@ error_body = f_string(1, "replica_mismatch") + f_string(2, "This device may only
 # A pull page of two entries by the same replica: a job created, then invoiced.
 # Dot counters go as steps from the same replica's previous counter, seen sequences (40, 41) as
 # differences from its previous action's, and the second actor (office-ben, office) as 0: the same.
-columns = (f_packed(1, [0, 0]) + f_packed(3, [zigzag(1780272000000), zigzag(1000)]) +
-           f_packed(4, [0, 0]) + f_packed(5, [2, 0]) + f_packed(6, [0, 1]) + f_packed(7, [0, zigzag(1)]) +
+columns = (f_packed(1, [0, 0]) +
+           f_packed(4, [0, 0]) + f_packed(5, [2, 0]) + f_packed(6, [0, 1]) +
            f_packed(8, [zigzag(cs.JUNE_1), 0]) +
            f_msg(12, cs.create_job) + f_msg(12, cs.set_invoice) +
-           f_packed(14, [zigzag(40), zigzag(1)]) + f_packed(15, [1, 1]))
+           f_packed(14, [zigzag(40), zigzag(1)]) + f_packed(15, [1, 1]) +
+           f_varint(16, zigzag(1780272000000)) + f_msg(17, cs.packed([1000])) + f_msg(18, cs.packed([0, 1])))
 digest = bytes(range(32))
 job_digest = (f_msg(1, ref(0, 1)) + f_varint(2, 2) + f_varint(3, 300000) + f_bytes(7, digest))
 checkpoint = f_varint(1, 42) + f_bytes(2, bytes(range(32, 64))) + f_msg(3, job_digest) + f_varint(4, 1)

@@ -14,7 +14,8 @@ enum ActionColumnsCodec {
 
     static func encode(_ actions: [Action], tables: inout Interner, withDots: Bool) throws(ProtocolError) -> WireActionColumns {
         var columns = WireActionColumns()
-        var previousWall: Int64 = 0, previousJobCounter: UInt64 = 0, previousDay = 0
+        var previousWall: Int64 = 0, previousDay = 0
+        var wallSteps: [Int64] = [], jobCounters: [Int64] = []
         var authors: [AuthorState] = [AuthorState()]
         for action in actions {
             var slot = 0
@@ -28,21 +29,27 @@ enum ActionColumnsCodec {
                 columns.dotCounterStep.append(action.dot.counter - authors[slot].counter)
                 authors[slot].counter = action.dot.counter
             }
-            let (wallDelta, overflow) = action.hlc.wallMillis.subtractingReportingOverflow(previousWall)
-            guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading is too far from the previous one to encode.") }
-            columns.wallDelta.append(wallDelta)
+            if columns.logical.isEmpty {
+                columns.firstWall = action.hlc.wallMillis
+            } else {
+                let (step, overflow) = action.hlc.wallMillis.subtractingReportingOverflow(previousWall)
+                guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading is too far from the previous one to encode.") }
+                wallSteps.append(step)
+            }
             previousWall = action.hlc.wallMillis
             columns.logical.append(action.hlc.logical)
             let actorCode = tables.user(action.actor.user) * 4 + roleCode(action.actor.role)
             columns.actor.append(actorCode == authors[slot].actorCode ? 0 : actorCode + 1)
             authors[slot].actorCode = actorCode
             if let job = action.job {
+                guard let counter = Int64(exactly: job.dot.counter), counter > 0 else {
+                    throw ProtocolError(.invalidValue, "A job id's counter is outside 1…2^63−1.")
+                }
                 columns.jobReplica.append(tables.replica(job.dot.replica) + 1)
-                columns.jobCounterDelta.append(Int64(bitPattern: job.dot.counter &- previousJobCounter))
-                previousJobCounter = job.dot.counter
+                jobCounters.append(counter)
             } else {
                 columns.jobReplica.append(0)
-                columns.jobCounterDelta.append(0)
+                jobCounters.append(0)
             }
             let day = action.businessDay.daysSinceEpoch
             columns.dayDelta.append(Int32(day - previousDay))
@@ -51,6 +58,8 @@ enum ActionColumnsCodec {
             authors[slot].seen = action.seenSequence
             columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
         }
+        columns.wallSteps = PackedColumnCodec.encode(wallSteps)
+        columns.jobCounter = PackedColumnCodec.encode(jobCounters)
         return columns
     }
 
@@ -59,8 +68,8 @@ enum ActionColumnsCodec {
         guard count <= ProtocolLimits.actionsPerMessageMax else {
             throw ProtocolError(.limitExceeded, "A message carries at most \(ProtocolLimits.actionsPerMessageMax) actions.")
         }
-        let perAction = [columns.wallDelta.count, columns.logical.count, columns.actor.count, columns.jobReplica.count,
-                         columns.jobCounterDelta.count, columns.dayDelta.count, columns.seenSequenceDelta.count]
+        let perAction = [columns.logical.count, columns.actor.count, columns.jobReplica.count, columns.dayDelta.count,
+                         columns.seenSequenceDelta.count]
         guard perAction.allSatisfy({ $0 == count }) else {
             throw ProtocolError(.columnMismatch, "The action columns have different lengths.")
         }
@@ -74,10 +83,15 @@ enum ActionColumnsCodec {
                 throw ProtocolError(.columnMismatch, "The dot columns do not match the number of actions.")
             }
         }
+        guard count > 0 || columns.firstWall == 0 else {
+            throw ProtocolError(.invalidValue, "A message without actions must not give a first clock reading.")
+        }
+        let wallSteps = try PackedColumnCodec.decode(columns.wallSteps, count: max(0, count - 1))
+        let jobCounters = try PackedColumnCodec.decode(columns.jobCounter, count: count)
 
         var actions: [Action] = []
         actions.reserveCapacity(count)
-        var wall: Int64 = 0, jobCounter: UInt64 = 0, day = 0
+        var wall = columns.firstWall, day = 0
         // One slot per interned replica (the table's length bounds it); a change set has one author.
         var authors = [AuthorState](repeating: AuthorState(), count: max(1, tables.replicas.count))
         for index in 0..<count {
@@ -98,9 +112,11 @@ enum ActionColumnsCodec {
                 authors[slot].counter = counter
                 dot = Dot(replica: replica, counter: counter)
             }
-            let (nextWall, overflow) = wall.addingReportingOverflow(columns.wallDelta[index])
-            guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading overflows.") }
-            wall = nextWall
+            if index > 0 {
+                let (nextWall, overflow) = wall.addingReportingOverflow(wallSteps[index - 1])
+                guard !overflow else { throw ProtocolError(.invalidValue, "An HLC reading overflows.") }
+                wall = nextWall
+            }
             let actorCode: UInt32
             if columns.actor[index] == 0 {
                 guard let previous = authors[slot].actorCode else {
@@ -118,8 +134,10 @@ enum ActionColumnsCodec {
             let actor = Actor(user: try tables.user(actorCode / 4), role: role)
             var job: JobID?
             if columns.jobReplica[index] > 0 {
-                jobCounter = jobCounter &+ UInt64(bitPattern: columns.jobCounterDelta[index])
-                job = JobID(Dot(replica: try tables.replica(columns.jobReplica[index] - 1), counter: jobCounter))
+                guard jobCounters[index] > 0 else { throw ProtocolError(.invalidValue, "A job id's counter must be at least 1.") }
+                job = JobID(Dot(replica: try tables.replica(columns.jobReplica[index] - 1), counter: UInt64(jobCounters[index])))
+            } else {
+                guard jobCounters[index] == 0 else { throw ProtocolError(.invalidValue, "An action without a job must give 0 as its job counter.") }
             }
             day += Int(columns.dayDelta[index])
             guard let businessDay = try? CalendarDate(daysSinceEpoch: day) else {

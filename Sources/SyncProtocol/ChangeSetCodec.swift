@@ -32,9 +32,9 @@ public enum ChangeSetCodec {
     /// The body schema version this build writes.
     public static let schemaVersion: UInt32 = 1
 
-    /// A change set in its envelope, compressed by default.
-    public static func encode(_ changeSet: ChangeSet, compressed: Bool = true) throws(ProtocolError) -> [UInt8] {
-        try Envelope(type: .pushRequest, body: encodeBody(changeSet), compressed: compressed).encoded()
+    /// A change set in its envelope, compressed with the preset dictionary unless told otherwise.
+    public static func encode(_ changeSet: ChangeSet, compression: Compression = .zlibDictionary) throws(ProtocolError) -> [UInt8] {
+        try Envelope(type: .pushRequest, body: encodeBody(changeSet), compression: compression).encoded()
     }
 
     /// Reads a change set from its envelope.

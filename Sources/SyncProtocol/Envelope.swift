@@ -7,10 +7,23 @@ public enum MessageType: UInt8, Hashable, Sendable, CaseIterable {
     case error = 5
 }
 
+/// How an envelope's payload holds its body (Protocol/README.md §3).
+public enum Compression: UInt8, Hashable, Sendable, CaseIterable {
+    /// The body itself.
+    case none = 0
+    /// A zlib stream of the body.
+    case zlib = 1
+    /// A zlib stream primed with the protocol's preset dictionary: what encoders send.
+    case zlibDictionary = 3
+
+    /// The flag bits: bit 0 zlib, bit 1 the preset dictionary (only with bit 0).
+    var flags: UInt8 { rawValue }
+}
+
 /// The versioned, checksummed and optionally compressed frame around every sync message.
 ///
 /// Layout (big-endian), 20 bytes then the payload:
-/// magic "FLCS" · version · type · flags (bit 0: zlib) · reserved 0 · body length (u32) ·
+/// magic "FLCS" · version · type · flags (bit 0: zlib, bit 1: preset dictionary) · reserved 0 · body length (u32) ·
 /// CRC-32 (u32) of header bytes 4–11 followed by the body · payload length (u32) · payload.
 /// The checksum covers the type and lengths too, so a flipped header bit cannot turn one kind of
 /// message into another.
@@ -19,19 +32,18 @@ public struct Envelope: Hashable, Sendable {
     public static let magic: [UInt8] = [0x46, 0x4C, 0x43, 0x53]
     /// The only envelope version this build reads and writes.
     public static let version: UInt8 = 1
-    static let compressedFlag: UInt8 = 0x01
 
     public let type: MessageType
     /// The uncompressed body.
     public let body: [UInt8]
-    /// Whether the payload is the zlib stream of the body (else the body itself).
-    public let compressed: Bool
+    /// How the payload holds the body.
+    public let compression: Compression
 
     /// Makes an envelope around a body.
-    public init(type: MessageType, body: [UInt8], compressed: Bool) {
+    public init(type: MessageType, body: [UInt8], compression: Compression = .zlibDictionary) {
         self.type = type
         self.body = body
-        self.compressed = compressed
+        self.compression = compression
     }
 
     /// The bytes on the wire. Throws `bodyTooLarge` or `payloadTooLarge` when the message would
@@ -40,11 +52,11 @@ public struct Envelope: Hashable, Sendable {
         guard body.count <= ProtocolLimits.bodyBytesMax else {
             throw ProtocolError(.bodyTooLarge, "The message body exceeds \(ProtocolLimits.bodyBytesMax) bytes; send fewer actions per change set.")
         }
-        let payload = compressed ? Zlib.compress(body) : body
+        let payload = compression == .none ? body : Zlib.compress(body, dictionary: compression == .zlibDictionary)
         guard payload.count <= ProtocolLimits.payloadBytesMax else {
             throw ProtocolError(.payloadTooLarge, "The payload exceeds \(ProtocolLimits.payloadBytesMax) bytes; send fewer actions per change set.")
         }
-        var out = Envelope.magic + [Envelope.version, type.rawValue, compressed ? Envelope.compressedFlag : 0, 0]
+        var out = Envelope.magic + [Envelope.version, type.rawValue, compression.flags, 0]
         out.reserveCapacity(ProtocolLimits.headerBytes + payload.count)
         appendUInt32(UInt32(body.count), to: &out)
         appendUInt32(Envelope.checksum(header: out, body: body), to: &out)
@@ -68,8 +80,7 @@ public struct Envelope: Hashable, Sendable {
         guard let type = MessageType(rawValue: bytes[5]) else {
             throw ProtocolError(.unknownMessageType, "Message type \(bytes[5]) is unknown to this version.")
         }
-        let flags = bytes[6]
-        guard flags & ~compressedFlag == 0, bytes[7] == 0 else {
+        guard let compression = Compression(rawValue: bytes[6]), bytes[7] == 0 else {
             throw ProtocolError(.badFlags, "The envelope sets flags or reserved bits this version does not define.")
         }
         let bodyLength = Int(readUInt32(bytes, at: 8))
@@ -89,13 +100,12 @@ public struct Envelope: Hashable, Sendable {
             throw ProtocolError(.trailingBytes, "Bytes follow the payload; a message is exactly its header and payload.")
         }
         let payload = Array(bytes[ProtocolLimits.headerBytes...])
-        let compressed = flags & compressedFlag != 0
         let body: [UInt8]
-        if compressed {
+        if compression != .none {
             guard bodyLength <= max(1, payloadLength) * ProtocolLimits.compressionRatioMax else {
                 throw ProtocolError(.compressionRatioExceeded, "The body would be more than \(ProtocolLimits.compressionRatioMax) times its compressed size; refused as a decompression bomb.")
             }
-            body = try Zlib.inflate(payload, expectedLength: bodyLength)
+            body = try Zlib.inflate(payload, expectedLength: bodyLength, dictionary: compression == .zlibDictionary)
         } else {
             guard payloadLength == bodyLength else {
                 throw ProtocolError(.lengthMismatch, "An uncompressed payload must be exactly the declared body length.")
@@ -105,7 +115,7 @@ public struct Envelope: Hashable, Sendable {
         guard Envelope.checksum(header: bytes, body: body) == checksum else {
             throw ProtocolError(.checksumMismatch, "The body's CRC-32 does not match the header; the message was corrupted in transit. Send it again.")
         }
-        return Envelope(type: type, body: body, compressed: compressed)
+        return Envelope(type: type, body: body, compression: compression)
     }
 }
 

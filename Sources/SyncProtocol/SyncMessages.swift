@@ -71,8 +71,8 @@ public enum SyncMessage: Hashable, Sendable {
     /// A request could not be handled: a code of Protocol/README.md and what to do.
     case error(code: String, message: String)
 
-    /// The message in its envelope; compressed unless told otherwise.
-    public func encoded(compressed: Bool = true) throws(ProtocolError) -> [UInt8] {
+    /// The message in its envelope; compressed with the preset dictionary unless told otherwise.
+    public func encoded(compression: Compression = .zlibDictionary) throws(ProtocolError) -> [UInt8] {
         let (type, body): (MessageType, [UInt8])
         switch self {
         case .pushRequest(let changeSet): (type, body) = (.pushRequest, try ChangeSetCodec.encodeBody(changeSet))
@@ -82,7 +82,7 @@ public enum SyncMessage: Hashable, Sendable {
         case .error(let code, let message):
             (type, body) = (.error, try MessageCodec.serialize(WireErrorMessage.with { $0.code = code; $0.message = message }))
         }
-        return try Envelope(type: type, body: body, compressed: compressed).encoded()
+        return try Envelope(type: type, body: body, compression: compression).encoded()
     }
 
     /// Reads any message from its envelope. Throws and builds nothing on any fault.

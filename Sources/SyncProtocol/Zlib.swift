@@ -2,17 +2,33 @@ import CZlib
 
 /// zlib (RFC 1950) compression, bounded streaming inflate and CRC-32, over the system libz.
 public enum Zlib {
-    /// The zlib stream of `bytes` at `ProtocolLimits.compressionLevel`: equal input, equal output.
-    public static func compress(_ bytes: [UInt8]) -> [UInt8] {
-        var length = compressBound(uLong(bytes.count))
-        var out = [UInt8](repeating: 0, count: Int(length))
-        let status = out.withUnsafeMutableBufferPointer { outBuffer in
+    /// The zlib stream of `bytes` at `ProtocolLimits.compressionLevel`, with the default window,
+    /// memory level and strategy, primed with the preset dictionary when asked: equal input, equal
+    /// output.
+    public static func compress(_ bytes: [UInt8], dictionary: Bool = false) -> [UInt8] {
+        var stream = z_stream()
+        var status = deflateInit2_(&stream, ProtocolLimits.compressionLevel, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY,
+                                   zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "deflateInit2 failed with \(status)")
+        defer { deflateEnd(&stream) }
+        if dictionary {
+            status = PresetDictionary.bytes.withUnsafeBufferPointer { deflateSetDictionary(&stream, $0.baseAddress, uInt($0.count)) }
+            precondition(status == Z_OK, "deflateSetDictionary failed with \(status)")
+        }
+        // deflateBound covers the header, the dictionary id and the trailer: one call finishes.
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))))
+        let produced: Int = out.withUnsafeMutableBufferPointer { outBuffer in
             bytes.withUnsafeBufferPointer { inBuffer in
-                compress2(outBuffer.baseAddress, &length, inBuffer.baseAddress, uLong(bytes.count), ProtocolLimits.compressionLevel)
+                stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
+                stream.avail_in = uInt(inBuffer.count)
+                stream.next_out = outBuffer.baseAddress
+                stream.avail_out = uInt(outBuffer.count)
+                status = deflate(&stream, Z_FINISH)
+                return outBuffer.count - Int(stream.avail_out)
             }
         }
-        precondition(status == Z_OK, "compress2 failed with \(status) on a buffer of compressBound size")
-        out.removeSubrange(Int(length)...)
+        precondition(status == Z_STREAM_END, "deflate failed with \(status) on a buffer of deflateBound size")
+        out.removeSubrange(produced...)
         return out
     }
 
@@ -20,8 +36,9 @@ public enum Zlib {
     ///
     /// Output grows in `ProtocolLimits.inflateChunkBytes` steps and stops as soon as it would pass
     /// `expectedLength`, so no declared or hostile length ever decides an allocation. The caller
-    /// checks `expectedLength` against the body limit and the ratio first.
-    public static func inflate(_ payload: [UInt8], expectedLength: Int) throws(ProtocolError) -> [UInt8] {
+    /// checks `expectedLength` against the body limit and the ratio first. The stream must ask for
+    /// the preset dictionary (by its Adler-32) exactly when `dictionary` is set.
+    public static func inflate(_ payload: [UInt8], expectedLength: Int, dictionary: Bool = false) throws(ProtocolError) -> [UInt8] {
         var stream = z_stream()
         guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw ProtocolError(.decompressionFailed, "The decompressor could not start; try again.")
@@ -34,6 +51,7 @@ public enum Zlib {
         output.reserveCapacity(min(expectedLength, ProtocolLimits.inflateChunkBytes))
         var finished = false
         var failure: ProtocolError?
+        var dictionaryGiven = false
         payload.withUnsafeBufferPointer { input in
             stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
             stream.avail_in = uInt(input.count)
@@ -50,7 +68,20 @@ public enum Zlib {
                 }
                 output.append(contentsOf: chunk[..<produced])
                 switch status {
-                case Z_STREAM_END: finished = true
+                case Z_STREAM_END:
+                    finished = true
+                    if dictionary && !dictionaryGiven {
+                        failure = ProtocolError(.decompressionFailed, "The envelope announces the preset dictionary but the zlib stream does not use it.")
+                    }
+                case Z_NEED_DICT:
+                    // The stream's header names the dictionary by its Adler-32; only ours will do.
+                    guard dictionary, !dictionaryGiven, stream.adler == PresetDictionary.adler32 else {
+                        failure = ProtocolError(.decompressionFailed, "The zlib stream needs a preset dictionary the envelope does not announce.")
+                        break
+                    }
+                    dictionaryGiven = true
+                    let set = PresetDictionary.bytes.withUnsafeBufferPointer { inflateSetDictionary(&stream, $0.baseAddress, uInt($0.count)) }
+                    if set != Z_OK { failure = ProtocolError(.decompressionFailed, "The preset dictionary could not be loaded.") }
                 case Z_OK: if produced == 0 && stream.avail_in == 0 {
                     failure = ProtocolError(.decompressionFailed, "The compressed payload ends before its stream does; the message is truncated.")
                 }
@@ -69,6 +100,13 @@ public enum Zlib {
             throw ProtocolError(.lengthMismatch, "The body inflates to fewer bytes than declared; the message is corrupt.")
         }
         return output
+    }
+
+    /// Adler-32 of `bytes`, as zlib names a preset dictionary.
+    public static func adler32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { buffer in
+            UInt32(CZlib.adler32(1, buffer.baseAddress, uInt(buffer.count)))
+        }
     }
 
     /// CRC-32 (ISO-HDLC, as zlib and gzip compute it) of `bytes`.

@@ -101,6 +101,27 @@ public nonisolated struct WireInterned: Sendable {
   public init() {}
 }
 
+/// Integers packed at a fixed width (frame of reference): value i is base plus the i-th field of
+/// `width` bits in `bits`, fields laid end to end from the lowest bit of the first byte (bit k of
+/// the stream is bit k % 8 of byte k / 8). The count comes from the column's owner. Canonical:
+/// base is the smallest value, width the bit length of (largest − base), the last byte's unused
+/// bits are 0; with no values, all three are unset.
+public nonisolated struct WirePackedColumn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var base: Int64 = 0
+
+  public var width: UInt32 = 0
+
+  public var bits: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// A hybrid logical clock reading.
 public nonisolated struct WireClock: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -129,31 +150,50 @@ public nonisolated struct WireActionColumns: Sendable {
 
   public var dotCounterStep: [UInt64] = []
 
-  /// HLC: wall milliseconds minus the previous action's (the first: minus zero); logical count.
-  public var wallDelta: [Int64] = []
+  public var firstWall: Int64 = 0
+
+  public var wallSteps: WirePackedColumn {
+    get {_wallSteps ?? WirePackedColumn()}
+    set {_wallSteps = newValue}
+  }
+  /// Returns true if `wallSteps` has been explicitly set.
+  public var hasWallSteps: Bool {self._wallSteps != nil}
+  /// Clears the value of `wallSteps`. Subsequent reads from it will return its default value.
+  public mutating func clearWallSteps() {self._wallSteps = nil}
+
+  public var jobCounter: WirePackedColumn {
+    get {_jobCounter ?? WirePackedColumn()}
+    set {_jobCounter = newValue}
+  }
+  /// Returns true if `jobCounter` has been explicitly set.
+  public var hasJobCounter: Bool {self._jobCounter != nil}
+  /// Clears the value of `jobCounter`. Subsequent reads from it will return its default value.
+  public mutating func clearJobCounter() {self._jobCounter = nil}
 
   public var logical: [UInt32] = []
 
-  /// Actor: user position × 4 + role (0 technician, 1 office, 2 owner).
+  /// Actor: 0 when it is the actor of the same replica's previous action in the message, else
+  /// user position × 4 + role (0 technician, 1 office, 2 owner) + 1.
   public var actor: [UInt32] = []
 
-  /// Job id: replica position + 1 (0: no job) and counter minus the previous action's job counter.
+  /// Job id: replica position + 1 (0: no job), and its counter (0 with no job), packed (field 18).
   public var jobReplica: [UInt32] = []
-
-  public var jobCounterDelta: [Int64] = []
 
   /// Business day: days since 1970-01-01 minus the previous action's (the first: minus zero).
   public var dayDelta: [Int32] = []
 
   public var payloads: [WirePayload] = []
 
-  /// The log sequence the author had folded (Action.seenSequence), minus the previous action's
-  /// (the first: minus zero).
+  /// The log sequence the author had folded (Action.seenSequence), minus that of the same
+  /// replica's previous action in the message (its first: minus zero).
   public var seenSequenceDelta: [Int64] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _wallSteps: WirePackedColumn? = nil
+  fileprivate var _jobCounter: WirePackedColumn? = nil
 }
 
 /// A dot-based id written inside a payload.
@@ -1244,6 +1284,46 @@ nonisolated extension WireInterned: SwiftProtobuf.Message, SwiftProtobuf._Messag
   }
 }
 
+nonisolated extension WirePackedColumn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PackedColumn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}base\0\u{1}width\0\u{1}bits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularSInt64Field(value: &self.base) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.width) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.bits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.base != 0 {
+      try visitor.visitSingularSInt64Field(value: self.base, fieldNumber: 1)
+    }
+    if self.width != 0 {
+      try visitor.visitSingularUInt32Field(value: self.width, fieldNumber: 2)
+    }
+    if !self.bits.isEmpty {
+      try visitor.visitSingularBytesField(value: self.bits, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: WirePackedColumn, rhs: WirePackedColumn) -> Bool {
+    if lhs.base != rhs.base {return false}
+    if lhs.width != rhs.width {return false}
+    if lhs.bits != rhs.bits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension WireClock: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Clock"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}wall_millis\0\u{1}logical\0")
@@ -1281,7 +1361,7 @@ nonisolated extension WireClock: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ActionColumns"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{4}\u{2}wall_delta\0\u{1}logical\0\u{1}actor\0\u{3}job_replica\0\u{3}job_counter_delta\0\u{3}day_delta\0\u{2}\u{4}payloads\0\u{4}\u{2}seen_sequence_delta\0\u{3}dot_counter_step\0\u{c}\u{2}\u{1}\u{c}\u{9}\u{1}\u{c}\u{a}\u{1}\u{c}\u{b}\u{1}\u{c}\u{d}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{2}\u{3}logical\0\u{1}actor\0\u{3}job_replica\0\u{4}\u{2}day_delta\0\u{2}\u{4}payloads\0\u{4}\u{2}seen_sequence_delta\0\u{3}dot_counter_step\0\u{3}first_wall\0\u{3}wall_steps\0\u{3}job_counter\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}\u{c}\u{7}\u{1}\u{c}\u{9}\u{1}\u{c}\u{a}\u{1}\u{c}\u{b}\u{1}\u{c}\u{d}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1290,26 +1370,28 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedUInt32Field(value: &self.dotReplica) }()
-      case 3: try { try decoder.decodeRepeatedSInt64Field(value: &self.wallDelta) }()
       case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.logical) }()
       case 5: try { try decoder.decodeRepeatedUInt32Field(value: &self.actor) }()
       case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.jobReplica) }()
-      case 7: try { try decoder.decodeRepeatedSInt64Field(value: &self.jobCounterDelta) }()
       case 8: try { try decoder.decodeRepeatedSInt32Field(value: &self.dayDelta) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.payloads) }()
       case 14: try { try decoder.decodeRepeatedSInt64Field(value: &self.seenSequenceDelta) }()
       case 15: try { try decoder.decodeRepeatedUInt64Field(value: &self.dotCounterStep) }()
+      case 16: try { try decoder.decodeSingularSInt64Field(value: &self.firstWall) }()
+      case 17: try { try decoder.decodeSingularMessageField(value: &self._wallSteps) }()
+      case 18: try { try decoder.decodeSingularMessageField(value: &self._jobCounter) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.dotReplica.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.dotReplica, fieldNumber: 1)
-    }
-    if !self.wallDelta.isEmpty {
-      try visitor.visitPackedSInt64Field(value: self.wallDelta, fieldNumber: 3)
     }
     if !self.logical.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.logical, fieldNumber: 4)
@@ -1319,9 +1401,6 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
     }
     if !self.jobReplica.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.jobReplica, fieldNumber: 6)
-    }
-    if !self.jobCounterDelta.isEmpty {
-      try visitor.visitPackedSInt64Field(value: self.jobCounterDelta, fieldNumber: 7)
     }
     if !self.dayDelta.isEmpty {
       try visitor.visitPackedSInt32Field(value: self.dayDelta, fieldNumber: 8)
@@ -1335,17 +1414,27 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.dotCounterStep.isEmpty {
       try visitor.visitPackedUInt64Field(value: self.dotCounterStep, fieldNumber: 15)
     }
+    if self.firstWall != 0 {
+      try visitor.visitSingularSInt64Field(value: self.firstWall, fieldNumber: 16)
+    }
+    try { if let v = self._wallSteps {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+    } }()
+    try { if let v = self._jobCounter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: WireActionColumns, rhs: WireActionColumns) -> Bool {
     if lhs.dotReplica != rhs.dotReplica {return false}
     if lhs.dotCounterStep != rhs.dotCounterStep {return false}
-    if lhs.wallDelta != rhs.wallDelta {return false}
+    if lhs.firstWall != rhs.firstWall {return false}
+    if lhs._wallSteps != rhs._wallSteps {return false}
+    if lhs._jobCounter != rhs._jobCounter {return false}
     if lhs.logical != rhs.logical {return false}
     if lhs.actor != rhs.actor {return false}
     if lhs.jobReplica != rhs.jobReplica {return false}
-    if lhs.jobCounterDelta != rhs.jobCounterDelta {return false}
     if lhs.dayDelta != rhs.dayDelta {return false}
     if lhs.payloads != rhs.payloads {return false}
     if lhs.seenSequenceDelta != rhs.seenSequenceDelta {return false}

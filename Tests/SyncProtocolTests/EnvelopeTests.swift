@@ -8,7 +8,11 @@ struct VectorFile: Decodable {
     struct Expectation: Decodable {
         let type: UInt8
         let compressed: Bool
+        /// Set when the zlib stream uses the preset dictionary.
+        let dictionary: Bool?
         let body: String
+
+        var compression: Compression { compressed ? (dictionary == true ? .zlibDictionary : .zlib) : .none }
     }
 
     struct Vector: Decodable, CustomStringConvertible {
@@ -48,7 +52,7 @@ struct EnvelopeTests {
         let envelope = try Envelope.decode(wire)
         let expect = try #require(vector.expect)
         #expect(envelope.type.rawValue == expect.type)
-        #expect(envelope.compressed == expect.compressed)
+        #expect(envelope.compression == expect.compression)
         #expect(envelope.body == bytes(hex: expect.body))
         #expect(try envelope.encoded() == wire, "re-encoding \(vector.name) must give the same bytes")
     }
@@ -80,7 +84,7 @@ struct EnvelopeTests {
             let alphabet = Int(next() % 255) + 1
             let body = (0..<length).map { _ in UInt8(next() % UInt64(alphabet)) }
             for type in MessageType.allCases {
-                let envelope = Envelope(type: type, body: body, compressed: seed % 2 == 0)
+                let envelope = Envelope(type: type, body: body, compression: Compression.allCases[seed % 3])
                 let decoded = try Envelope.decode(try envelope.encoded())
                 #expect(decoded == envelope, "seed \(seed)")
             }
@@ -90,7 +94,7 @@ struct EnvelopeTests {
     @Test("Every truncation and every single-bit flip of a compressed message is refused, never misread")
     func truncationsAndFlips() throws {
         let body = Array("pull page: ".utf8) + (0..<400).flatMap { Array("entry \($0) recordPayment 1250.00 USD;".utf8) }
-        let wire = try Envelope(type: .pullPage, body: body, compressed: true).encoded()
+        let wire = try Envelope(type: .pullPage, body: body).encoded()
         for cut in 0..<wire.count {
             #expect(throws: ProtocolError.self, "cut at \(cut)") { try Envelope.decode(Array(wire[..<cut])) }
         }
@@ -113,6 +117,6 @@ struct EnvelopeTests {
 
     @Test("A body over the limit cannot be encoded")
     func encodeLimits() {
-        #expect(throws: ProtocolError.self) { try Envelope(type: .pushRequest, body: [UInt8](repeating: 1, count: ProtocolLimits.bodyBytesMax + 1), compressed: true).encoded() }
+        #expect(throws: ProtocolError.self) { try Envelope(type: .pushRequest, body: [UInt8](repeating: 1, count: ProtocolLimits.bodyBytesMax + 1)).encoded() }
     }
 }

@@ -38,7 +38,7 @@ struct MessageVectorTests {
     func decode(_ name: String) throws -> SyncMessage {
         let wire = try #require(try MessageVectorFile.load()[name])
         let message = try SyncMessage.decode(wire)
-        #expect(try message.encoded(compressed: try Envelope.decode(wire).compressed) == wire, "\(name) must re-encode byte for byte")
+        #expect(try message.encoded(compression: try Envelope.decode(wire).compression) == wire, "\(name) must re-encode byte for byte")
         return message
     }
 

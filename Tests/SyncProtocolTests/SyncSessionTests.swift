@@ -42,7 +42,7 @@ struct SyncSessionTests {
         for _ in 0..<10_000 {
             switch step {
             case .send(let message):
-                let answer = try server.serve(try message.encoded(compressed: true), from: device.replica)
+                let answer = try server.serve(try message.encoded(), from: device.replica)
                 step = session.received(try SyncMessage.decode(answer))
             case .recordOutcomes(let outcomes):
                 recorded += outcomes.map(\.1)

@@ -19,7 +19,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     }
     // The bodies without an envelope, so the fuzzer reaches them without forging checksums.
     for type in MessageType.allCases {
-        guard let wire = try? Envelope(type: type, body: bytes, compressed: false).encoded(), let message = try? SyncMessage.decode(wire) else { continue }
+        guard let wire = try? Envelope(type: type, body: bytes, compression: .none).encoded(), let message = try? SyncMessage.decode(wire) else { continue }
         guard let again = try? SyncMessage.decode(message.encoded()), again == message else {
             fatalError("a \(type) body did not survive re-encoding")
         }

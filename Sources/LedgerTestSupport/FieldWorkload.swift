@@ -1,0 +1,142 @@
+import LedgerCore
+
+/// A seeded company's sync traffic (issue C's workload): the office opens jobs, each with an
+/// invoice and a plan, then devices act on random jobs — 70% payments, 20% plan edits, 10%
+/// refunds and change orders. Each device pulls the log after every `pullEvery` of its own
+/// actions, and an action's context is the sequence it had pulled to (decision 0009). Every
+/// action is applied to the server's ledger as it is made, so outcomes are the real ones.
+///
+/// The protocol benchmark measures it; the preset dictionary is trained on another seed with
+/// other words (`Vocabulary`), so the benchmark never sees text the dictionary was built from.
+public struct FieldWorkload {
+    /// The made-up text of the workload.
+    public struct Vocabulary: Sendable {
+        public var userPrefix: String
+        public var jobPrefix: String
+        public var invoicePrefix: String
+        public var department: String
+        public var installmentLabels: [String]
+        public var refundReason: String
+        public var changeOrders: [String]
+
+        /// Makes a vocabulary.
+        public init(userPrefix: String, jobPrefix: String, invoicePrefix: String, department: String, installmentLabels: [String],
+                    refundReason: String, changeOrders: [String]) {
+            self.userPrefix = userPrefix
+            self.jobPrefix = jobPrefix
+            self.invoicePrefix = invoicePrefix
+            self.department = department
+            self.installmentLabels = installmentLabels
+            self.refundReason = refundReason
+            self.changeOrders = changeOrders
+        }
+    }
+
+    /// The shape of the traffic.
+    public struct Parameters: Sendable {
+        public var seed: UInt64
+        public var jobs: Int
+        public var devices: Int
+        public var actions: Int
+        /// Milliseconds between one action and the next, company-wide, drawn from 0 to this.
+        public var gapMillisMax: Int64
+        public var pullEvery: UInt64
+        public var vocabulary: Vocabulary
+
+        /// Makes parameters.
+        public init(seed: UInt64, jobs: Int, devices: Int, actions: Int, gapMillisMax: Int64, pullEvery: UInt64, vocabulary: Vocabulary) {
+            self.seed = seed
+            self.jobs = jobs
+            self.devices = devices
+            self.actions = actions
+            self.gapMillisMax = gapMillisMax
+            self.pullEvery = pullEvery
+            self.vocabulary = vocabulary
+        }
+    }
+
+    public let officeReplica: ReplicaID
+    public let devices: [ReplicaID]
+    /// The server's ledger after everything.
+    public private(set) var ledger: Ledger
+    /// The office's setup: job creations, invoices and plans, logged first.
+    public private(set) var setup: [LogEntry] = []
+    /// The devices' actions as logged, with their outcomes.
+    public private(set) var entries: [LogEntry] = []
+    /// Each device's actions, in counter order.
+    public private(set) var byDevice: [[Action]]
+
+    /// Generates the traffic.
+    public init(_ parameters: Parameters) throws {
+        var rng = SeededRandom(seed: parameters.seed)
+        let words = parameters.vocabulary
+        officeReplica = ReplicaID(high: 0x0FF1CE, low: parameters.seed)
+        devices = (1...parameters.devices).map { ReplicaID(high: 0xDE71CE00 + UInt64($0), low: parameters.seed << 16 + UInt64($0)) }
+        byDevice = Array(repeating: [], count: parameters.devices)
+        ledger = try Ledger()
+        let office = Actor(user: try UserID("\(words.userPrefix)office"), role: .office)
+        let actors = try (0..<parameters.devices).map { Actor(user: try UserID("\(words.userPrefix)\($0)"), role: .technician) }
+        var counters = [UInt64](repeating: 0, count: parameters.devices), cursors = counters
+        var officeCounter: UInt64 = 0, logLength: UInt64 = 0
+        let firstWall: Int64 = 1_780_272_000_000
+        var wall = firstWall
+        let start = try CalendarDate.parse("2026-06-01")
+
+        func make(_ payload: ActionPayload, job: JobID?, device: Int?) -> Action {
+            wall += rng.int64(in: 0...parameters.gapMillisMax)
+            let dot: Dot, seen: UInt64
+            if let device {
+                if counters[device] % parameters.pullEvery == 0 { cursors[device] = logLength }
+                counters[device] += 1
+                dot = Dot(replica: devices[device], counter: counters[device])
+                seen = cursors[device]
+            } else {
+                officeCounter += 1
+                dot = Dot(replica: officeReplica, counter: officeCounter)
+                seen = logLength
+            }
+            let day = try! start.adding(days: Int((wall - firstWall) / 86_400_000))
+            return Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall), actor: device.map { actors[$0] } ?? office, job: job,
+                          seenSequence: seen, businessDay: day, payload: payload)
+        }
+        func log(_ action: Action) -> LogEntry {
+            logLength += 1
+            return LogEntry(sequence: logLength, action: action, outcome: ledger.apply(action, sequence: logLength))
+        }
+
+        var jobs: [JobID] = []
+        for index in 0..<parameters.jobs {
+            let create = make(.createJob(number: "\(words.jobPrefix)\(10_000 + index)", customer: Customer(name: "Customer \(index)"),
+                                         department: words.department, currency: .usd, notes: ""), job: nil, device: nil)
+            setup.append(log(create))
+            let job = JobID(create.dot)
+            jobs.append(job)
+            setup.append(log(make(.setInvoice(number: "\(words.invoicePrefix)\(20_000 + index)", baseTotalMinor: rng.int64(in: 100_000...5_000_000),
+                                              issuedOn: start), job: job, device: nil)))
+            setup.append(log(make(.createPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns))), job: job, device: nil)))
+        }
+        for _ in 0..<parameters.actions {
+            let device = rng.int(in: 0...(parameters.devices - 1))
+            let job = rng.pick(jobs)
+            let current = try ledger.job(job)
+            let roll = rng.int(in: 0...99)
+            let payload: ActionPayload
+            if roll < 70 {
+                let method = rng.pick([PaymentMethod.cash, .card, .check, .card])
+                payload = .recordPayment(PaymentRequest(amountMinor: rng.int64(in: 5_000...500_000) / 100 * 100, currency: .usd, method: method,
+                                                        reference: method == .check ? "\(rng.int(in: 1000...9999))" : nil,
+                                                        pending: method == .card && rng.chance(30)))
+            } else if roll < 90, let plan = current.plan, let row = plan.rows.last {
+                payload = rng.chance(50) ? .editInstallment(row.id, label: rng.pick(words.installmentLabels), dueDate: .keep)
+                    : .editPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns)))
+            } else if roll < 95, let paid = current.payments.last(where: { $0.state == .completed }) {
+                payload = .recordRefund(RefundRequest(paymentID: paid.id, amountMinor: 1_000, currency: .usd, reason: words.refundReason))
+            } else {
+                payload = .proposeChangeOrder(summary: rng.pick(words.changeOrders), amountMinor: rng.int64(in: 100...90_000) * 100, currency: .usd)
+            }
+            let action = make(payload, job: job, device: device)
+            entries.append(log(action))
+            byDevice[device].append(action)
+        }
+    }
+}
