@@ -80,6 +80,30 @@ def packed(values):
     return f_varint(1, zigzag(base)) + f_varint(2, width) + f_bytes(3, bits)
 
 
+def f_column(field, values):
+    """A PackedColumn field, left out when there are no values."""
+    return f_msg(field, packed(values)) if values else b""
+
+
+def scaled(amount):
+    """A payment amount in its column: hundreds × 2 for a multiple of 100, else minor units × 2 + 1."""
+    return amount // 100 * 2 if amount % 100 == 0 else amount * 2 + 1
+
+
+def reference_form(reference):
+    """0 none, 1 a decimal number of 1-18 digits without a leading zero, 2 text."""
+    if reference is None:
+        return 0
+    numeric = reference.isascii() and reference.isdigit() and 1 <= len(reference) <= 18 and (reference[0] != "0" or reference == "0")
+    return 1 if numeric else 2
+
+
+def payment_code(row):
+    """1 + method + 5 x pending + 10 x reference form."""
+    _, _, _, method, pending, reference = row
+    return 1 + method + 5 * int(pending) + 10 * reference_form(reference)
+
+
 def actors(codes):
     """Actor column of one replica's actions: 0 repeats the previous action's, else code + 1."""
     return [0 if i and c == codes[i - 1] else c + 1 for i, c in enumerate(codes)]
@@ -92,18 +116,27 @@ def hundreds(field_minor, field_hundreds, amount):
     return f_varint(field_minor, amount)
 
 
-def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None, edit_columns=lambda c: c):
+def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None, edit_columns=lambda c: c, drop_payment_rows=False):
     """actions: list of (wall, logical, actor_code, job_replica, job_counter, day_delta, seen_sequence, payload_bytes);
     wall is the first action's milliseconds, then each later one's step from the previous."""
     if interned is None:
         interned = f_bytes(1, replica) + f_string(2, "tech-ana") + f_string(3, "USD")
+    # Payments go by column: field 25 says which actions are payments; each takes the next row of
+    # fields 19-24, every other action the next payload.
+    rows = [] if drop_payment_rows else [a[7] for a in actions if isinstance(a[7], tuple)]
+    payloads = [a[7] for a in actions if not isinstance(a[7], tuple)]
+    payment_columns = (f_column(19, [scaled(r[1]) for r in rows]) + f_packed(20, [r[2] for r in rows]) +
+                       f_packed(26, [payment_code(a[7]) if isinstance(a[7], tuple) else 0 for a in actions]) +
+                       f_column(27, [int(r[5]) for r in rows if reference_form(r[5]) == 1]) +
+                       b"".join(f_string(28, r[5], True) for r in rows if reference_form(r[5]) == 2))
     columns = (f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
                f_packed(5, actor_column if actor_column is not None else actors([a[2] for a in actions])) + f_packed(6, [a[3] for a in actions]) +
                f_packed(8, [zigzag(a[5]) for a in actions]) +
-               b"".join(f_msg(12, a[7]) for a in actions) +
+               b"".join(f_msg(12, p) for p in payloads) +
                f_packed(14, [zigzag(d) for d in deltas([a[6] for a in actions])]) +
                f_varint(16, zigzag(actions[0][0]) if actions else 0) +
-               f_msg(17, packed([a[0] for a in actions[1:]])) + f_msg(18, packed([a[4] for a in actions])) + extra)
+               f_column(17, [a[0] for a in actions[1:]]) + f_column(18, [a[4] for a in actions]) +
+               payment_columns + extra)
     return (f_bytes(1, replica) + f_varint(2, first_counter) + f_varint(3, 41) + f_varint(4, 1) +
             f_string(5, app_version) + f_msg(6, f_varint(1, 1780272000000) + f_varint(2, 3)) +
             f_msg(7, interned) + f_msg(8, edit_columns(columns)))
@@ -113,7 +146,7 @@ create_job = f_msg(1, f_string(1, "J-1042") + f_string(2, "Dana Whitfield") + f_
 set_invoice = f_msg(3, f_string(1, "HV-2048") + key(3, 0) + varint(JUNE_1) + hundreds(2, 4, 300000))
 thirds_rows = [("Deposit", 333334), ("Progress Payment", 333333), ("Final Payment", 333333)]
 create_plan = f_msg(6, b"".join(f_msg(2, f_string(1, label) + key(2, 0) + varint(ppm)) for label, ppm in thirds_rows) + f_string(3, "Thirds", True))
-record_payment = f_msg(10, f_varint(2, 0) + f_varint(3, 1) + hundreds(1, 6, 100000))  # cash, $1,000.00 as 1,000 hundreds
+record_payment = ("payment", 100000, 0, 1, False, None)  # amount, currency position, method (cash), pending, reference
 confirm_other = f_msg(11, ref(0, 3))
 
 # Actor code: user position × 4 + role; tech-ana, technician = 0. Job: replica position + 1.
@@ -122,6 +155,8 @@ valid_actions = [
     (1000, 0, 0, 1, 1, 0, 41, set_invoice),
     (1000, 0, 0, 1, 1, 0, 41, create_plan),
     (60000, 0, 0, 1, 1, 1, 41, record_payment),
+    (5000, 0, 0, 1, 1, 0, 41, ("payment", 48250, 0, 2, False, "1042")),         # check number 1042: a number
+    (5000, 0, 0, 1, 1, 0, 41, ("payment", 30000, 0, 0, True, "AUTH-77")),      # pending card: a text reference
 ]
 valid = change_set(valid_actions)
 expected = [
@@ -129,6 +164,8 @@ expected = [
     {"counter": 2, "kind": "setInvoice", "job": 1, "seen": 41, "wall": 1780272001000, "day": "2026-06-01"},
     {"counter": 3, "kind": "createPlan", "job": 1, "seen": 41, "wall": 1780272002000, "day": "2026-06-01"},
     {"counter": 4, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272062000, "day": "2026-06-02"},
+    {"counter": 5, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272067000, "day": "2026-06-02"},
+    {"counter": 6, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272072000, "day": "2026-06-02"},
 ]
 
 overlong = bytearray(valid)
@@ -138,7 +175,8 @@ overlong_body = f_bytes(1, REPLICA) + key(2, 0) + b"\xff" * 10 + b"\x01"
 many = [(0, 0, 0, 0, 0, 0, 0, f_msg(4, f_varint(1, 1))) for _ in range(10001)]
 
 vectors = [
-    {"name": "four-actions", "what": "create a job, invoice it, plan Thirds, collect $1,000.00 cash",
+    {"name": "six-actions", "what": "create a job, invoice it, plan Thirds, collect $1,000.00 cash, $482.50 by check 1042, "
+                                    "$300.00 by pending card AUTH-77",
      "hex": valid.hex(), "expect": expected},
     {"name": "overlong-varint", "what": "an 11-byte varint", "hex": overlong_body.hex(), "error": "malformed_body"},
     {"name": "truncated-field", "what": "the body stops inside a field", "hex": valid[:-7].hex(), "error": "malformed_body"},
@@ -157,20 +195,29 @@ vectors = [
      interned=f_bytes(1, REPLICA[:15]) + f_string(2, "tech-ana") + f_string(3, "USD")).hex(), "error": "invalid_value"},
     {"name": "unknown-payload", "what": "a payload kind from a newer schema (field 99)",
      "hex": change_set([(0, 0, 0, 0, 0, JUNE_1, 0, key(99, 0) + varint(1))]).hex(), "error": "invalid_value"},
-    {"name": "amount-twice", "what": "a payment giving its amount both in minor units and in hundreds",
-     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(10, f_varint(1, 12345) + f_varint(6, zigzag(10))))]).hex(), "error": "invalid_value"},
-    {"name": "amount-not-canonical", "what": "$1,000.00 in minor units, which must be sent as hundreds",
-     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(10, f_varint(1, 100000)))]).hex(), "error": "invalid_value"},
+    {"name": "amount-twice", "what": "a change order giving its amount both in minor units and in hundreds",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(14, f_string(1, "Extra vent") + f_varint(2, 12345) + f_varint(4, zigzag(10))))]).hex(),
+     "error": "invalid_value"},
+    {"name": "amount-not-canonical", "what": "a $1,000.00 change order in minor units, which must be sent as hundreds",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(14, f_string(1, "Extra vent") + f_varint(2, 100000)))]).hex(), "error": "invalid_value"},
+    {"name": "payment-amount-not-canonical", "what": "a $1,000.00 payment scaled as minor units (200,001) instead of hundreds",
+     "hex": change_set(valid_actions[:4], edit_columns=lambda c: c.replace(f_msg(19, packed([2000])), f_msg(19, packed([200001])))).hex(),
+     "error": "invalid_value"},
+    {"name": "number-as-text", "what": "check number 1042 sent as text, which must be sent as a number",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, ("payment", 48250, 0, 2, False, "1042"))], edit_columns=lambda c: c.replace(
+         f_packed(26, [13]), f_packed(26, [23])).replace(f_column(27, [1042]), b"") + f_string(28, "1042")).hex(), "error": "invalid_value"},
+    {"name": "payment-rows-missing", "what": "an action marked as a payment with no row in the payment columns",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, record_payment)], drop_payment_rows=True).hex(), "error": "column_mismatch"},
     {"name": "actor-repeat-first", "what": "the first action's actor written as 'the same as the previous one'",
-     "hex": change_set(valid_actions, actor_column=[0, 0, 0, 0]).hex(), "error": "invalid_value"},
+     "hex": change_set(valid_actions[:4], actor_column=[0, 0, 0, 0]).hex(), "error": "invalid_value"},
     {"name": "actor-not-canonical", "what": "an actor repeated explicitly instead of as 0",
-     "hex": change_set(valid_actions, actor_column=[1, 1, 0, 0]).hex(), "error": "invalid_value"},
+     "hex": change_set(valid_actions[:4], actor_column=[1, 1, 0, 0]).hex(), "error": "invalid_value"},
     {"name": "packed-not-canonical", "what": "job counters packed with a base below their smallest value",
-     "hex": change_set(valid_actions, edit_columns=lambda c: c.replace(
+     "hex": change_set(valid_actions[:4], edit_columns=lambda c: c.replace(
          f_msg(18, packed([0, 1, 1, 1])), f_msg(18, f_varint(1, zigzag(-1)) + f_varint(2, 2) + f_bytes(3, bytes([0b10101001]))))).hex(),
      "error": "invalid_value"},
     {"name": "packed-wrong-length", "what": "a packed clock column one byte longer than its count and width need",
-     "hex": change_set(valid_actions, edit_columns=lambda c: c.replace(
+     "hex": change_set(valid_actions[:4], edit_columns=lambda c: c.replace(
          f_msg(17, packed([1000, 1000, 60000])),
          f_msg(17, f_varint(1, zigzag(1000)) + f_varint(2, 16) + f_bytes(3, packed([1000, 1000, 60000])[-6:] + b"\x00")))).hex(),
      "error": "column_mismatch"},

@@ -51,7 +51,7 @@ columns = (f_packed(1, [0, 0]) +
            f_packed(8, [zigzag(cs.JUNE_1), 0]) +
            f_msg(12, cs.create_job) + f_msg(12, cs.set_invoice) +
            f_packed(14, [zigzag(40), zigzag(1)]) + f_packed(15, [1, 1]) +
-           f_varint(16, zigzag(1780272000000)) + f_msg(17, cs.packed([1000])) + f_msg(18, cs.packed([0, 1])))
+           f_varint(16, zigzag(1780272000000)) + cs.f_column(17, [1000]) + cs.f_column(18, [0, 1]) + f_packed(26, [0, 0]))
 digest = bytes(range(32))
 job_digest = (f_msg(1, ref(0, 1)) + f_varint(2, 2) + f_varint(3, 300000) + f_bytes(7, digest))
 checkpoint = f_varint(1, 42) + f_bytes(2, bytes(range(32, 64))) + f_msg(3, job_digest) + f_varint(4, 1)

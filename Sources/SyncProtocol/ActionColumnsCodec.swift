@@ -16,6 +16,7 @@ enum ActionColumnsCodec {
         var columns = WireActionColumns()
         var previousWall: Int64 = 0, previousDay = 0
         var wallSteps: [Int64] = [], jobCounters: [Int64] = []
+        var payments = PaymentRows()
         var authors: [AuthorState] = [AuthorState()]
         for action in actions {
             var slot = 0
@@ -56,20 +57,28 @@ enum ActionColumnsCodec {
             previousDay = day
             columns.seenSequenceDelta.append(Int64(bitPattern: action.seenSequence &- authors[slot].seen))
             authors[slot].seen = action.seenSequence
-            columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
+            if case .recordPayment(let request) = action.payload {
+                columns.paymentCode.append(try payments.append(request, tables: &tables))
+            } else {
+                columns.payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
+                columns.paymentCode.append(0)
+            }
         }
-        columns.wallSteps = PackedColumnCodec.encode(wallSteps)
-        columns.jobCounter = PackedColumnCodec.encode(jobCounters)
+        // An empty packed column is left unset, as proto3 leaves every empty field.
+        if !wallSteps.isEmpty { columns.wallSteps = PackedColumnCodec.encode(wallSteps) }
+        if !jobCounters.isEmpty { columns.jobCounter = PackedColumnCodec.encode(jobCounters) }
+        payments.write(to: &columns)
         return columns
     }
 
     static func decode(_ columns: WireActionColumns, tables: Tables, dots: Dots) throws(ProtocolError) -> [Action] {
-        let count = columns.payloads.count
+        let count = columns.paymentCode.count
         guard count <= ProtocolLimits.actionsPerMessageMax else {
             throw ProtocolError(.limitExceeded, "A message carries at most \(ProtocolLimits.actionsPerMessageMax) actions.")
         }
+        let paymentCount = columns.paymentCode.count { $0 != 0 }
         let perAction = [columns.logical.count, columns.actor.count, columns.jobReplica.count, columns.dayDelta.count,
-                         columns.seenSequenceDelta.count]
+                         columns.seenSequenceDelta.count, columns.payloads.count + paymentCount]
         guard perAction.allSatisfy({ $0 == count }) else {
             throw ProtocolError(.columnMismatch, "The action columns have different lengths.")
         }
@@ -88,12 +97,22 @@ enum ActionColumnsCodec {
         }
         let wallSteps = try PackedColumnCodec.decode(columns.wallSteps, count: max(0, count - 1))
         let jobCounters = try PackedColumnCodec.decode(columns.jobCounter, count: count)
+        var payments = try PaymentRows.Reader(columns, tables: tables)
 
+        // The generated message keeps its fields in shared storage; read each column once.
+        let dotReplicas = columns.dotReplica, dotSteps = columns.dotCounterStep, actorColumn = columns.actor
+        let jobReplicas = columns.jobReplica, dayDeltas = columns.dayDelta, seenDeltas = columns.seenSequenceDelta
+        let logicals = columns.logical, payloads = columns.payloads, paymentCodes = columns.paymentCode
+        var payloadAt = 0
         var actions: [Action] = []
         actions.reserveCapacity(count)
         var wall = columns.firstWall, day = 0
         // One slot per interned replica (the table's length bounds it); a change set has one author.
         var authors = [AuthorState](repeating: AuthorState(), count: max(1, tables.replicas.count))
+        func nextPayload() throws(ProtocolError) -> ActionPayload {
+            defer { payloadAt += 1 }
+            return try PayloadCodec.decode(payloads[payloadAt], tables: tables)
+        }
         for index in 0..<count {
             let dot: Dot
             var slot = 0
@@ -103,10 +122,10 @@ enum ActionColumnsCodec {
                 guard !overflow, first > 0 else { throw ProtocolError(.invalidValue, "Action counters start at 1 and must not overflow.") }
                 dot = Dot(replica: replica, counter: counter)
             case .explicit:
-                let replica = try tables.replica(columns.dotReplica[index])
-                slot = Int(columns.dotReplica[index])
-                let (counter, overflow) = authors[slot].counter.addingReportingOverflow(columns.dotCounterStep[index])
-                guard !overflow, columns.dotCounterStep[index] > 0 else {
+                let replica = try tables.replica(dotReplicas[index])
+                slot = Int(dotReplicas[index])
+                let (counter, overflow) = authors[slot].counter.addingReportingOverflow(dotSteps[index])
+                guard !overflow, dotSteps[index] > 0 else {
                     throw ProtocolError(.invalidValue, "A replica's counters must increase within a message and not overflow.")
                 }
                 authors[slot].counter = counter
@@ -118,13 +137,13 @@ enum ActionColumnsCodec {
                 wall = nextWall
             }
             let actorCode: UInt32
-            if columns.actor[index] == 0 {
+            if actorColumn[index] == 0 {
                 guard let previous = authors[slot].actorCode else {
                     throw ProtocolError(.invalidValue, "An actor repeats the previous action's of its replica, but there is none in the message.")
                 }
                 actorCode = previous
             } else {
-                actorCode = columns.actor[index] - 1
+                actorCode = actorColumn[index] - 1
                 guard actorCode != authors[slot].actorCode else {
                     throw ProtocolError(.invalidValue, "An actor equal to the previous action's of its replica must be written as 0.")
                 }
@@ -133,20 +152,20 @@ enum ActionColumnsCodec {
             guard let role = role(actorCode % 4) else { throw ProtocolError(.invalidValue, "An actor has an unknown role.") }
             let actor = Actor(user: try tables.user(actorCode / 4), role: role)
             var job: JobID?
-            if columns.jobReplica[index] > 0 {
+            if jobReplicas[index] > 0 {
                 guard jobCounters[index] > 0 else { throw ProtocolError(.invalidValue, "A job id's counter must be at least 1.") }
-                job = JobID(Dot(replica: try tables.replica(columns.jobReplica[index] - 1), counter: UInt64(jobCounters[index])))
+                job = JobID(Dot(replica: try tables.replica(jobReplicas[index] - 1), counter: UInt64(jobCounters[index])))
             } else {
                 guard jobCounters[index] == 0 else { throw ProtocolError(.invalidValue, "An action without a job must give 0 as its job counter.") }
             }
-            day += Int(columns.dayDelta[index])
+            day += Int(dayDeltas[index])
             guard let businessDay = try? CalendarDate(daysSinceEpoch: day) else {
                 throw ProtocolError(.invalidValue, "An action's business day is outside the years the ledger accepts.")
             }
-            authors[slot].seen = authors[slot].seen &+ UInt64(bitPattern: columns.seenSequenceDelta[index])
-            actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: columns.logical[index]), actor: actor, job: job,
+            authors[slot].seen = authors[slot].seen &+ UInt64(bitPattern: seenDeltas[index])
+            actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: logicals[index]), actor: actor, job: job,
                                   seenSequence: authors[slot].seen, businessDay: businessDay,
-                                  payload: try PayloadCodec.decode(columns.payloads[index], tables: tables)))
+                                  payload: try paymentCodes[index] != 0 ? .recordPayment(payments.next(code: paymentCodes[index])) : nextPayload()))
         }
         return actions
     }
@@ -225,14 +244,8 @@ enum PayloadCodec {
                 case .clear: $0.dueDateChange = .clear
                 }
             }
-        case .recordPayment(let request):
-            wire.recordPayment = .with {
-                (minor: $0.amountMinor, hundreds: $0.amountHundreds) = AmountCodec.split(request.amountMinor)
-                $0.currency = tables.currency(request.currency)
-                $0.method = method(request.method)
-                if let reference = request.reference { $0.reference = reference }
-                $0.pending = request.pending
-            }
+        case .recordPayment:
+            throw ProtocolError(.invalidValue, "A payment is written in the payment columns, not as a payload.")
         case .confirmPayment(let id): wire.confirmPayment = tables.ref(id.dot)
         case .failPayment(let id): wire.failPayment = tables.ref(id.dot)
         case .recordRefund(let request):
@@ -327,10 +340,6 @@ enum PayloadCodec {
             }
             return .editInstallment(InstallmentID(origin: try tables.dot(edit.rowOrigin), index: Int(edit.rowIndex)),
                                     label: edit.hasLabel ? try text(edit.label) : nil, dueDate: change)
-        case .recordPayment(let payment)?:
-            return .recordPayment(PaymentRequest(amountMinor: try AmountCodec.join(payment.amountMinor, payment.amountHundreds), currency: try tables.currency(payment.currency),
-                                                 method: try method(payment.method), reference: payment.hasReference ? try text(payment.reference) : nil,
-                                                 pending: payment.pending))
         case .confirmPayment(let ref)?: return .confirmPayment(PaymentID(try tables.dot(ref)))
         case .failPayment(let ref)?: return .failPayment(PaymentID(try tables.dot(ref)))
         case .recordRefund(let refund)?:
@@ -449,5 +458,119 @@ enum AmountCodec {
         let (value, overflow) = hundreds.multipliedReportingOverflow(by: 100)
         guard !overflow else { throw ProtocolError(.invalidValue, "An amount overflows 64 bits.") }
         return value
+    }
+}
+
+/// The payment columns of `ActionColumns`: one row per payment, in action order.
+struct PaymentRows {
+    var amounts: [Int64] = []
+    var currencies: [UInt32] = []
+    var referenceNumbers: [Int64] = []
+    var referenceTexts: [String] = []
+
+    /// Scaled amounts keep a whole number of hundreds small: 1,250.00 is 2,500, 12.34 is 2,469.
+    static func scaled(_ amount: Int64) throws(ProtocolError) -> Int64 {
+        if amount % 100 == 0 { return amount / 100 * 2 }
+        guard let twice = Int64(exactly: Int128(amount) * 2 + 1) else {
+            throw ProtocolError(.invalidValue, "A payment amount is too large to encode.")
+        }
+        return twice
+    }
+
+    static func unscaled(_ value: Int64) throws(ProtocolError) -> Int64 {
+        let half = value >> 1  // floor, so odd negative values come back exactly
+        guard value & 1 == 1 else {
+            guard let amount = Int64(exactly: Int128(half) * 100) else { throw ProtocolError(.invalidValue, "A payment amount overflows 64 bits.") }
+            return amount
+        }
+        guard half % 100 != 0 else {
+            throw ProtocolError(.invalidValue, "A payment amount that is a multiple of 100 must be sent as hundreds.")
+        }
+        return half
+    }
+
+    /// A reference written as a number: 1 to 18 decimal digits, no leading zero (check numbers).
+    static func number(_ reference: String) -> Int64? {
+        let digits = reference.utf8
+        guard (1...18).contains(digits.count), digits.allSatisfy({ (48...57).contains($0) }), digits.first != 48 || digits.count == 1 else { return nil }
+        return Int64(reference)
+    }
+
+    /// Adds a payment's row and returns its payment code (1 + method + 5 × pending + 10 × reference form).
+    mutating func append(_ request: PaymentRequest, tables: inout Interner) throws(ProtocolError) -> UInt32 {
+        amounts.append(try Self.scaled(request.amountMinor))
+        currencies.append(tables.currency(request.currency))
+        var form: UInt32 = 0
+        if let reference = request.reference {
+            if let number = Self.number(reference) {
+                referenceNumbers.append(number)
+                form = 1
+            } else {
+                referenceTexts.append(reference)
+                form = 2
+            }
+        }
+        return 1 + UInt32(PayloadCodec.method(request.method).rawValue) + (request.pending ? 5 : 0) + 10 * form
+    }
+
+    func write(to columns: inout WireActionColumns) {
+        // An empty packed column is left unset, as proto3 leaves every empty field.
+        if !amounts.isEmpty { columns.paymentAmount = PackedColumnCodec.encode(amounts) }
+        if !referenceNumbers.isEmpty { columns.paymentReferenceNumber = PackedColumnCodec.encode(referenceNumbers) }
+        columns.paymentCurrency = currencies
+        columns.paymentReferenceText = referenceTexts
+    }
+
+    /// Reads the rows back, after checking every column's length against the payment codes.
+    struct Reader {
+        private let amounts: [Int64], currencies: [UInt32], numbers: [Int64], texts: [String]
+        private let tables: Tables
+        private var row = 0, number = 0, text = 0
+
+        init(_ columns: WireActionColumns, tables: Tables) throws(ProtocolError) {
+            var payments = 0, numbers = 0, texts = 0
+            for code in columns.paymentCode where code != 0 {
+                guard code <= 30 else { throw ProtocolError(.invalidValue, "A payment code is unknown to this version; update the app.") }
+                payments += 1
+                switch (code - 1) / 10 {
+                case 1: numbers += 1
+                case 2: texts += 1
+                default: break
+                }
+            }
+            guard columns.paymentCurrency.count == payments, columns.paymentReferenceText.count == texts else {
+                throw ProtocolError(.columnMismatch, "The payment columns do not match the payment codes.")
+            }
+            amounts = try PackedColumnCodec.decode(columns.paymentAmount, count: payments)
+            self.numbers = try PackedColumnCodec.decode(columns.paymentReferenceNumber, count: numbers)
+            guard self.numbers.allSatisfy({ (0...999_999_999_999_999_999).contains($0) }) else {
+                throw ProtocolError(.invalidValue, "A numeric payment reference has more than 18 digits or is negative.")
+            }
+            currencies = columns.paymentCurrency
+            self.texts = columns.paymentReferenceText
+            self.tables = tables
+        }
+
+        mutating func next(code: UInt32) throws(ProtocolError) -> PaymentRequest {
+            defer { row += 1 }
+            let flags = code - 1
+            guard let method = WirePaymentMethod(rawValue: Int(flags % 5)) else { throw ProtocolError(.invalidValue, "A payment method is unknown.") }
+            var reference: String?
+            switch flags / 10 {
+            case 1:
+                reference = String(numbers[number])
+                number += 1
+            case 2:
+                let value = try PayloadCodec.text(texts[text])
+                guard PaymentRows.number(value) == nil else {
+                    throw ProtocolError(.invalidValue, "A numeric payment reference must be sent as a number.")
+                }
+                reference = value
+                text += 1
+            default: break
+            }
+            return PaymentRequest(amountMinor: try PaymentRows.unscaled(amounts[row]), currency: try tables.currency(currencies[row]),
+                                  method: try PayloadCodec.method(method), reference: reference, pending: flags % 10 >= 5)
+        }
     }
 }

@@ -138,7 +138,7 @@ public nonisolated struct WireClock: Sendable {
 }
 
 /// The actions of a change set or a pull page, by column.
-public nonisolated struct WireActionColumns: Sendable {
+public nonisolated struct WireActionColumns: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -146,54 +146,121 @@ public nonisolated struct WireActionColumns: Sendable {
   /// Dots: the replica (interned position) of each action, and its counter minus the counter of
   /// the same replica's previous action in the message (its first: minus zero). A change set
   /// sends neither: its dots follow by one from ChangeSet.first_counter.
-  public var dotReplica: [UInt32] = []
+  public var dotReplica: [UInt32] {
+    get {_storage._dotReplica}
+    set {_uniqueStorage()._dotReplica = newValue}
+  }
 
-  public var dotCounterStep: [UInt64] = []
+  public var dotCounterStep: [UInt64] {
+    get {_storage._dotCounterStep}
+    set {_uniqueStorage()._dotCounterStep = newValue}
+  }
 
-  public var firstWall: Int64 = 0
+  public var firstWall: Int64 {
+    get {_storage._firstWall}
+    set {_uniqueStorage()._firstWall = newValue}
+  }
 
   public var wallSteps: WirePackedColumn {
-    get {_wallSteps ?? WirePackedColumn()}
-    set {_wallSteps = newValue}
+    get {_storage._wallSteps ?? WirePackedColumn()}
+    set {_uniqueStorage()._wallSteps = newValue}
   }
   /// Returns true if `wallSteps` has been explicitly set.
-  public var hasWallSteps: Bool {self._wallSteps != nil}
+  public var hasWallSteps: Bool {_storage._wallSteps != nil}
   /// Clears the value of `wallSteps`. Subsequent reads from it will return its default value.
-  public mutating func clearWallSteps() {self._wallSteps = nil}
+  public mutating func clearWallSteps() {_uniqueStorage()._wallSteps = nil}
 
   public var jobCounter: WirePackedColumn {
-    get {_jobCounter ?? WirePackedColumn()}
-    set {_jobCounter = newValue}
+    get {_storage._jobCounter ?? WirePackedColumn()}
+    set {_uniqueStorage()._jobCounter = newValue}
   }
   /// Returns true if `jobCounter` has been explicitly set.
-  public var hasJobCounter: Bool {self._jobCounter != nil}
+  public var hasJobCounter: Bool {_storage._jobCounter != nil}
   /// Clears the value of `jobCounter`. Subsequent reads from it will return its default value.
-  public mutating func clearJobCounter() {self._jobCounter = nil}
+  public mutating func clearJobCounter() {_uniqueStorage()._jobCounter = nil}
 
-  public var logical: [UInt32] = []
+  /// Payments, the most frequent action, by column. Per action, a payment code (field 26): 0 for
+  /// any other action, which takes the next entry of `payloads`; for a payment, 1 + method
+  /// + 5 × pending + 10 × reference form (0 none, 1 a number, 2 text), and the next row of the
+  /// payment columns. The amount is scaled: a multiple of 100 minor units as hundreds × 2, any
+  /// other amount as minor units × 2 + 1. A reference that is a decimal number of 1 to 18 digits
+  /// without a leading zero goes in field 27, any other in field 28, each in payment order.
+  public var paymentAmount: WirePackedColumn {
+    get {_storage._paymentAmount ?? WirePackedColumn()}
+    set {_uniqueStorage()._paymentAmount = newValue}
+  }
+  /// Returns true if `paymentAmount` has been explicitly set.
+  public var hasPaymentAmount: Bool {_storage._paymentAmount != nil}
+  /// Clears the value of `paymentAmount`. Subsequent reads from it will return its default value.
+  public mutating func clearPaymentAmount() {_uniqueStorage()._paymentAmount = nil}
+
+  /// interned position
+  public var paymentCurrency: [UInt32] {
+    get {_storage._paymentCurrency}
+    set {_uniqueStorage()._paymentCurrency = newValue}
+  }
+
+  public var paymentCode: [UInt32] {
+    get {_storage._paymentCode}
+    set {_uniqueStorage()._paymentCode = newValue}
+  }
+
+  public var paymentReferenceNumber: WirePackedColumn {
+    get {_storage._paymentReferenceNumber ?? WirePackedColumn()}
+    set {_uniqueStorage()._paymentReferenceNumber = newValue}
+  }
+  /// Returns true if `paymentReferenceNumber` has been explicitly set.
+  public var hasPaymentReferenceNumber: Bool {_storage._paymentReferenceNumber != nil}
+  /// Clears the value of `paymentReferenceNumber`. Subsequent reads from it will return its default value.
+  public mutating func clearPaymentReferenceNumber() {_uniqueStorage()._paymentReferenceNumber = nil}
+
+  public var paymentReferenceText: [String] {
+    get {_storage._paymentReferenceText}
+    set {_uniqueStorage()._paymentReferenceText = newValue}
+  }
+
+  public var logical: [UInt32] {
+    get {_storage._logical}
+    set {_uniqueStorage()._logical = newValue}
+  }
 
   /// Actor: 0 when it is the actor of the same replica's previous action in the message, else
   /// user position × 4 + role (0 technician, 1 office, 2 owner) + 1.
-  public var actor: [UInt32] = []
+  public var actor: [UInt32] {
+    get {_storage._actor}
+    set {_uniqueStorage()._actor = newValue}
+  }
 
   /// Job id: replica position + 1 (0: no job), and its counter (0 with no job), packed (field 18).
-  public var jobReplica: [UInt32] = []
+  public var jobReplica: [UInt32] {
+    get {_storage._jobReplica}
+    set {_uniqueStorage()._jobReplica = newValue}
+  }
 
   /// Business day: days since 1970-01-01 minus the previous action's (the first: minus zero).
-  public var dayDelta: [Int32] = []
+  public var dayDelta: [Int32] {
+    get {_storage._dayDelta}
+    set {_uniqueStorage()._dayDelta = newValue}
+  }
 
-  public var payloads: [WirePayload] = []
+  /// one per action that is not a payment
+  public var payloads: [WirePayload] {
+    get {_storage._payloads}
+    set {_uniqueStorage()._payloads = newValue}
+  }
 
   /// The log sequence the author had folded (Action.seenSequence), minus that of the same
   /// replica's previous action in the message (its first: minus zero).
-  public var seenSequenceDelta: [Int64] = []
+  public var seenSequenceDelta: [Int64] {
+    get {_storage._seenSequenceDelta}
+    set {_uniqueStorage()._seenSequenceDelta = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _wallSteps: WirePackedColumn? = nil
-  fileprivate var _jobCounter: WirePackedColumn? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A dot-based id written inside a payload.
@@ -291,14 +358,6 @@ public nonisolated struct WirePayload: Sendable {
     set {kind = .editInstallment(newValue)}
   }
 
-  public var recordPayment: WireRecordPayment {
-    get {
-      if case .recordPayment(let v)? = kind {return v}
-      return WireRecordPayment()
-    }
-    set {kind = .recordPayment(newValue)}
-  }
-
   public var confirmPayment: WireRef {
     get {
       if case .confirmPayment(let v)? = kind {return v}
@@ -375,7 +434,6 @@ public nonisolated struct WirePayload: Sendable {
     case editPlan(WirePlanDraft)
     case cancelPlan(Bool)
     case editInstallment(WireEditInstallment)
-    case recordPayment(WireRecordPayment)
     case confirmPayment(WireRef)
     case failPayment(WireRef)
     case recordRefund(WireRecordRefund)
@@ -718,38 +776,6 @@ public nonisolated struct WireEditInstallment: Sendable {
   fileprivate var _label: String? = nil
 }
 
-public nonisolated struct WireRecordPayment: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var amountMinor: Int64 = 0
-
-  /// interned position
-  public var currency: UInt32 = 0
-
-  public var method: WirePaymentMethod = .card
-
-  public var reference: String {
-    get {_reference ?? String()}
-    set {_reference = newValue}
-  }
-  /// Returns true if `reference` has been explicitly set.
-  public var hasReference: Bool {self._reference != nil}
-  /// Clears the value of `reference`. Subsequent reads from it will return its default value.
-  public mutating func clearReference() {self._reference = nil}
-
-  public var pending: Bool = false
-
-  public var amountHundreds: Int64 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _reference: String? = nil
-}
-
 public nonisolated struct WireRecordRefund: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -904,73 +930,60 @@ public nonisolated struct WireResolveReviewCase: Sendable {
 }
 
 /// Message type 1: one replica's consecutive actions.
-public nonisolated struct WireChangeSet: @unchecked Sendable {
+public nonisolated struct WireChangeSet: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// 16-byte UUID of the sender
-  public var replica: Data {
-    get {_storage._replica}
-    set {_uniqueStorage()._replica = newValue}
-  }
+  public var replica: Data = Data()
 
   /// counter of the first action; the others follow by one
-  public var firstCounter: UInt64 {
-    get {_storage._firstCounter}
-    set {_uniqueStorage()._firstCounter = newValue}
-  }
+  public var firstCounter: UInt64 = 0
 
   /// the last server sequence the sender folded
-  public var lastAppliedSequence: UInt64 {
-    get {_storage._lastAppliedSequence}
-    set {_uniqueStorage()._lastAppliedSequence = newValue}
-  }
+  public var lastAppliedSequence: UInt64 = 0
 
-  public var schemaVersion: UInt32 {
-    get {_storage._schemaVersion}
-    set {_uniqueStorage()._schemaVersion = newValue}
-  }
+  public var schemaVersion: UInt32 = 0
 
-  public var appVersion: String {
-    get {_storage._appVersion}
-    set {_uniqueStorage()._appVersion = newValue}
-  }
+  public var appVersion: String = String()
 
   /// the sender's HLC when sending
   public var clock: WireClock {
-    get {_storage._clock ?? WireClock()}
-    set {_uniqueStorage()._clock = newValue}
+    get {_clock ?? WireClock()}
+    set {_clock = newValue}
   }
   /// Returns true if `clock` has been explicitly set.
-  public var hasClock: Bool {_storage._clock != nil}
+  public var hasClock: Bool {self._clock != nil}
   /// Clears the value of `clock`. Subsequent reads from it will return its default value.
-  public mutating func clearClock() {_uniqueStorage()._clock = nil}
+  public mutating func clearClock() {self._clock = nil}
 
   public var interned: WireInterned {
-    get {_storage._interned ?? WireInterned()}
-    set {_uniqueStorage()._interned = newValue}
+    get {_interned ?? WireInterned()}
+    set {_interned = newValue}
   }
   /// Returns true if `interned` has been explicitly set.
-  public var hasInterned: Bool {_storage._interned != nil}
+  public var hasInterned: Bool {self._interned != nil}
   /// Clears the value of `interned`. Subsequent reads from it will return its default value.
-  public mutating func clearInterned() {_uniqueStorage()._interned = nil}
+  public mutating func clearInterned() {self._interned = nil}
 
   /// dot_replica and dot_counter are left empty
   public var actions: WireActionColumns {
-    get {_storage._actions ?? WireActionColumns()}
-    set {_uniqueStorage()._actions = newValue}
+    get {_actions ?? WireActionColumns()}
+    set {_actions = newValue}
   }
   /// Returns true if `actions` has been explicitly set.
-  public var hasActions: Bool {_storage._actions != nil}
+  public var hasActions: Bool {self._actions != nil}
   /// Clears the value of `actions`. Subsequent reads from it will return its default value.
-  public mutating func clearActions() {_uniqueStorage()._actions = nil}
+  public mutating func clearActions() {self._actions = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _clock: WireClock? = nil
+  fileprivate var _interned: WireInterned? = nil
+  fileprivate var _actions: WireActionColumns? = nil
 }
 
 /// What became of one action (LedgerCore.Outcome).
@@ -1168,56 +1181,52 @@ public nonisolated struct WireCheckpoint: Sendable {
 }
 
 /// Message type 4: log entries after the cursor, in order.
-public nonisolated struct WirePullPage: @unchecked Sendable {
+public nonisolated struct WirePullPage: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// sequence of the first entry; the others follow by one
-  public var firstSequence: UInt64 {
-    get {_storage._firstSequence}
-    set {_uniqueStorage()._firstSequence = newValue}
-  }
+  public var firstSequence: UInt64 = 0
 
   public var interned: WireInterned {
-    get {_storage._interned ?? WireInterned()}
-    set {_uniqueStorage()._interned = newValue}
+    get {_interned ?? WireInterned()}
+    set {_interned = newValue}
   }
   /// Returns true if `interned` has been explicitly set.
-  public var hasInterned: Bool {_storage._interned != nil}
+  public var hasInterned: Bool {self._interned != nil}
   /// Clears the value of `interned`. Subsequent reads from it will return its default value.
-  public mutating func clearInterned() {_uniqueStorage()._interned = nil}
+  public mutating func clearInterned() {self._interned = nil}
 
   /// with dot_replica and dot_counter_step
   public var actions: WireActionColumns {
-    get {_storage._actions ?? WireActionColumns()}
-    set {_uniqueStorage()._actions = newValue}
+    get {_actions ?? WireActionColumns()}
+    set {_actions = newValue}
   }
   /// Returns true if `actions` has been explicitly set.
-  public var hasActions: Bool {_storage._actions != nil}
+  public var hasActions: Bool {self._actions != nil}
   /// Clears the value of `actions`. Subsequent reads from it will return its default value.
-  public mutating func clearActions() {_uniqueStorage()._actions = nil}
+  public mutating func clearActions() {self._actions = nil}
 
   /// one per action
-  public var outcomes: [WireOutcome] {
-    get {_storage._outcomes}
-    set {_uniqueStorage()._outcomes = newValue}
-  }
+  public var outcomes: [WireOutcome] = []
 
   public var checkpoint: WireCheckpoint {
-    get {_storage._checkpoint ?? WireCheckpoint()}
-    set {_uniqueStorage()._checkpoint = newValue}
+    get {_checkpoint ?? WireCheckpoint()}
+    set {_checkpoint = newValue}
   }
   /// Returns true if `checkpoint` has been explicitly set.
-  public var hasCheckpoint: Bool {_storage._checkpoint != nil}
+  public var hasCheckpoint: Bool {self._checkpoint != nil}
   /// Clears the value of `checkpoint`. Subsequent reads from it will return its default value.
-  public mutating func clearCheckpoint() {_uniqueStorage()._checkpoint = nil}
+  public mutating func clearCheckpoint() {self._checkpoint = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _interned: WireInterned? = nil
+  fileprivate var _actions: WireActionColumns? = nil
+  fileprivate var _checkpoint: WireCheckpoint? = nil
 }
 
 /// Message type 5: a request could not be handled.
@@ -1361,83 +1370,174 @@ nonisolated extension WireClock: SwiftProtobuf.Message, SwiftProtobuf._MessageIm
 
 nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ActionColumns"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{2}\u{3}logical\0\u{1}actor\0\u{3}job_replica\0\u{4}\u{2}day_delta\0\u{2}\u{4}payloads\0\u{4}\u{2}seen_sequence_delta\0\u{3}dot_counter_step\0\u{3}first_wall\0\u{3}wall_steps\0\u{3}job_counter\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}\u{c}\u{7}\u{1}\u{c}\u{9}\u{1}\u{c}\u{a}\u{1}\u{c}\u{b}\u{1}\u{c}\u{d}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}dot_replica\0\u{2}\u{3}logical\0\u{1}actor\0\u{3}job_replica\0\u{4}\u{2}day_delta\0\u{2}\u{4}payloads\0\u{4}\u{2}seen_sequence_delta\0\u{3}dot_counter_step\0\u{3}first_wall\0\u{3}wall_steps\0\u{3}job_counter\0\u{3}payment_amount\0\u{3}payment_currency\0\u{4}\u{6}payment_code\0\u{3}payment_reference_number\0\u{3}payment_reference_text\0\u{c}\u{2}\u{1}\u{c}\u{15}\u{5}\u{c}\u{3}\u{1}\u{c}\u{7}\u{1}\u{c}\u{9}\u{1}\u{c}\u{a}\u{1}\u{c}\u{b}\u{1}\u{c}\u{d}\u{1}")
+
+  fileprivate class _StorageClass {
+    var _dotReplica: [UInt32] = []
+    var _dotCounterStep: [UInt64] = []
+    var _firstWall: Int64 = 0
+    var _wallSteps: WirePackedColumn? = nil
+    var _jobCounter: WirePackedColumn? = nil
+    var _paymentAmount: WirePackedColumn? = nil
+    var _paymentCurrency: [UInt32] = []
+    var _paymentCode: [UInt32] = []
+    var _paymentReferenceNumber: WirePackedColumn? = nil
+    var _paymentReferenceText: [String] = []
+    var _logical: [UInt32] = []
+    var _actor: [UInt32] = []
+    var _jobReplica: [UInt32] = []
+    var _dayDelta: [Int32] = []
+    var _payloads: [WirePayload] = []
+    var _seenSequenceDelta: [Int64] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _dotReplica = source._dotReplica
+      _dotCounterStep = source._dotCounterStep
+      _firstWall = source._firstWall
+      _wallSteps = source._wallSteps
+      _jobCounter = source._jobCounter
+      _paymentAmount = source._paymentAmount
+      _paymentCurrency = source._paymentCurrency
+      _paymentCode = source._paymentCode
+      _paymentReferenceNumber = source._paymentReferenceNumber
+      _paymentReferenceText = source._paymentReferenceText
+      _logical = source._logical
+      _actor = source._actor
+      _jobReplica = source._jobReplica
+      _dayDelta = source._dayDelta
+      _payloads = source._payloads
+      _seenSequenceDelta = source._seenSequenceDelta
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedUInt32Field(value: &self.dotReplica) }()
-      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.logical) }()
-      case 5: try { try decoder.decodeRepeatedUInt32Field(value: &self.actor) }()
-      case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.jobReplica) }()
-      case 8: try { try decoder.decodeRepeatedSInt32Field(value: &self.dayDelta) }()
-      case 12: try { try decoder.decodeRepeatedMessageField(value: &self.payloads) }()
-      case 14: try { try decoder.decodeRepeatedSInt64Field(value: &self.seenSequenceDelta) }()
-      case 15: try { try decoder.decodeRepeatedUInt64Field(value: &self.dotCounterStep) }()
-      case 16: try { try decoder.decodeSingularSInt64Field(value: &self.firstWall) }()
-      case 17: try { try decoder.decodeSingularMessageField(value: &self._wallSteps) }()
-      case 18: try { try decoder.decodeSingularMessageField(value: &self._jobCounter) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._dotReplica) }()
+        case 4: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._logical) }()
+        case 5: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._actor) }()
+        case 6: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._jobReplica) }()
+        case 8: try { try decoder.decodeRepeatedSInt32Field(value: &_storage._dayDelta) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._payloads) }()
+        case 14: try { try decoder.decodeRepeatedSInt64Field(value: &_storage._seenSequenceDelta) }()
+        case 15: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._dotCounterStep) }()
+        case 16: try { try decoder.decodeSingularSInt64Field(value: &_storage._firstWall) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._wallSteps) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._jobCounter) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._paymentAmount) }()
+        case 20: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._paymentCurrency) }()
+        case 26: try { try decoder.decodeRepeatedUInt32Field(value: &_storage._paymentCode) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._paymentReferenceNumber) }()
+        case 28: try { try decoder.decodeRepeatedStringField(value: &_storage._paymentReferenceText) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.dotReplica.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.dotReplica, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._dotReplica.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._dotReplica, fieldNumber: 1)
+      }
+      if !_storage._logical.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._logical, fieldNumber: 4)
+      }
+      if !_storage._actor.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._actor, fieldNumber: 5)
+      }
+      if !_storage._jobReplica.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._jobReplica, fieldNumber: 6)
+      }
+      if !_storage._dayDelta.isEmpty {
+        try visitor.visitPackedSInt32Field(value: _storage._dayDelta, fieldNumber: 8)
+      }
+      if !_storage._payloads.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._payloads, fieldNumber: 12)
+      }
+      if !_storage._seenSequenceDelta.isEmpty {
+        try visitor.visitPackedSInt64Field(value: _storage._seenSequenceDelta, fieldNumber: 14)
+      }
+      if !_storage._dotCounterStep.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._dotCounterStep, fieldNumber: 15)
+      }
+      if _storage._firstWall != 0 {
+        try visitor.visitSingularSInt64Field(value: _storage._firstWall, fieldNumber: 16)
+      }
+      try { if let v = _storage._wallSteps {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._jobCounter {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
+      try { if let v = _storage._paymentAmount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
+      if !_storage._paymentCurrency.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._paymentCurrency, fieldNumber: 20)
+      }
+      if !_storage._paymentCode.isEmpty {
+        try visitor.visitPackedUInt32Field(value: _storage._paymentCode, fieldNumber: 26)
+      }
+      try { if let v = _storage._paymentReferenceNumber {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
+      if !_storage._paymentReferenceText.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._paymentReferenceText, fieldNumber: 28)
+      }
     }
-    if !self.logical.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.logical, fieldNumber: 4)
-    }
-    if !self.actor.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.actor, fieldNumber: 5)
-    }
-    if !self.jobReplica.isEmpty {
-      try visitor.visitPackedUInt32Field(value: self.jobReplica, fieldNumber: 6)
-    }
-    if !self.dayDelta.isEmpty {
-      try visitor.visitPackedSInt32Field(value: self.dayDelta, fieldNumber: 8)
-    }
-    if !self.payloads.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.payloads, fieldNumber: 12)
-    }
-    if !self.seenSequenceDelta.isEmpty {
-      try visitor.visitPackedSInt64Field(value: self.seenSequenceDelta, fieldNumber: 14)
-    }
-    if !self.dotCounterStep.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.dotCounterStep, fieldNumber: 15)
-    }
-    if self.firstWall != 0 {
-      try visitor.visitSingularSInt64Field(value: self.firstWall, fieldNumber: 16)
-    }
-    try { if let v = self._wallSteps {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
-    } }()
-    try { if let v = self._jobCounter {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: WireActionColumns, rhs: WireActionColumns) -> Bool {
-    if lhs.dotReplica != rhs.dotReplica {return false}
-    if lhs.dotCounterStep != rhs.dotCounterStep {return false}
-    if lhs.firstWall != rhs.firstWall {return false}
-    if lhs._wallSteps != rhs._wallSteps {return false}
-    if lhs._jobCounter != rhs._jobCounter {return false}
-    if lhs.logical != rhs.logical {return false}
-    if lhs.actor != rhs.actor {return false}
-    if lhs.jobReplica != rhs.jobReplica {return false}
-    if lhs.dayDelta != rhs.dayDelta {return false}
-    if lhs.payloads != rhs.payloads {return false}
-    if lhs.seenSequenceDelta != rhs.seenSequenceDelta {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._dotReplica != rhs_storage._dotReplica {return false}
+        if _storage._dotCounterStep != rhs_storage._dotCounterStep {return false}
+        if _storage._firstWall != rhs_storage._firstWall {return false}
+        if _storage._wallSteps != rhs_storage._wallSteps {return false}
+        if _storage._jobCounter != rhs_storage._jobCounter {return false}
+        if _storage._paymentAmount != rhs_storage._paymentAmount {return false}
+        if _storage._paymentCurrency != rhs_storage._paymentCurrency {return false}
+        if _storage._paymentCode != rhs_storage._paymentCode {return false}
+        if _storage._paymentReferenceNumber != rhs_storage._paymentReferenceNumber {return false}
+        if _storage._paymentReferenceText != rhs_storage._paymentReferenceText {return false}
+        if _storage._logical != rhs_storage._logical {return false}
+        if _storage._actor != rhs_storage._actor {return false}
+        if _storage._jobReplica != rhs_storage._jobReplica {return false}
+        if _storage._dayDelta != rhs_storage._dayDelta {return false}
+        if _storage._payloads != rhs_storage._payloads {return false}
+        if _storage._seenSequenceDelta != rhs_storage._seenSequenceDelta {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1480,7 +1580,7 @@ nonisolated extension WireRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
 
 nonisolated extension WirePayload: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Payload"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}create_job\0\u{3}update_job_info\0\u{3}set_invoice\0\u{3}finalize_invoice\0\u{3}void_invoice\0\u{3}create_plan\0\u{3}edit_plan\0\u{3}cancel_plan\0\u{3}edit_installment\0\u{3}record_payment\0\u{3}confirm_payment\0\u{3}fail_payment\0\u{3}record_refund\0\u{3}propose_change_order\0\u{3}approve_change_order\0\u{3}reject_change_order\0\u{3}update_settings\0\u{3}resolve_review_case\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}create_job\0\u{3}update_job_info\0\u{3}set_invoice\0\u{3}finalize_invoice\0\u{3}void_invoice\0\u{3}create_plan\0\u{3}edit_plan\0\u{3}cancel_plan\0\u{3}edit_installment\0\u{4}\u{2}confirm_payment\0\u{3}fail_payment\0\u{3}record_refund\0\u{3}propose_change_order\0\u{3}approve_change_order\0\u{3}reject_change_order\0\u{3}update_settings\0\u{3}resolve_review_case\0\u{c}\u{a}\u{1}\u{c}\u{13}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1588,19 +1688,6 @@ nonisolated extension WirePayload: SwiftProtobuf.Message, SwiftProtobuf._Message
         if let v = v {
           if hadOneofValue {try decoder.handleConflictingOneOf()}
           self.kind = .editInstallment(v)
-        }
-      }()
-      case 10: try {
-        var v: WireRecordPayment?
-        var hadOneofValue = false
-        if let current = self.kind {
-          hadOneofValue = true
-          if case .recordPayment(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.kind = .recordPayment(v)
         }
       }()
       case 11: try {
@@ -1753,10 +1840,6 @@ nonisolated extension WirePayload: SwiftProtobuf.Message, SwiftProtobuf._Message
     case .editInstallment?: try {
       guard case .editInstallment(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    }()
-    case .recordPayment?: try {
-      guard case .recordPayment(let v)? = self.kind else { preconditionFailure() }
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     }()
     case .confirmPayment?: try {
       guard case .confirmPayment(let v)? = self.kind else { preconditionFailure() }
@@ -2139,65 +2222,6 @@ nonisolated extension WireEditInstallment.DueDateChange: SwiftProtobuf._ProtoNam
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KEEP\0\u{1}SET\0\u{1}CLEAR\0")
 }
 
-nonisolated extension WireRecordPayment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".RecordPayment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}amount_minor\0\u{1}currency\0\u{1}method\0\u{1}reference\0\u{1}pending\0\u{3}amount_hundreds\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.amountMinor) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.currency) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.method) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self._reference) }()
-      case 5: try { try decoder.decodeSingularBoolField(value: &self.pending) }()
-      case 6: try { try decoder.decodeSingularSInt64Field(value: &self.amountHundreds) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.amountMinor != 0 {
-      try visitor.visitSingularInt64Field(value: self.amountMinor, fieldNumber: 1)
-    }
-    if self.currency != 0 {
-      try visitor.visitSingularUInt32Field(value: self.currency, fieldNumber: 2)
-    }
-    if self.method != .card {
-      try visitor.visitSingularEnumField(value: self.method, fieldNumber: 3)
-    }
-    try { if let v = self._reference {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
-    } }()
-    if self.pending != false {
-      try visitor.visitSingularBoolField(value: self.pending, fieldNumber: 5)
-    }
-    if self.amountHundreds != 0 {
-      try visitor.visitSingularSInt64Field(value: self.amountHundreds, fieldNumber: 6)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: WireRecordPayment, rhs: WireRecordPayment) -> Bool {
-    if lhs.amountMinor != rhs.amountMinor {return false}
-    if lhs.currency != rhs.currency {return false}
-    if lhs.method != rhs.method {return false}
-    if lhs._reference != rhs._reference {return false}
-    if lhs.pending != rhs.pending {return false}
-    if lhs.amountHundreds != rhs.amountHundreds {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
 nonisolated extension WireRecordRefund: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordRefund"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payment\0\u{3}amount_minor\0\u{1}currency\0\u{1}reason\0\u{3}cancels_remaining_plan\0\u{3}amount_hundreds\0")
@@ -2433,116 +2457,66 @@ nonisolated extension WireChangeSet: SwiftProtobuf.Message, SwiftProtobuf._Messa
   public static let protoMessageName: String = _protobuf_package + ".ChangeSet"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replica\0\u{3}first_counter\0\u{3}last_applied_sequence\0\u{3}schema_version\0\u{3}app_version\0\u{1}clock\0\u{1}interned\0\u{1}actions\0")
 
-  fileprivate class _StorageClass {
-    var _replica: Data = Data()
-    var _firstCounter: UInt64 = 0
-    var _lastAppliedSequence: UInt64 = 0
-    var _schemaVersion: UInt32 = 0
-    var _appVersion: String = String()
-    var _clock: WireClock? = nil
-    var _interned: WireInterned? = nil
-    var _actions: WireActionColumns? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _replica = source._replica
-      _firstCounter = source._firstCounter
-      _lastAppliedSequence = source._lastAppliedSequence
-      _schemaVersion = source._schemaVersion
-      _appVersion = source._appVersion
-      _clock = source._clock
-      _interned = source._interned
-      _actions = source._actions
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularBytesField(value: &_storage._replica) }()
-        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._firstCounter) }()
-        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._lastAppliedSequence) }()
-        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._schemaVersion) }()
-        case 5: try { try decoder.decodeSingularStringField(value: &_storage._appVersion) }()
-        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._clock) }()
-        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._interned) }()
-        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._actions) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.replica) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.firstCounter) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.lastAppliedSequence) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.appVersion) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._clock) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._interned) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._actions) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._replica.isEmpty {
-        try visitor.visitSingularBytesField(value: _storage._replica, fieldNumber: 1)
-      }
-      if _storage._firstCounter != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._firstCounter, fieldNumber: 2)
-      }
-      if _storage._lastAppliedSequence != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._lastAppliedSequence, fieldNumber: 3)
-      }
-      if _storage._schemaVersion != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._schemaVersion, fieldNumber: 4)
-      }
-      if !_storage._appVersion.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._appVersion, fieldNumber: 5)
-      }
-      try { if let v = _storage._clock {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-      } }()
-      try { if let v = _storage._interned {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-      } }()
-      try { if let v = _storage._actions {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.replica.isEmpty {
+      try visitor.visitSingularBytesField(value: self.replica, fieldNumber: 1)
     }
+    if self.firstCounter != 0 {
+      try visitor.visitSingularUInt64Field(value: self.firstCounter, fieldNumber: 2)
+    }
+    if self.lastAppliedSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.lastAppliedSequence, fieldNumber: 3)
+    }
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 4)
+    }
+    if !self.appVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.appVersion, fieldNumber: 5)
+    }
+    try { if let v = self._clock {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._interned {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._actions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: WireChangeSet, rhs: WireChangeSet) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._replica != rhs_storage._replica {return false}
-        if _storage._firstCounter != rhs_storage._firstCounter {return false}
-        if _storage._lastAppliedSequence != rhs_storage._lastAppliedSequence {return false}
-        if _storage._schemaVersion != rhs_storage._schemaVersion {return false}
-        if _storage._appVersion != rhs_storage._appVersion {return false}
-        if _storage._clock != rhs_storage._clock {return false}
-        if _storage._interned != rhs_storage._interned {return false}
-        if _storage._actions != rhs_storage._actions {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.replica != rhs.replica {return false}
+    if lhs.firstCounter != rhs.firstCounter {return false}
+    if lhs.lastAppliedSequence != rhs.lastAppliedSequence {return false}
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
+    if lhs.appVersion != rhs.appVersion {return false}
+    if lhs._clock != rhs._clock {return false}
+    if lhs._interned != rhs._interned {return false}
+    if lhs._actions != rhs._actions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2808,95 +2782,51 @@ nonisolated extension WirePullPage: SwiftProtobuf.Message, SwiftProtobuf._Messag
   public static let protoMessageName: String = _protobuf_package + ".PullPage"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}first_sequence\0\u{1}interned\0\u{1}actions\0\u{1}outcomes\0\u{1}checkpoint\0")
 
-  fileprivate class _StorageClass {
-    var _firstSequence: UInt64 = 0
-    var _interned: WireInterned? = nil
-    var _actions: WireActionColumns? = nil
-    var _outcomes: [WireOutcome] = []
-    var _checkpoint: WireCheckpoint? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _firstSequence = source._firstSequence
-      _interned = source._interned
-      _actions = source._actions
-      _outcomes = source._outcomes
-      _checkpoint = source._checkpoint
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._firstSequence) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._interned) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._actions) }()
-        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._outcomes) }()
-        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._checkpoint) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.firstSequence) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._interned) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._actions) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.outcomes) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._checkpoint) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._firstSequence != 0 {
-        try visitor.visitSingularUInt64Field(value: _storage._firstSequence, fieldNumber: 1)
-      }
-      try { if let v = _storage._interned {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      try { if let v = _storage._actions {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
-      if !_storage._outcomes.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._outcomes, fieldNumber: 4)
-      }
-      try { if let v = _storage._checkpoint {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.firstSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.firstSequence, fieldNumber: 1)
     }
+    try { if let v = self._interned {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._actions {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.outcomes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.outcomes, fieldNumber: 4)
+    }
+    try { if let v = self._checkpoint {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: WirePullPage, rhs: WirePullPage) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._firstSequence != rhs_storage._firstSequence {return false}
-        if _storage._interned != rhs_storage._interned {return false}
-        if _storage._actions != rhs_storage._actions {return false}
-        if _storage._outcomes != rhs_storage._outcomes {return false}
-        if _storage._checkpoint != rhs_storage._checkpoint {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.firstSequence != rhs.firstSequence {return false}
+    if lhs._interned != rhs._interned {return false}
+    if lhs._actions != rhs._actions {return false}
+    if lhs.outcomes != rhs.outcomes {return false}
+    if lhs._checkpoint != rhs._checkpoint {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -59,6 +59,9 @@ struct ChangeSetTests {
         }
         guard case .recordPayment(let payment) = changeSet.actions[3].payload else { Issue.record("expected a payment"); return }
         #expect(payment == PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash))
+        #expect(changeSet.actions[4].payload == .recordPayment(PaymentRequest(amountMinor: 48_250, currency: .usd, method: .check, reference: "1042")))
+        #expect(changeSet.actions[5].payload == .recordPayment(PaymentRequest(amountMinor: 30_000, currency: .usd, method: .card, reference: "AUTH-77",
+                                                                              pending: true)))
         guard case .createPlan(let draft) = changeSet.actions[2].payload else { Issue.record("expected a plan"); return }
         #expect(draft == PlanDraft(template: .thirds))
         #expect(try ChangeSetCodec.encodeBody(changeSet) == body, "re-encoding must give the Python encoder's bytes")
