@@ -16,7 +16,7 @@ mkdir -p "$corpus" crashes
 python3 - "$corpus" <<'PY'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
-for name in ["envelope.json", "changesets.json"]:
+for name in ["envelope.json", "changesets.json", "messages.json"]:
     for vector in json.load(open("../Protocol/vectors/" + name))["vectors"]:
         data = bytes.fromhex(vector["hex"])
         if len(data) <= 65536:
