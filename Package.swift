@@ -14,6 +14,8 @@ let package = Package(
     dependencies: [
         // Only the wire format uses it; LedgerCore stays dependency-free.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // The server's embedded storage.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
@@ -22,6 +24,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The wire format: envelope, limits, bounded decoding (sans I/O).
         .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Push and pull over a storage protocol (issue D), without HTTP.
+        .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
+        // The default storage: one SQLite file through GRDB.
+        .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.
@@ -35,6 +41,7 @@ let package = Package(
         .executableTarget(name: "protocol-dictionary", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Tools/ProtocolDictionary"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
+        .testTarget(name: "LedgerServiceTests", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

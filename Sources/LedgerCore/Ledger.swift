@@ -14,6 +14,15 @@ public struct Ledger: Hashable, Sendable {
         self.jobsByID = [:]
     }
 
+    /// A working set of a company kept in storage: its settings and company-wide review cases with
+    /// the jobs an operation touches. `apply` on it gives what it would give on the whole company,
+    /// for actions on those jobs (the server loads each change set's jobs this way, DESIGN §4).
+    public init(settings: CompanySettings, companyReviewCases: [ReviewCase], jobs: [Job]) throws(LedgerError) {
+        try self.init(settings: settings)
+        self.companyReviewCases = companyReviewCases
+        for job in jobs { try addJob(job) }
+    }
+
     /// Every job, ordered by id (never by dictionary order).
     public var jobs: [Job] { jobsByID.values.sorted { $0.id < $1.id } }
 

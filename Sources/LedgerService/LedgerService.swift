@@ -1,0 +1,125 @@
+import LedgerCore
+import SyncProtocol
+
+/// Push and pull for the companies in a storage (DESIGN §4), without HTTP.
+///
+/// A push runs in one write transaction: dedupe by dot, refuse a gap, merge each new action on
+/// a working set of the jobs it touches, append it to the log at the next sequence, save the
+/// touched jobs, commit durably; only then are the outcomes returned. `ServerLog` is the
+/// in-memory reference this must agree with (the tests compare them).
+public struct LedgerService<Storage: LedgerStorage>: Sendable {
+    public let storage: Storage
+
+    /// Makes a service over `storage`.
+    public init(storage: Storage) {
+        self.storage = storage
+    }
+
+    /// Handles one replica's change set and returns the answer after the commit.
+    public func push(_ changeSet: ChangeSet, company: CompanyID) throws -> PushResponse {
+        try storage.write(company) { tx in
+            var (sequence, logDigest) = try tx.head()
+            var highest = try tx.highestCounter(of: changeSet.replica)
+            let fresh = changeSet.actions.filter { $0.dot.counter > highest }
+            let touched = Set(fresh.compactMap { $0.job ?? ($0.payload.kind == .createJob ? JobID($0.dot) : nil) }).sorted()
+            let company = try tx.companyState()
+            var ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: try tx.jobs(touched))
+            var outcomes: [Outcome] = [], appended: [StoredEntry] = []
+            var sendFrom: UInt64?, flagged = false
+            for action in changeSet.actions {
+                let bodyDigest = CanonicalEncoding.digest(of: action)
+                if action.dot.counter <= highest {
+                    // Same dot, same body: it already happened. Another body: the original stands.
+                    if try tx.bodyDigest(of: action.dot) == bodyDigest {
+                        outcomes.append(.exists)
+                    } else {
+                        flagged = true
+                        outcomes.append(.rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention.")))
+                    }
+                    continue
+                }
+                guard action.dot.counter == highest + 1 else {
+                    sendFrom = highest + 1
+                    break
+                }
+                sequence += 1
+                let entry = LogEntry(sequence: sequence, action: action, outcome: ledger.apply(action, sequence: sequence))
+                logDigest = LogDigest.next(logDigest, entry)
+                appended.append(StoredEntry(entry: entry, bodyDigest: bodyDigest, logDigest: logDigest))
+                outcomes.append(entry.outcome)
+                highest = action.dot.counter
+            }
+            if !appended.isEmpty {
+                try tx.append(appended)
+                try tx.save(jobs: ledger.jobs)
+                let after = CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases)
+                if after != company { try tx.save(companyState: after) }
+            }
+            if flagged { try tx.flag(changeSet.replica) }
+            return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: sequence)
+        }
+    }
+
+    /// Up to `limit` entries after `cursor`, ending at a checkpoint. The page that reaches the
+    /// head carries the digests of the jobs it touched, as they are at the head.
+    public func pull(company: CompanyID, after cursor: UInt64, limit: Int) throws -> PullPage {
+        try storage.read(company) { tx in
+            let head = try tx.head()
+            guard cursor <= head.sequence else {
+                throw ServiceError(.cursorAhead, "This device's cursor (\(cursor)) is past the server's log (\(head.sequence)); the device's replica needs repair.")
+            }
+            let stored = try tx.entries(after: cursor, limit: max(1, min(limit, ServerSyncSession.pageEntriesMax)))
+            let last = stored.last?.entry.sequence ?? cursor
+            let caughtUp = last == head.sequence
+            var digests: [JobDigest] = []
+            if caughtUp {
+                let touched = Set(stored.compactMap { $0.entry.action.job ?? ($0.entry.action.payload.kind == .createJob ? JobID($0.entry.action.dot) : nil) })
+                digests = try tx.jobs(touched.sorted()).map(\.digest)
+            }
+            let logDigest: [UInt8]
+            if let entry = stored.last {
+                logDigest = entry.logDigest
+            } else if cursor == 0 {
+                logDigest = LogDigest.empty
+            } else {
+                logDigest = try tx.entries(after: cursor - 1, limit: 1).first?.logDigest ?? LogDigest.empty
+            }
+            return PullPage(entries: stored.map(\.entry), checkpoint: Checkpoint(sequence: last, logDigest: logDigest, jobs: digests, caughtUp: caughtUp))
+        }
+    }
+
+    /// The company as its stored projections say: settings, company cases and every job.
+    public func projectedLedger(company: CompanyID) throws -> Ledger {
+        try storage.read(company) { tx in
+            let state = try tx.companyState()
+            return try Ledger(settings: state.settings, companyReviewCases: state.reviewCases, jobs: try tx.allJobs())
+        }
+    }
+
+    /// The company as a fold of its whole log from the state it was created with.
+    public func foldedLedger(company: CompanyID) throws -> Ledger {
+        try storage.read(company) { tx in try Self.fold(tx) }
+    }
+
+    /// Replaces the projections with a fold of the log, in one transaction.
+    public func rebuildProjections(company: CompanyID) throws {
+        try storage.write(company) { tx in
+            let folded = try Self.fold(tx)
+            try tx.deleteAllJobs()
+            try tx.save(jobs: folded.jobs)
+            try tx.save(companyState: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases))
+        }
+    }
+
+    private static func fold(_ tx: any LedgerTransaction) throws -> Ledger {
+        let initial = try tx.initialCompanyState()
+        var ledger = try Ledger(settings: initial.settings, companyReviewCases: initial.reviewCases, jobs: [])
+        var cursor: UInt64 = 0
+        while true {
+            let page = try tx.entries(after: cursor, limit: ServerSyncSession.pageEntriesMax)
+            guard let last = page.last else { return ledger }
+            for stored in page { _ = ledger.apply(stored.entry.action, sequence: stored.entry.sequence) }
+            cursor = last.entry.sequence
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import LedgerCore
+
+/// A company's id on the server: letters, digits and dashes, chosen when it is created.
+public struct CompanyID: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    /// Checks an id: 1 to `ServiceLimits.companyIDLengthMax` characters of a–z, 0–9 and '-'.
+    public init(_ rawValue: String) throws(ServiceError) {
+        guard (1...ServiceLimits.companyIDLengthMax).contains(rawValue.utf8.count),
+              rawValue.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 45 }) else {
+            throw ServiceError(.invalidRequest, "A company id is 1 to \(ServiceLimits.companyIDLengthMax) characters of a-z, 0-9 and '-'.")
+        }
+        self.rawValue = rawValue
+    }
+
+    public static func < (lhs: CompanyID, rhs: CompanyID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { rawValue }
+}
+
+/// What a company keeps beside its jobs: the settings and the company-wide review cases.
+public struct CompanyState: Hashable, Sendable, Codable {
+    public var settings: CompanySettings
+    public var reviewCases: [ReviewCase]
+
+    /// Makes a company state.
+    public init(settings: CompanySettings, reviewCases: [ReviewCase] = []) {
+        self.settings = settings
+        self.reviewCases = reviewCases
+    }
+}
+
+/// A log entry as stored: the entry, the digest of its action's body (to tell a retry from a
+/// reused dot) and the running log digest up to it (for checkpoints).
+public struct StoredEntry: Hashable, Sendable {
+    public let entry: LogEntry
+    public let bodyDigest: [UInt8]
+    public let logDigest: [UInt8]
+
+    /// Makes a stored entry.
+    public init(entry: LogEntry, bodyDigest: [UInt8], logDigest: [UInt8]) {
+        self.entry = entry
+        self.bodyDigest = bodyDigest
+        self.logDigest = logDigest
+    }
+}
+
+/// One company's storage inside one transaction. Every read sees the transaction's own writes.
+public protocol LedgerTransaction {
+    /// The company as it was created, before any log entry: where a rebuild starts.
+    func initialCompanyState() throws -> CompanyState
+    /// The company's settings and company-wide review cases now.
+    func companyState() throws -> CompanyState
+    func save(companyState: CompanyState) throws
+    /// The last sequence of the log (0 when empty) and the running log digest there.
+    func head() throws -> (sequence: UInt64, logDigest: [UInt8])
+    /// Up to `limit` entries after `sequence`, in order.
+    func entries(after sequence: UInt64, limit: Int) throws -> [StoredEntry]
+    /// The highest counter of `replica` in the log (0 when none).
+    func highestCounter(of replica: ReplicaID) throws -> UInt64
+    /// The body digest of the logged action with this dot, if any.
+    func bodyDigest(of dot: Dot) throws -> [UInt8]?
+    /// Appends entries that continue the log; the storage refuses a gap or a reused dot.
+    func append(_ entries: [StoredEntry]) throws
+    /// Notes that a replica re-sent a dot with another body (DESIGN §4).
+    func flag(_ replica: ReplicaID) throws
+    /// The stored jobs among `ids` (unknown ids are left out).
+    func jobs(_ ids: [JobID]) throws -> [Job]
+    /// Every stored job, by id.
+    func allJobs() throws -> [Job]
+    func save(jobs: [Job]) throws
+    /// Drops every job (before a rebuild from the log).
+    func deleteAllJobs() throws
+}
+
+/// Durable storage of companies: each write commits durably before it returns, or not at all.
+public protocol LedgerStorage: Sendable {
+    /// Creates a company with empty history; throws `conflict` if the id is taken.
+    func createCompany(_ id: CompanyID, state: CompanyState) throws
+    /// Runs `body` in one write transaction of `company`; throws `notFound` for an unknown company.
+    func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
+    /// Runs `body` in one read transaction of `company` (a consistent snapshot).
+    func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
+}

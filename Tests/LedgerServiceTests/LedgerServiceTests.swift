@@ -1,0 +1,157 @@
+import Foundation
+import LedgerCore
+import LedgerService
+import LedgerTestSupport
+import SQLiteLedgerStorage
+import SyncProtocol
+import Testing
+
+/// A service over a real SQLite file in a fresh temporary directory.
+struct ServiceFixture {
+    let directory: URL
+    let path: String
+    let service: LedgerService<SQLiteLedgerStorage>
+    let company = try! CompanyID("acme-hvac")
+
+    init(settings: CompanySettings = CompanySettings()) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        path = directory.appendingPathComponent("ledger.sqlite").path
+        service = LedgerService(storage: try SQLiteLedgerStorage(path: path))
+        try service.storage.createCompany(company, state: CompanyState(settings: settings))
+    }
+
+    /// Pushes consecutive runs of one replica's actions as change sets, as devices would.
+    func pushInLogOrder(_ actions: [Action], batch: Int = 100) throws -> [Outcome] {
+        var outcomes: [Outcome] = []
+        var start = 0
+        while start < actions.count {
+            var end = start + 1
+            while end < actions.count, end - start < batch, actions[end].dot.replica == actions[start].dot.replica { end += 1 }
+            let run = Array(actions[start..<end])
+            let response = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "test",
+                                                      clock: run.last!.hlc, actions: run), company: company)
+            #expect(response.sendFrom == nil)
+            outcomes += response.outcomes
+            start = end
+        }
+        return outcomes
+    }
+}
+
+@Suite("LedgerService on SQLite: push, pull, dedupe, gaps, projections")
+struct LedgerServiceTests {
+    static func workload(seed: UInt64) throws -> FieldWorkload {
+        try FieldWorkload(.init(seed: seed, jobs: 40, devices: 4, actions: 600, gapMillisMax: 30_000, pullEvery: 7,
+                                vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                  installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+    }
+
+    @Test("A seeded company's traffic gets the in-memory reference's outcomes and state, and survives a reopen")
+    func agreesWithTheReference() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try Self.workload(seed: 11)
+        let log = traffic.setup + traffic.entries
+        let outcomes = try fixture.pushInLogOrder(log.map(\.action))
+        #expect(outcomes == log.map(\.outcome))
+        #expect(try fixture.service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+        let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
+        #expect(try reopened.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+    }
+
+    @Test("Projections rebuilt from the log equal the live ones")
+    func rebuild() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try Self.workload(seed: 12)
+        _ = try fixture.pushInLogOrder((traffic.setup + traffic.entries).map(\.action))
+        let live = try fixture.service.projectedLedger(company: fixture.company)
+        #expect(try fixture.service.foldedLedger(company: fixture.company) == live)
+        try fixture.service.rebuildProjections(company: fixture.company)
+        #expect(try fixture.service.projectedLedger(company: fixture.company) == live)
+    }
+
+    @Test("Pull pages continue the log, their checkpoints carry the log digest, and the head page the job digests")
+    func pullPages() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try Self.workload(seed: 13)
+        let log = traffic.setup + traffic.entries
+        _ = try fixture.pushInLogOrder(log.map(\.action))
+        var cursor: UInt64 = 0, digest = LogDigest.empty, pages = 0
+        while true {
+            let page = try fixture.service.pull(company: fixture.company, after: cursor, limit: 97)
+            pages += 1
+            #expect(page.entries.map(\.sequence) == Array((cursor + 1)..<(cursor + 1 + UInt64(page.entries.count))))
+            for entry in page.entries {
+                #expect(entry == log[Int(entry.sequence) - 1])
+                digest = LogDigest.next(digest, entry)
+            }
+            cursor = page.checkpoint.sequence
+            #expect(page.checkpoint.logDigest == digest)
+            if page.checkpoint.caughtUp {
+                let touched = Set(page.entries.compactMap(\.action.job)).sorted()
+                #expect(page.checkpoint.jobs == (try touched.map { try traffic.ledger.job($0).digest }))
+                break
+            }
+            #expect(page.checkpoint.jobs.isEmpty)
+        }
+        #expect(cursor == UInt64(log.count))
+        #expect(pages == (log.count + 96) / 97)
+        #expect(throws: ServiceError.self) { try fixture.service.pull(company: fixture.company, after: cursor + 1, limit: 10) }
+    }
+
+    @Test("A retried push answers 'exists' and changes nothing; the same dot with another body is rejected and kept out")
+    func exactlyOnce() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try Self.workload(seed: 14)
+        _ = try fixture.pushInLogOrder(traffic.setup.map(\.action))
+        let device = traffic.devices[0]
+        let actions = Array(traffic.byDevice[0].prefix(5))
+        let first = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[4].hlc, actions: actions),
+                                             company: fixture.company)
+        let state = try fixture.service.projectedLedger(company: fixture.company)
+        let retry = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[4].hlc, actions: actions),
+                                             company: fixture.company)
+        #expect(retry.outcomes == Array(repeating: .exists, count: 5))
+        #expect(retry.serverSequence == first.serverSequence)
+        #expect(try fixture.service.projectedLedger(company: fixture.company) == state)
+        let original = actions[0]
+        let tampered = Action(dot: original.dot, hlc: original.hlc, actor: original.actor, job: original.job, seenSequence: original.seenSequence,
+                              businessDay: original.businessDay, payload: .cancelPlan)
+        let conflict = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: original.hlc, actions: [tampered]),
+                                                company: fixture.company)
+        guard case .rejected(let error)? = conflict.outcomes.first else { Issue.record("expected a rejection, got \(conflict)"); return }
+        #expect(error.code == .dotReused)
+        #expect(try fixture.service.projectedLedger(company: fixture.company) == state)
+        #expect(try fixture.service.pull(company: fixture.company, after: 0, limit: 5_000).entries.count == traffic.setup.count + 5)
+    }
+
+    @Test("A push with a gap is applied up to the gap and answers 'send from N'")
+    func gap() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try Self.workload(seed: 15)
+        _ = try fixture.pushInLogOrder(traffic.setup.map(\.action))
+        let device = traffic.devices[1]
+        let actions = Array(traffic.byDevice[1].prefix(6))
+        _ = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[1].hlc, actions: Array(actions[0..<2])),
+                                     company: fixture.company)
+        // Counters 4–6 without 3: nothing is applied, the device must send from 3.
+        let gapped = ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[5].hlc, actions: Array(actions[3..<6]))
+        let before = try fixture.service.projectedLedger(company: fixture.company)
+        let response = try fixture.service.push(gapped, company: fixture.company)
+        #expect(response.sendFrom == 3)
+        #expect(response.outcomes.isEmpty)
+        #expect(try fixture.service.projectedLedger(company: fixture.company) == before)
+        let resent = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[5].hlc,
+                                                        actions: Array(actions[2..<6])), company: fixture.company)
+        #expect(resent.sendFrom == nil)
+        #expect(resent.outcomes.count == 4)
+    }
+
+    @Test("An unknown company is 'not found'; a taken id is a conflict")
+    func companies() throws {
+        let fixture = try ServiceFixture()
+        #expect(throws: ServiceError.self) { try fixture.service.pull(company: try CompanyID("other"), after: 0, limit: 1) }
+        #expect(throws: ServiceError.self) { try fixture.service.storage.createCompany(fixture.company, state: CompanyState(settings: CompanySettings())) }
+        #expect(throws: ServiceError.self) { try CompanyID("Not Valid") }
+    }
+}
