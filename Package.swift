@@ -10,12 +10,16 @@ let package = Package(
         .library(name: "LedgerTestSupport", targets: ["LedgerTestSupport"]),
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
         .executable(name: "ledger-example", targets: ["ledger-example"]),
+        .executable(name: "fieldledger-server", targets: ["fieldledger-server"]),
     ],
     dependencies: [
         // Only the wire format uses it; LedgerCore stays dependency-free.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // The server's embedded storage.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The server's HTTP shell and command line.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
@@ -28,6 +32,15 @@ let package = Package(
         .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
         // The default storage: one SQLite file through GRDB.
         .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The office sync server's HTTP shell over LedgerService (issue D).
+        .target(name: "LedgerServer", dependencies: [
+            "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .executableTarget(name: "fieldledger-server", dependencies: [
+            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "LedgerCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.
@@ -41,6 +54,10 @@ let package = Package(
         .executableTarget(name: "protocol-dictionary", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Tools/ProtocolDictionary"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
+        .testTarget(name: "LedgerServerTests", dependencies: [
+            "LedgerServer", "LedgerService", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "LedgerServiceTests", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

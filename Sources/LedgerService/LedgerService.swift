@@ -15,6 +15,17 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
         self.storage = storage
     }
 
+    /// A device's change set: only its own replica's actions, each made by its own user and role.
+    public func push(_ changeSet: ChangeSet, from device: DeviceCredential) throws -> PushResponse {
+        guard changeSet.replica == device.replica else {
+            throw ServiceError(.forbidden, "A device may only push its own actions; check the device token.")
+        }
+        guard changeSet.actions.allSatisfy({ $0.actor == device.actor }) else {
+            throw ServiceError(.forbidden, "Every action must be made by the token's user and role (\(device.actor.user.rawValue)); nothing was applied.")
+        }
+        return try push(changeSet, company: device.company)
+    }
+
     /// Handles one replica's change set and returns the answer after the commit.
     public func push(_ changeSet: ChangeSet, company: CompanyID) throws -> PushResponse {
         try storage.write(company) { tx in

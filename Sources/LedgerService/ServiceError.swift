@@ -3,6 +3,8 @@ public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Stable codes; the HTTP layer maps each to a status.
     public enum Code: String, Hashable, Sendable, CaseIterable {
         case invalidRequest = "invalid_request"
+        case unauthorized = "unauthorized"
+        case forbidden = "forbidden"
         case notFound = "not_found"
         case conflict = "conflict"
         case cursorAhead = "cursor_ahead"

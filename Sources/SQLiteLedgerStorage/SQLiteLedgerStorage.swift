@@ -9,7 +9,7 @@ import LedgerService
 /// projections, which are keyed by job id and rewritten per push (DESIGN §6; issue D measured
 /// that a random secondary index on the log drops appends from ~250k to ~19k rows/s). The
 /// log's dot index grows at one end per replica, not at random.
-public final class SQLiteLedgerStorage: LedgerStorage {
+public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
     private let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and runs the migrations.
@@ -63,6 +63,25 @@ public final class SQLiteLedgerStorage: LedgerStorage {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2: users and device tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE user (
+                  company INTEGER NOT NULL REFERENCES company(key),
+                  id TEXT NOT NULL CHECK (length(id) BETWEEN 1 AND 64),
+                  role INTEGER NOT NULL CHECK (role IN (0, 1, 2)),
+                  PRIMARY KEY (company, id)
+                ) WITHOUT ROWID;
+                CREATE TABLE device (
+                  token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),
+                  company INTEGER NOT NULL REFERENCES company(key),
+                  user_id TEXT NOT NULL,
+                  role INTEGER NOT NULL CHECK (role IN (0, 1, 2)),
+                  replica BLOB NOT NULL UNIQUE CHECK (length(replica) = 16),
+                  revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+                  FOREIGN KEY (company, user_id) REFERENCES user(company, id)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 
@@ -83,6 +102,50 @@ public final class SQLiteLedgerStorage: LedgerStorage {
 
     public func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
         try pool.read { db in try body(SQLiteTransaction(db: db, company: try Self.key(of: company, in: db))) }
+    }
+
+    public func setUser(_ user: UserID, role: Role, company: CompanyID) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO user (company, id, role) VALUES (?, ?, ?) ON CONFLICT (company, id) DO UPDATE SET role = excluded.role",
+                           arguments: [try Self.key(of: company, in: db), user.rawValue, Roles.code(role)])
+        }
+    }
+
+    public func users(company: CompanyID) throws -> [Actor] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, role FROM user WHERE company = ? ORDER BY id", arguments: [try Self.key(of: company, in: db)]).map { row in
+                Actor(user: try UserID(row["id"] as String), role: try Roles.role(row["role"]))
+            }
+        }
+    }
+
+    public func registerDevice(tokenHash: [UInt8], credential: DeviceCredential) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT INTO device (token_hash, company, user_id, role, replica) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [Data(tokenHash), try Self.key(of: credential.company, in: db), credential.actor.user.rawValue,
+                                       Roles.code(credential.actor.role), Keys.replica(credential.replica)])
+        }
+    }
+
+    public func device(tokenHash: [UInt8]) throws -> (credential: DeviceCredential, revoked: Bool)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT company.id AS company, user_id, role, replica, revoked FROM device JOIN company ON company.key = device.company
+                WHERE token_hash = ?
+                """, arguments: [Data(tokenHash)]) else { return nil }
+            let credential = DeviceCredential(company: try CompanyID(row["company"] as String),
+                                              actor: Actor(user: try UserID(row["user_id"] as String), role: try Roles.role(row["role"])),
+                                              replica: try Keys.replicaID(row["replica"]))
+            return (credential, (row["revoked"] as Int64) != 0)
+        }
+    }
+
+    public func revokeDevice(replica: ReplicaID, company: CompanyID) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE device SET revoked = 1 WHERE company = ? AND replica = ?",
+                           arguments: [try Self.key(of: company, in: db), Keys.replica(replica)])
+            return db.changesCount > 0
+        }
     }
 
     private static func key(of company: CompanyID, in db: Database) throws -> Int64 {
@@ -201,6 +264,12 @@ enum Keys {
         return bytes
     }
 
+    static func replicaID(_ data: Data) throws -> ReplicaID {
+        guard data.count == 16 else { throw ServiceError(.storageFailed, "A stored replica id is not 16 bytes.") }
+        let bytes = Array(data)
+        return ReplicaID(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
     static func job(_ id: JobID) -> Data {
         var bytes = replica(id.dot.replica)
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: id.dot.counter >> UInt64(shift))) }
@@ -213,6 +282,26 @@ enum Keys {
             throw ServiceError(.invalidRequest, "A counter or sequence is beyond 2^63 - 1.")
         }
         return signed
+    }
+}
+
+/// Roles as stored: 0 technician, 1 office, 2 owner.
+enum Roles {
+    static func code(_ role: Role) -> Int64 {
+        switch role {
+        case .technician: 0
+        case .office: 1
+        case .owner: 2
+        }
+    }
+
+    static func role(_ code: Int64) throws -> Role {
+        switch code {
+        case 0: return .technician
+        case 1: return .office
+        case 2: return .owner
+        default: throw ServiceError(.storageFailed, "A stored role is unknown.")
+        }
     }
 }
 

@@ -1,0 +1,198 @@
+import Foundation
+import Hummingbird
+import LedgerCore
+import LedgerService
+import SQLiteLedgerStorage
+import SyncProtocol
+
+/// The office sync server: the HTTP routes over `LedgerService` and `Administration`.
+///
+/// Sync is one binary endpoint (`POST /v1/sync`) that takes any request message of
+/// Protocol/README.md and answers with its response message; the rest is JSON.
+public struct FieldLedgerServer: Sendable {
+    public let service: LedgerService<SQLiteLedgerStorage>
+    public let administration: Administration<SQLiteLedgerStorage>
+
+    /// The database file inside a data directory.
+    public static func databasePath(in directory: String) -> String {
+        URL(fileURLWithPath: directory).appendingPathComponent("fieldledger.sqlite").path
+    }
+
+    /// Opens (creating if needed) the data directory's database.
+    public init(dataDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let storage = try SQLiteLedgerStorage(path: Self.databasePath(in: dataDirectory))
+        service = LedgerService(storage: storage)
+        administration = Administration(storage: storage)
+    }
+
+    /// The HTTP application, bound to `host` and `port` (0: any free port, reported to `onRunning`).
+    public func application(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "fieldledger"),
+                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(ErrorMiddleware())
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.post("/v1/sync") { request, _ in try await self.sync(request) }
+        router.get("/v1/jobs") { request, _ in
+            let device = try self.office(request)
+            let ledger = try await offload { try self.service.projectedLedger(company: device.company) }
+            return try JSONBody(ledger.jobs.map(JobSummary.init))
+        }
+        router.get("/v1/jobs/:replica/:counter") { request, context in
+            let device = try self.authenticate(request)
+            let id = try Self.jobID(context)
+            let ledger = try await offload { try self.service.projectedLedger(company: device.company) }
+            // Another company's job id simply is not in this company's ledger: 404, as for any unknown id.
+            guard let job = try? ledger.job(id) else { throw ServiceError(.notFound, "There is no job with that id in this company; list the jobs to find it.") }
+            return try JSONBody(job)
+        }
+        router.get("/v1/review-cases") { request, _ in
+            let device = try self.office(request)
+            let ledger = try await offload { try self.service.projectedLedger(company: device.company) }
+            return try JSONBody(ledger.openReviewCases)
+        }
+        return router
+    }
+
+    /// One sync request: decode, check who sends it, push or pull, answer in binary.
+    func sync(_ request: Request) async throws -> Response {
+        let device = try authenticate(request)
+        var request = request
+        let wire: [UInt8]
+        do {
+            wire = Array(buffer: try await request.collectBody(upTo: ProtocolLimits.headerBytes + ProtocolLimits.payloadBytesMax))
+        } catch {
+            return Self.binary(.error(code: ProtocolError.Code.payloadTooLarge.rawValue, message: "The message exceeds \(ProtocolLimits.payloadBytesMax) bytes; send fewer actions per change set."),
+                               status: .contentTooLarge)
+        }
+        let message: SyncMessage
+        do {
+            message = try SyncMessage.decode(wire)
+        } catch {
+            return Self.binary(.error(code: error.code.rawValue, message: error.message), status: .badRequest)
+        }
+        let session = ServerSyncSession(authenticatedReplica: device.replica)
+        switch session.received(message) {
+        case .respond(let answer):
+            return Self.binary(answer, status: .badRequest)
+        case .applyPush(let changeSet):
+            let response = try await offload { try self.service.push(changeSet, from: device) }
+            return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
+        case .readPage(let after, let limit):
+            let page = try await offload { try self.service.pull(company: device.company, after: after, limit: limit) }
+            return Self.binary(session.pageReady(entries: page.entries, checkpoint: page.checkpoint), status: .ok)
+        }
+    }
+
+    func authenticate(_ request: Request) throws -> DeviceCredential {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw ServiceError(.unauthorized, "Send the device token as 'Authorization: Bearer <token>'.")
+        }
+        return try administration.authenticate(token: String(header.dropFirst("Bearer ".count)))
+    }
+
+    func office(_ request: Request) throws -> DeviceCredential {
+        let device = try authenticate(request)
+        guard device.actor.role.isOffice else {
+            throw ServiceError(.forbidden, "Only the office may read this; use an office or owner token.")
+        }
+        return device
+    }
+
+    static func jobID(_ context: BasicRequestContext) throws -> JobID {
+        guard let replica = try? ReplicaID(uuidString: context.parameters.get("replica") ?? ""),
+              let counter = context.parameters.get("counter").flatMap(UInt64.init), counter > 0 else {
+            throw ServiceError(.invalidRequest, "A job id is its replica UUID and counter: /v1/jobs/<uuid>/<counter>.")
+        }
+        return JobID(Dot(replica: replica, counter: counter))
+    }
+
+    static func binary(_ message: SyncMessage, status: HTTPResponse.Status) -> Response {
+        // Encoding our own answer can only fail on a body over the limits, which pages respect.
+        let bytes = (try? message.encoded()) ?? []
+        return Response(status: status, headers: [.contentType: "application/x-fieldledger-sync"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// A job as the office list shows it.
+struct JobSummary: Codable, Sendable {
+    let id: String
+    let number: String
+    let customer: String
+    let invoiceTotalMinor: Int64
+    let completedMinor: Int64
+    let pendingMinor: Int64
+    let refundedMinor: Int64
+    let openReviewCases: Int
+
+    init(_ job: Job) {
+        id = "\(job.id.dot.replica)/\(job.id.dot.counter)"
+        number = job.number
+        customer = job.customer.name
+        let totals = job.totals
+        invoiceTotalMinor = totals.invoiceTotalMinor
+        completedMinor = totals.completedMinor
+        pendingMinor = totals.pendingMinor
+        refundedMinor = totals.refundedMinor
+        openReviewCases = job.sync.openReviewCases.count
+    }
+}
+
+/// A JSON response body with sorted keys.
+struct JSONBody: ResponseGenerator {
+    let data: Data
+
+    init(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        data = try encoder.encode(value)
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Turns a `ServiceError` (and anything unexpected) into JSON with a stable code.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as ServiceError {
+            return Self.json(code: error.code.rawValue, message: error.message, status: Self.status(error.code))
+        } catch let error as HTTPError {
+            return Self.json(code: error.status == .notFound ? "not_found" : "http_error", message: error.body ?? "\(error.status)", status: error.status)
+        } catch {
+            return Self.json(code: "internal_error", message: "The server failed to handle the request; try again, and tell the operator if it repeats.",
+                             status: .internalServerError)
+        }
+    }
+
+    static func status(_ code: ServiceError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .invalidRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict, .cursorAhead: .conflict
+        case .storageFailed: .internalServerError
+        }
+    }
+
+    static func json(code: String, message: String, status: HTTPResponse.Status) -> Response {
+        let body = (try? JSONEncoder().encode(["code": code, "message": message])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Runs blocking storage work off the event loops.
+func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}

@@ -1,0 +1,107 @@
+// The office sync server: `fieldledger-server serve`, and its administration from the shell.
+import ArgumentParser
+import Foundation
+import Hummingbird
+import LedgerCore
+import LedgerServer
+import LedgerService
+
+/// Where the data lives, from the flag or FIELDLEDGER_DATA.
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The data directory (environment: FIELDLEDGER_DATA; default ./fieldledger-data).")
+    var data: String = ProcessInfo.processInfo.environment["FIELDLEDGER_DATA"] ?? "fieldledger-data"
+
+    func server() throws -> FieldLedgerServer { try FieldLedgerServer(dataDirectory: data) }
+}
+
+@main
+struct FieldLedgerServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fieldledger-server",
+        abstract: "The FieldLedger office sync server.",
+        subcommands: [Serve.self, Company.self, User.self, Token.self])
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve sync and the office API over HTTP until SIGTERM or SIGINT.")
+
+    @Option(help: "The address to listen on (environment: FIELDLEDGER_HOST).")
+    var host: String = ProcessInfo.processInfo.environment["FIELDLEDGER_HOST"] ?? "127.0.0.1"
+    @Option(help: "The port to listen on (environment: FIELDLEDGER_PORT).")
+    var port: Int = ProcessInfo.processInfo.environment["FIELDLEDGER_PORT"].flatMap(Int.init) ?? 8080
+    @OptionGroup var data: DataOption
+
+    func run() async throws {
+        let server = try data.server()
+        let app = server.application(host: host, port: port) { port in
+            print("fieldledger-server listening on \(host):\(port), data in \(data.data)")
+        }
+        // Hummingbird finishes the requests in flight (and their commits) before it stops.
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+struct Company: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage companies.", subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a company with the default progress-billing settings.")
+        @Argument(help: "The company id: a-z, 0-9 and '-'.") var id: String
+        @OptionGroup var data: DataOption
+
+        func run() throws {
+            try data.server().administration.createCompany(try CompanyID(id))
+            print("created company \(id)")
+        }
+    }
+}
+
+struct User: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Add.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user to a company, or change the user's role.")
+        @Argument(help: "The company id.") var company: String
+        @Argument(help: "The user id.") var user: String
+        @Option(help: "technician, office or owner.") var role: String
+        @OptionGroup var data: DataOption
+
+        func run() throws {
+            guard let parsed = Role(rawValue: role) else {
+                throw ValidationError("The role must be technician, office or owner.")
+            }
+            try data.server().administration.setUser(try UserID(user), role: parsed, company: try CompanyID(company))
+            print("user \(user) is \(role) in \(company)")
+        }
+    }
+}
+
+struct Token: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Issue and revoke device tokens.", subcommands: [Issue.self, Revoke.self])
+
+    struct Issue: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a token for a user's new device; it is printed once and stored hashed.")
+        @Argument(help: "The company id.") var company: String
+        @Argument(help: "The user id.") var user: String
+        @OptionGroup var data: DataOption
+
+        func run() throws {
+            let issued = try data.server().administration.issueToken(company: try CompanyID(company), user: try UserID(user))
+            print("token:   \(issued.token)")
+            print("replica: \(issued.credential.replica)")
+            print("Give the token to the device now; it cannot be shown again.")
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a device's token by its replica id.")
+        @Argument(help: "The company id.") var company: String
+        @Argument(help: "The device's replica id (a UUID).") var replica: String
+        @OptionGroup var data: DataOption
+
+        func run() throws {
+            try data.server().administration.revoke(replica: try ReplicaID(uuidString: replica), company: try CompanyID(company))
+            print("revoked device \(replica)")
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerServer
+import LedgerService
+import LedgerTestSupport
+import SyncProtocol
+import Testing
+
+/// A server on a fresh data directory, with two companies, their users and device tokens.
+struct ServerWorld {
+    let server: FieldLedgerServer
+    let acme = try! CompanyID("acme"), other = try! CompanyID("other")
+    let officeToken: String, techToken: String, otherToken: String
+    let office: DeviceCredential, tech: DeviceCredential
+
+    init() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-server-\(UUID().uuidString)").path
+        server = try FieldLedgerServer(dataDirectory: directory)
+        let admin = server.administration
+        for company in [acme, other] { try admin.createCompany(company) }
+        try admin.setUser(try UserID("ben"), role: .office, company: acme)
+        try admin.setUser(try UserID("ana"), role: .technician, company: acme)
+        try admin.setUser(try UserID("cy"), role: .office, company: other)
+        (officeToken, office) = try admin.issueToken(company: acme, user: try UserID("ben"))
+        (techToken, tech) = try admin.issueToken(company: acme, user: try UserID("ana"))
+        otherToken = try admin.issueToken(company: other, user: try UserID("cy")).token
+    }
+
+    func app() -> some ApplicationProtocol { server.application(host: "127.0.0.1", port: 0) }
+}
+
+/// Sends sync messages over HTTP with a device token.
+struct SyncClient {
+    let client: any TestClientProtocol
+    let token: String
+
+    func send(_ message: SyncMessage) async throws -> (status: HTTPResponse.Status, answer: SyncMessage?) {
+        try await sendRaw(try message.encoded())
+    }
+
+    func sendRaw(_ bytes: [UInt8]) async throws -> (status: HTTPResponse.Status, answer: SyncMessage?) {
+        let response = try await client.execute(uri: "/v1/sync", method: .post, headers: [.authorization: "Bearer \(token)"],
+                                                body: ByteBuffer(bytes: bytes))
+        return (response.status, try? SyncMessage.decode(Array(buffer: response.body)))
+    }
+
+    /// Pushes the device's outbox, then pulls until caught up, as a device's sync does.
+    func sync(_ device: inout TestDevice) async throws {
+        if !device.pending.isEmpty {
+            let changeSet = ChangeSet(replica: device.replica, lastAppliedSequence: device.cursor, appVersion: "test",
+                                      clock: device.pending.last!.hlc, actions: device.pending)
+            let (status, answer) = try await send(.pushRequest(changeSet))
+            #expect(status == .ok, "push answered \(status): \(String(describing: answer))")
+        }
+        while true {
+            let (status, answer) = try await send(.pullRequest(PullRequest(replica: device.replica, afterSequence: device.cursor, limit: 50)))
+            guard status == .ok, case .pullPage(let page)? = answer else { Issue.record("pull answered \(status): \(String(describing: answer))"); return }
+            try device.apply(page.entries)
+            #expect(device.logDigest == page.checkpoint.logDigest)
+            for digest in page.checkpoint.jobs { #expect(try device.confirmed.job(digest.job).digest == digest) }
+            if page.checkpoint.caughtUp { return }
+        }
+    }
+}
+
+@Suite("The sync server over HTTP on a loopback port")
+struct ServerTests {
+    @Test("Two devices push and pull through the server and converge on its state")
+    func twoDevices() async throws {
+        let world = try ServerWorld()
+        try await world.app().test(.live) { client in
+            var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
+            var tech = TestDevice(replica: world.tech.replica, actor: world.tech.actor, initial: try Ledger())
+            let day = Fixtures.date("2026-06-01")
+            let created = office.perform(.createJob(number: "J-1042", customer: Customer(name: "Dana Whitfield"), department: "HVAC", currency: .usd, notes: ""),
+                                         job: nil, day: day, physicalMillis: 1_000)
+            let job = JobID(try #require(created.action).dot)
+            office.perform(.setInvoice(number: "HV-2048", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
+            office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
+            let officeSync = SyncClient(client: client, token: world.officeToken), techSync = SyncClient(client: client, token: world.techToken)
+            try await officeSync.sync(&office)
+            try await techSync.sync(&tech)
+            tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
+            try await techSync.sync(&tech)
+            try await officeSync.sync(&office)
+            #expect(tech.pending.isEmpty && office.pending.isEmpty)
+            let server = try world.server.service.projectedLedger(company: world.acme)
+            #expect(office.confirmed.stateDigest == server.stateDigest)
+            #expect(tech.confirmed.stateDigest == server.stateDigest)
+            #expect(try server.job(job).totals.completedMinor == 100_000)
+            // The office reads the job as JSON; a technician may not list jobs.
+            let list = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(world.officeToken)"])
+            #expect(list.status == .ok)
+            #expect(String(buffer: list.body).contains("\"number\":\"J-1042\""))
+            let forbidden = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(world.techToken)"])
+            #expect(forbidden.status == .forbidden)
+            // Another company's token asking for this job by id gets 404, as for any unknown id.
+            let path = "/v1/jobs/\(job.dot.replica)/\(job.dot.counter)"
+            #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.officeToken)"]).status == .ok)
+            let foreign = try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.otherToken)"])
+            #expect(foreign.status == .notFound)
+            #expect(try world.server.service.projectedLedger(company: world.acme) == server)
+        }
+    }
+
+    @Test("A revoked or unknown token gets 401 and nothing is applied; a forged actor gets 403")
+    func tokens() async throws {
+        let world = try ServerWorld()
+        try await world.app().test(.live) { client in
+            var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
+            office.perform(.createJob(number: "J-1", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""),
+                           job: nil, day: Fixtures.date("2026-06-01"), physicalMillis: 1_000)
+            let changeSet = ChangeSet(replica: office.replica, lastAppliedSequence: 0, appVersion: "t", clock: office.pending[0].hlc, actions: office.pending)
+            let unknown = try await SyncClient(client: client, token: "flt1_nope").send(.pushRequest(changeSet))
+            #expect(unknown.status == .unauthorized)
+            try world.server.administration.revoke(replica: world.office.replica, company: world.acme)
+            let revoked = try await SyncClient(client: client, token: world.officeToken).send(.pushRequest(changeSet))
+            #expect(revoked.status == .unauthorized)
+            // The technician's token carrying the office's actions: refused whole.
+            var forged = TestDevice(replica: world.tech.replica, actor: world.office.actor, initial: try Ledger())
+            forged.perform(.createJob(number: "J-2", customer: Customer(name: "B"), department: nil, currency: .usd, notes: ""),
+                           job: nil, day: Fixtures.date("2026-06-01"), physicalMillis: 1_000)
+            let forgedSet = ChangeSet(replica: forged.replica, lastAppliedSequence: 0, appVersion: "t", clock: forged.pending[0].hlc, actions: forged.pending)
+            #expect(try await SyncClient(client: client, token: world.techToken).send(.pushRequest(forgedSet)).status == .forbidden)
+            #expect(try world.server.service.pull(company: world.acme, after: 0, limit: 10).entries.isEmpty)
+        }
+    }
+
+    @Test("Every invalid envelope vector over HTTP answers 400 with its code and changes nothing")
+    func invalidVectors() async throws {
+        let world = try ServerWorld()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Protocol/vectors/envelope.json")
+        struct File: Decodable { struct Vector: Decodable { let name: String; let hex: String; let error: String? }; let vectors: [Vector] }
+        let vectors = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).vectors.filter { $0.error != nil }
+        try await world.app().test(.live) { client in
+            let before = try world.server.service.projectedLedger(company: world.acme).stateDigest
+            let sync = SyncClient(client: client, token: world.techToken)
+            for vector in vectors {
+                var bytes: [UInt8] = []
+                var index = vector.hex.startIndex
+                while index < vector.hex.endIndex {
+                    let next = vector.hex.index(index, offsetBy: 2)
+                    bytes.append(UInt8(vector.hex[index..<next], radix: 16)!)
+                    index = next
+                }
+                let (status, answer) = try await sync.sendRaw(bytes)
+                #expect(status == .badRequest || status == .contentTooLarge, "\(vector.name): \(status)")
+                guard case .error(let code, _)? = answer else { Issue.record("\(vector.name): no error message"); continue }
+                #expect(code == vector.error, "\(vector.name)")
+            }
+            #expect(try world.server.service.projectedLedger(company: world.acme).stateDigest == before)
+        }
+    }
+}
