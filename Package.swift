@@ -52,6 +52,9 @@ let package = Package(
         .executableTarget(name: "protocol-bench", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Benchmarks/ProtocolBench"),
         // Writes the wire format's preset dictionary (Protocol/README.md §3); run by hand.
         .executableTarget(name: "protocol-dictionary", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Tools/ProtocolDictionary"),
+        // Release-mode benchmark of durable pushes through LedgerService on SQLite (issue D).
+        .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
+                          path: "Benchmarks/ServiceBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "LedgerServerTests", dependencies: [

@@ -107,8 +107,8 @@ let jsonBacklogBytes = Zlib.compress(Array(try jsonEncoder.encode(workload))).co
 
 print("protocol-bench: \(backlogCount) actions (70% payments, 20% plan edits, 10% refunds and change orders; 10,000 jobs, 50 devices); \(runs) run(s), medians")
 print("100-action change sets (\(changeSets.count)): \(fixed(Double(changeSetBytes) / Double(changeSets.count * 100))) bytes/action with clocks and contexts; JSON+zlib \(fixed(Double(jsonChangeSetBytes) / Double(changeSets.count * 100))) (ratio \(fixed(Double(changeSetBytes) / Double(jsonChangeSetBytes))))")
+print("    of which contexts \(fixed(Double(changeSetBytes - noContextBytes) / Double(changeSets.count * 100))), HLC readings \(fixed(Double(noContextBytes - noClockBytes) / Double(changeSets.count * 100))), the rest \(fixed(Double(noClockBytes) / Double(changeSets.count * 100)))")
 print("    without the preset dictionary (plain zlib): \(fixed(Double(plainZlibBytes) / Double(changeSets.count * 100)))")
 print("10-action change sets (\(smallSets.count)): \(fixed(Double(smallBytes) / Double(smallSets.count * 10))) bytes/action; plain zlib \(fixed(Double(smallPlainBytes) / Double(smallSets.count * 10)))")
-print("    of which contexts \(fixed(Double(changeSetBytes - noContextBytes) / Double(changeSets.count * 100))), HLC readings \(fixed(Double(noContextBytes - noClockBytes) / Double(changeSets.count * 100))), the rest \(fixed(Double(noClockBytes) / Double(changeSets.count * 100)))")
 print("backlog of \(entries.count) entries in pages of 5,000: \(fixed(Double(pageBytes) / Double(entries.count))) bytes/action; job digests at the head add \(fixed(Double(checkpointBytes) / Double(entries.count))) bytes/action; JSON+zlib \(fixed(Double(jsonBacklogBytes) / Double(entries.count)))")
 print("encode (protobuf + zlib + envelope): \(grouped(median(encodeRates))) actions/s; decode + inflate: \(grouped(median(decodeRates))) actions/s")
