@@ -56,6 +56,7 @@ public struct FieldLedgerServer: Sendable {
             let ledger = try await offload { try self.service.projectedLedger(company: device.company) }
             return try JSONBody(ledger.openReviewCases)
         }
+        router.get("/v1/reports/:name") { request, context in try await self.report(request, context: context) }
         return router
     }
 

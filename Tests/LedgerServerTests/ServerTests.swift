@@ -102,6 +102,25 @@ struct ServerTests {
             let foreign = try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.otherToken)"])
             #expect(foreign.status == .notFound)
             #expect(try world.server.service.projectedLedger(company: world.acme) == server)
+
+            // Reports: the same rows the core computes on the server's ledger, as JSON and CSV.
+            let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)"]
+            let draws = try await client.execute(uri: "/v1/reports/outstanding-draws?today=2026-06-01", method: .get, headers: auth)
+            #expect(draws.status == .ok)
+            #expect(try JSONDecoder().decode([OutstandingDrawRow].self, from: Data(buffer: draws.body))
+                    == Reports.outstandingDraws(server, today: day))
+            let csv = try await client.execute(uri: "/v1/reports/outstanding-draws?today=2026-06-01&format=csv", method: .get, headers: auth)
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            #expect(String(buffer: csv.body) == Reports.outstandingDrawsCSV(Reports.outstandingDraws(server, today: day), settings: server.settings).render())
+            let collections = try await client.execute(uri: "/v1/reports/collections?period=month&from=2026-06-01&through=2026-06-30", method: .get, headers: auth)
+            #expect(try JSONDecoder().decode([CollectionPeriodRow].self, from: Data(buffer: collections.body))
+                    == Reports.collections(server, period: .month, from: day, through: Fixtures.date("2026-06-30")))
+            for name in ["pending-revenue", "revenue", "reconciliation", "reminders"] {
+                #expect(try await client.execute(uri: "/v1/reports/\(name)?today=2026-06-01&format=csv", method: .get, headers: auth).status == .ok, "\(name)")
+            }
+            #expect(try await client.execute(uri: "/v1/reports/profit", method: .get, headers: auth).status == .notFound)
+            #expect(try await client.execute(uri: "/v1/reports/revenue?today=June", method: .get, headers: auth).status == .badRequest)
+            #expect(try await client.execute(uri: "/v1/reports/revenue", method: .get, headers: [.authorization: "Bearer \(world.techToken)"]).status == .forbidden)
         }
     }
 
