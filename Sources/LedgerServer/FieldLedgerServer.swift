@@ -57,6 +57,12 @@ public struct FieldLedgerServer: Sendable {
             return try JSONBody(ledger.openReviewCases)
         }
         router.get("/v1/reports/:name") { request, context in try await self.report(request, context: context) }
+        router.get("/v1/settings") { request, _ in
+            let device = try self.office(request)
+            return try JSONBody(try await offload { try self.service.projectedLedger(company: device.company) }.settings)
+        }
+        router.put("/v1/settings") { request, _ in try await self.changeSettings(request) }
+        router.post("/v1/review-cases/:replica/:counter/:index/resolve") { request, context in try await self.resolve(request, context: context) }
         return router
     }
 
@@ -181,6 +187,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .forbidden: .forbidden
         case .notFound: .notFound
         case .conflict, .cursorAhead: .conflict
+        case .payloadTooLarge: .contentTooLarge
         case .storageFailed: .internalServerError
         }
     }

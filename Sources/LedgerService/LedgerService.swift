@@ -28,47 +28,67 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
 
     /// Handles one replica's change set and returns the answer after the commit.
     public func push(_ changeSet: ChangeSet, company: CompanyID) throws -> PushResponse {
+        try storage.write(company) { tx in try Self.push(changeSet, in: tx) }
+    }
+
+    /// An office user's action through the server's JSON API: made as the company's server
+    /// replica, having seen the whole log, at the server's clock. Returns its outcome.
+    public func act(company: CompanyID, actor: Actor, job: JobID?, payload: ActionPayload, day: CalendarDate, wallMillis: Int64) throws -> Outcome {
         try storage.write(company) { tx in
-            var (sequence, logDigest) = try tx.head()
-            var highest = try tx.highestCounter(of: changeSet.replica)
-            let fresh = changeSet.actions.filter { $0.dot.counter > highest }
-            let touched = Set(fresh.compactMap { $0.job ?? ($0.payload.kind == .createJob ? JobID($0.dot) : nil) }).sorted()
-            let company = try tx.companyState()
-            var ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: try tx.jobs(touched))
-            var outcomes: [Outcome] = [], appended: [StoredEntry] = []
-            var sendFrom: UInt64?, flagged = false
-            for action in changeSet.actions {
-                let bodyDigest = CanonicalEncoding.digest(of: action)
-                if action.dot.counter <= highest {
-                    // Same dot, same body: it already happened. Another body: the original stands.
-                    if try tx.bodyDigest(of: action.dot) == bodyDigest {
-                        outcomes.append(.exists)
-                    } else {
-                        flagged = true
-                        outcomes.append(.rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention.")))
-                    }
-                    continue
-                }
-                guard action.dot.counter == highest + 1 else {
-                    sendFrom = highest + 1
-                    break
-                }
-                sequence += 1
-                let entry = LogEntry(sequence: sequence, action: action, outcome: ledger.apply(action, sequence: sequence))
-                logDigest = LogDigest.next(logDigest, entry)
-                appended.append(StoredEntry(entry: entry, bodyDigest: bodyDigest, logDigest: logDigest))
-                outcomes.append(entry.outcome)
-                highest = action.dot.counter
+            let replica = try tx.serverReplica()
+            let counter = try tx.highestCounter(of: replica) + 1
+            var clock = HybridLogicalClock(last: try tx.lastHLC(of: replica) ?? HLCTimestamp(wallMillis: 0))
+            let action = Action(dot: Dot(replica: replica, counter: counter), hlc: clock.tick(physicalMillis: wallMillis), actor: actor, job: job,
+                                seenSequence: try tx.head().sequence, businessDay: day, payload: payload)
+            let response = try Self.push(ChangeSet(replica: replica, lastAppliedSequence: action.seenSequence, appVersion: "server",
+                                                   clock: action.hlc, actions: [action]), in: tx)
+            guard let outcome = response.outcomes.first else {
+                throw ServiceError(.storageFailed, "The server's own action was not handled.")
             }
-            if !appended.isEmpty {
-                try tx.append(appended)
-                try tx.save(jobs: ledger.jobs)
-                let after = CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases)
-                if after != company { try tx.save(companyState: after) }
-            }
-            if flagged { try tx.flag(changeSet.replica) }
-            return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: sequence)
+            return outcome
         }
+    }
+
+    static func push(_ changeSet: ChangeSet, in tx: any LedgerTransaction) throws -> PushResponse {
+        var (sequence, logDigest) = try tx.head()
+        var highest = try tx.highestCounter(of: changeSet.replica)
+        let fresh = changeSet.actions.filter { $0.dot.counter > highest }
+        let touched = Set(fresh.compactMap { $0.job ?? ($0.payload.kind == .createJob ? JobID($0.dot) : nil) }).sorted()
+        let company = try tx.companyState()
+        var ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: try tx.jobs(touched))
+        var outcomes: [Outcome] = [], appended: [StoredEntry] = []
+        var sendFrom: UInt64?, flagged = false
+        for action in changeSet.actions {
+            let bodyDigest = CanonicalEncoding.digest(of: action)
+            if action.dot.counter <= highest {
+                // Same dot, same body: it already happened. Another body: the original stands.
+                if try tx.bodyDigest(of: action.dot) == bodyDigest {
+                    outcomes.append(.exists)
+                } else {
+                    flagged = true
+                    outcomes.append(.rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention.")))
+                }
+                continue
+            }
+            guard action.dot.counter == highest + 1 else {
+                sendFrom = highest + 1
+                break
+            }
+            sequence += 1
+            let entry = LogEntry(sequence: sequence, action: action, outcome: ledger.apply(action, sequence: sequence))
+            logDigest = LogDigest.next(logDigest, entry)
+            appended.append(StoredEntry(entry: entry, bodyDigest: bodyDigest, logDigest: logDigest))
+            outcomes.append(entry.outcome)
+            highest = action.dot.counter
+        }
+        if !appended.isEmpty {
+            try tx.append(appended)
+            try tx.save(jobs: ledger.jobs)
+            let after = CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases)
+            if after != company { try tx.save(companyState: after) }
+        }
+        if flagged { try tx.flag(changeSet.replica) }
+        return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: sequence)
     }
 
     /// Up to `limit` entries after `cursor`, ending at a checkpoint. The page that reaches the

@@ -7,6 +7,7 @@ public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
         case forbidden = "forbidden"
         case notFound = "not_found"
         case conflict = "conflict"
+        case payloadTooLarge = "payload_too_large"
         case cursorAhead = "cursor_ahead"
         case storageFailed = "storage_failed"
     }

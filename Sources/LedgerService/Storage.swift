@@ -57,6 +57,10 @@ public protocol LedgerTransaction {
     func entries(after sequence: UInt64, limit: Int) throws -> [StoredEntry]
     /// The highest counter of `replica` in the log (0 when none).
     func highestCounter(of replica: ReplicaID) throws -> UInt64
+    /// The replica the server acts as for this company (office actions through the JSON API).
+    func serverReplica() throws -> ReplicaID
+    /// The HLC reading of the replica's last logged action, if any.
+    func lastHLC(of replica: ReplicaID) throws -> HLCTimestamp?
     /// The body digest of the logged action with this dot, if any.
     func bodyDigest(of dot: Dot) throws -> [UInt8]?
     /// Appends entries that continue the log; the storage refuses a gap or a reused dot.

@@ -82,6 +82,10 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3: each company's server replica") { db in
+            // Companies made before v3 get theirs on first use (SQLiteTransaction.serverReplica).
+            try db.execute(sql: "ALTER TABLE company ADD COLUMN server_replica BLOB CHECK (server_replica IS NULL OR length(server_replica) = 16)")
+        }
         return migrator
     }
 
@@ -91,8 +95,8 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             guard try Int64.fetchOne(db, sql: "SELECT key FROM company WHERE id = ?", arguments: [id.rawValue]) == nil else {
                 throw ServiceError(.conflict, "A company with the id '\(id)' already exists; choose another id.")
             }
-            try db.execute(sql: "INSERT INTO company (id, initial_state, state, log_digest) VALUES (?, ?, ?, ?)",
-                           arguments: [id.rawValue, blob, blob, Data(LogDigest.empty)])
+            try db.execute(sql: "INSERT INTO company (id, initial_state, state, log_digest, server_replica) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id.rawValue, blob, blob, Data(LogDigest.empty), Keys.replica(Keys.randomReplica())])
         }
     }
 
@@ -198,6 +202,20 @@ struct SQLiteTransaction: LedgerTransaction {
         return UInt64(highest ?? 0)
     }
 
+    func serverReplica() throws -> ReplicaID {
+        if let stored = try Data.fetchOne(db, sql: "SELECT server_replica FROM company WHERE key = ?", arguments: [company]) {
+            return try Keys.replicaID(stored)
+        }
+        let replica = Keys.randomReplica()
+        try db.execute(sql: "UPDATE company SET server_replica = ? WHERE key = ?", arguments: [Keys.replica(replica), company])
+        return replica
+    }
+
+    func lastHLC(of replica: ReplicaID) throws -> HLCTimestamp? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT entry FROM log WHERE company = ? AND replica = ? ORDER BY counter DESC LIMIT 1"),
+                          arguments: [company, Keys.replica(replica)]).map { try Codec.decode(LogEntry.self, $0).action.hlc }
+    }
+
     func bodyDigest(of dot: Dot) throws -> [UInt8]? {
         try Data.fetchOne(db.cachedStatement(sql: "SELECT body_digest FROM log WHERE company = ? AND replica = ? AND counter = ?"),
                           arguments: [company, Keys.replica(dot.replica), Keys.integer(dot.counter)]).map(Array.init)
@@ -268,6 +286,11 @@ enum Keys {
         guard data.count == 16 else { throw ServiceError(.storageFailed, "A stored replica id is not 16 bytes.") }
         let bytes = Array(data)
         return ReplicaID(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    static func randomReplica() -> ReplicaID {
+        var generator = SystemRandomNumberGenerator()
+        return ReplicaID(high: generator.next(), low: generator.next())
     }
 
     static func job(_ id: JobID) -> Data {

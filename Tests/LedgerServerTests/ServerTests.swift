@@ -124,6 +124,56 @@ struct ServerTests {
         }
     }
 
+    @Test("The office resolves a review case and edits settings over JSON; each is an audited action in the log")
+    func officeActions() async throws {
+        let world = try ServerWorld()
+        try await world.app().test(.live) { client in
+            var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
+            var tech = TestDevice(replica: world.tech.replica, actor: world.tech.actor, initial: try Ledger())
+            let day = Fixtures.date("2026-06-01")
+            let job = JobID(try #require(office.perform(.createJob(number: "J-7", customer: Customer(name: "Lee"), department: nil, currency: .usd, notes: ""),
+                                                        job: nil, day: day, physicalMillis: 1_000).action).dot)
+            office.perform(.setInvoice(number: "HV-7", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
+            office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
+            let officeSync = SyncClient(client: client, token: world.officeToken), techSync = SyncClient(client: client, token: world.techToken)
+            try await officeSync.sync(&office)
+            try await techSync.sync(&tech)
+            // The technician takes a deposit the office has not seen; the office re-splits the plan.
+            tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
+            office.perform(.editPlan(PlanDraft(template: .fiftyFifty)), job: job, day: day, physicalMillis: 2_100)
+            try await techSync.sync(&tech)
+            try await officeSync.sync(&office)
+            let open = try world.server.service.projectedLedger(company: world.acme).openReviewCases
+            let reviewCase = try #require(open.first)
+            #expect(reviewCase.kind == .planEditAfterUnseenPayment)
+            let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)", .contentType: "application/json"]
+            let path = "/v1/review-cases/\(reviewCase.id.dot.replica)/\(reviewCase.id.dot.counter)/\(reviewCase.id.index)/resolve"
+            let decision = ByteBuffer(string: #"{"resolution":"keep-current","note":"Customer keeps Thirds","day":"2026-06-02"}"#)
+            #expect(try await client.execute(uri: path, method: .post, headers: [.authorization: "Bearer \(world.techToken)"], body: decision).status == .forbidden)
+            let resolved = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
+            #expect(resolved.status == .ok, "\(String(buffer: resolved.body))")
+            #expect(try world.server.service.projectedLedger(company: world.acme).openReviewCases.isEmpty)
+            let again = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
+            #expect(again.status == .unprocessableContent)
+            #expect(String(buffer: again.body).contains("review_case_resolved"))
+            // The decision is in the log as the office user's action, and the devices get it.
+            let entries = try world.server.service.pull(company: world.acme, after: 0, limit: 100).entries
+            #expect(entries.last?.action.actor == world.office.actor)
+            try await officeSync.sync(&office)
+            #expect(office.confirmed.stateDigest == (try world.server.service.projectedLedger(company: world.acme)).stateDigest)
+
+            // Settings: read, change from the current version, then a stale version is parked.
+            let current = try JSONDecoder().decode(CompanySettings.self, from: Data(buffer: try await client.execute(uri: "/v1/settings", method: .get, headers: auth).body))
+            var renamed = current
+            renamed.intervalName = "Draw"
+            let body = { (base: Int64) in ByteBuffer(bytes: try JSONEncoder().encode(["baseVersion": AnyEncodable(base), "settings": AnyEncodable(renamed)])) }
+            #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: try body(current.version)).status == .ok)
+            #expect(try world.server.service.projectedLedger(company: world.acme).settings.intervalName == "Draw")
+            #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: try body(current.version)).status == .accepted)
+            #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: ByteBuffer(string: "{}")).status == .badRequest)
+        }
+    }
+
     @Test("A revoked or unknown token gets 401 and nothing is applied; a forged actor gets 403")
     func tokens() async throws {
         let world = try ServerWorld()
@@ -173,4 +223,11 @@ struct ServerTests {
             #expect(try world.server.service.projectedLedger(company: world.acme).stateDigest == before)
         }
     }
+}
+
+/// Lets a test encode a dictionary of mixed values.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }
