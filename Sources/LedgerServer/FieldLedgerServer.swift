@@ -12,6 +12,7 @@ import SyncProtocol
 public struct FieldLedgerServer: Sendable {
     public let service: LedgerService<SQLiteLedgerStorage>
     public let administration: Administration<SQLiteLedgerStorage>
+    public let metrics = ServerMetrics()
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -35,8 +36,15 @@ public struct FieldLedgerServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(ErrorMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
+        // No customer data or amounts, only counts: served without a token, for the operator's scraper.
+        router.get("/metrics") { _, _ in
+            let open = try await offload { try self.service.openReviewCaseCount() }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(openReviewCases: open))))
+        }
         router.post("/v1/sync") { request, _ in try await self.sync(request) }
         router.get("/v1/jobs") { request, _ in
             let device = try self.office(request)
@@ -89,9 +97,13 @@ public struct FieldLedgerServer: Sendable {
             return Self.binary(answer, status: .badRequest)
         case .applyPush(let changeSet):
             let response = try await offload { try self.service.push(changeSet, from: device) }
+            metrics.recordPush(response.outcomes)
             return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
         case .readPage(let after, let limit):
-            let page = try await offload { try self.service.pull(company: device.company, after: after, limit: limit) }
+            let (page, head) = try await offload {
+                (try self.service.pull(company: device.company, after: after, limit: limit), try self.service.head(company: device.company))
+            }
+            metrics.recordPull(lag: head >= after ? head - after : 0)
             return Self.binary(session.pageReady(entries: page.entries, checkpoint: page.checkpoint), status: .ok)
         }
     }

@@ -56,6 +56,7 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
         let touched = Set(fresh.compactMap { $0.job ?? ($0.payload.kind == .createJob ? JobID($0.dot) : nil) }).sorted()
         let company = try tx.companyState()
         var ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: try tx.jobs(touched))
+        let openBefore = ledger.openReviewCases.count
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
         var sendFrom: UInt64?, flagged = false
         for action in changeSet.actions {
@@ -86,6 +87,8 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
             try tx.save(jobs: ledger.jobs)
             let after = CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases)
             if after != company { try tx.save(companyState: after) }
+            let openAfter = ledger.openReviewCases.count
+            if openAfter != openBefore { try tx.setOpenReviewCaseCount(try tx.openReviewCaseCount() + openAfter - openBefore) }
         }
         if flagged { try tx.flag(changeSet.replica) }
         return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: sequence)
@@ -139,7 +142,18 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
             try tx.deleteAllJobs()
             try tx.save(jobs: folded.jobs)
             try tx.save(companyState: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases))
+            try tx.setOpenReviewCaseCount(folded.openReviewCases.count)
         }
+    }
+
+    /// Review cases waiting for a person in every company (for the metrics).
+    public func openReviewCaseCount() throws -> Int {
+        try storage.companies().reduce(0) { total, company in total + (try storage.read(company) { try $0.openReviewCaseCount() }) }
+    }
+
+    /// The last sequence of a company's log.
+    public func head(company: CompanyID) throws -> UInt64 {
+        try storage.read(company) { try $0.head().sequence }
     }
 
     private static func fold(_ tx: any LedgerTransaction) throws -> Ledger {

@@ -74,6 +74,9 @@ public protocol LedgerTransaction {
     func save(jobs: [Job]) throws
     /// Drops every job (before a rebuild from the log).
     func deleteAllJobs() throws
+    /// The number of review cases waiting for a person, kept beside the projections.
+    func openReviewCaseCount() throws -> Int
+    func setOpenReviewCaseCount(_ count: Int) throws
 }
 
 /// Durable storage of companies: each write commits durably before it returns, or not at all.
@@ -82,6 +85,8 @@ public protocol LedgerStorage: Sendable {
     func createCompany(_ id: CompanyID, state: CompanyState) throws
     /// Runs `body` in one write transaction of `company`; throws `notFound` for an unknown company.
     func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
+    /// Every company's id.
+    func companies() throws -> [CompanyID]
     /// Runs `body` in one read transaction of `company` (a consistent snapshot).
     func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
 }

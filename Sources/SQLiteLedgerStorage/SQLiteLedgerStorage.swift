@@ -86,6 +86,10 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             // Companies made before v3 get theirs on first use (SQLiteTransaction.serverReplica).
             try db.execute(sql: "ALTER TABLE company ADD COLUMN server_replica BLOB CHECK (server_replica IS NULL OR length(server_replica) = 16)")
         }
+        migrator.registerMigration("v4: open review cases per company") { db in
+            // Kept by every push; companies made before v4 had none open (the server was not in use).
+            try db.execute(sql: "ALTER TABLE company ADD COLUMN open_review_cases INTEGER NOT NULL DEFAULT 0 CHECK (open_review_cases >= 0)")
+        }
         return migrator
     }
 
@@ -98,6 +102,10 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             try db.execute(sql: "INSERT INTO company (id, initial_state, state, log_digest, server_replica) VALUES (?, ?, ?, ?, ?)",
                            arguments: [id.rawValue, blob, blob, Data(LogDigest.empty), Keys.replica(Keys.randomReplica())])
         }
+    }
+
+    public func companies() throws -> [CompanyID] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM company ORDER BY id").map { try CompanyID($0) } }
     }
 
     public func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
@@ -266,6 +274,14 @@ struct SQLiteTransaction: LedgerTransaction {
     func save(jobs: [Job]) throws {
         let upsert = try db.cachedStatement(sql: "INSERT INTO job (company, id, state) VALUES (?, ?, ?) ON CONFLICT (company, id) DO UPDATE SET state = excluded.state")
         for job in jobs { try upsert.execute(arguments: [company, Keys.job(job.id), try Codec.encode(job)]) }
+    }
+
+    func openReviewCaseCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT open_review_cases FROM company WHERE key = ?", arguments: [company]) ?? 0
+    }
+
+    func setOpenReviewCaseCount(_ count: Int) throws {
+        try db.execute(sql: "UPDATE company SET open_review_cases = ? WHERE key = ?", arguments: [count, company])
     }
 
     func deleteAllJobs() throws {

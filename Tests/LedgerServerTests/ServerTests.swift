@@ -146,6 +146,11 @@ struct ServerTests {
             let open = try world.server.service.projectedLedger(company: world.acme).openReviewCases
             let reviewCase = try #require(open.first)
             #expect(reviewCase.kind == .planEditAfterUnseenPayment)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains("fieldledger_review_cases_open 1\n"))
+            #expect(metrics.contains("fieldledger_actions_total{outcome=\"parked_for_review\"} 1\n"))
+            #expect(metrics.contains("fieldledger_actions_total{outcome=\"applied\"} 4\n"))
+            #expect(metrics.contains("fieldledger_request_duration_seconds_count{route=\"POST /v1/sync\"}"))
             let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)", .contentType: "application/json"]
             let path = "/v1/review-cases/\(reviewCase.id.dot.replica)/\(reviewCase.id.dot.counter)/\(reviewCase.id.index)/resolve"
             let decision = ByteBuffer(string: #"{"resolution":"keep-current","note":"Customer keeps Thirds","day":"2026-06-02"}"#)
@@ -153,6 +158,7 @@ struct ServerTests {
             let resolved = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
             #expect(resolved.status == .ok, "\(String(buffer: resolved.body))")
             #expect(try world.server.service.projectedLedger(company: world.acme).openReviewCases.isEmpty)
+            #expect(String(buffer: try await client.execute(uri: "/metrics", method: .get).body).contains("fieldledger_review_cases_open 0\n"))
             let again = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
             #expect(again.status == .unprocessableContent)
             #expect(String(buffer: again.body).contains("review_case_resolved"))

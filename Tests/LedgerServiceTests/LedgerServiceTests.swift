@@ -66,8 +66,11 @@ struct LedgerServiceTests {
         _ = try fixture.pushInLogOrder((traffic.setup + traffic.entries).map(\.action))
         let live = try fixture.service.projectedLedger(company: fixture.company)
         #expect(try fixture.service.foldedLedger(company: fixture.company) == live)
+        #expect(live.openReviewCases.count > 0, "the workload must leave cases open for the count to mean anything")
+        #expect(try fixture.service.openReviewCaseCount() == live.openReviewCases.count, "the count kept by pushes")
         try fixture.service.rebuildProjections(company: fixture.company)
         #expect(try fixture.service.projectedLedger(company: fixture.company) == live)
+        #expect(try fixture.service.openReviewCaseCount() == live.openReviewCases.count)
     }
 
     @Test("Pull pages continue the log, their checkpoints carry the log digest, and the head page the job digests")
