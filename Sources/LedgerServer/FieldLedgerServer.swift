@@ -34,6 +34,9 @@ public struct FieldLedgerServer: Sendable {
                     onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
     }
 
+    /// Every route as "METHOD /path/{parameter}" (docs/openapi.json must list the same).
+    public var routes: [String] { router().routes.map { "\($0.method.rawValue) \($0.path)" }.sorted() }
+
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(MetricsMiddleware(metrics: metrics))

@@ -180,6 +180,18 @@ struct ServerTests {
         }
     }
 
+    @Test("docs/openapi.json lists exactly the server's routes")
+    func openAPI() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        // Both write a path parameter as {name}.
+        let documented = paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } }.sorted()
+        let served = try ServerWorld().server.routes
+        #expect(documented == served, "documented \(documented), served \(served)")
+    }
+
     @Test("A revoked or unknown token gets 401 and nothing is applied; a forged actor gets 403")
     func tokens() async throws {
         let world = try ServerWorld()
