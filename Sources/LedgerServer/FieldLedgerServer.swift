@@ -13,6 +13,7 @@ public struct FieldLedgerServer: Sendable {
     public let service: LedgerService<SQLiteLedgerStorage>
     public let administration: Administration<SQLiteLedgerStorage>
     public let metrics = ServerMetrics()
+    let limiter: RateLimiter
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -20,7 +21,8 @@ public struct FieldLedgerServer: Sendable {
     }
 
     /// Opens (creating if needed) the data directory's database.
-    public init(dataDirectory: String) throws {
+    public init(dataDirectory: String, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests) throws {
+        limiter = RateLimiter(burst: burst, rate: requestsPerSecond)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let storage = try SQLiteLedgerStorage(path: Self.databasePath(in: dataDirectory))
         service = LedgerService(storage: storage)
@@ -115,7 +117,9 @@ public struct FieldLedgerServer: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw ServiceError(.unauthorized, "Send the device token as 'Authorization: Bearer <token>'.")
         }
-        return try administration.authenticate(token: String(header.dropFirst("Bearer ".count)))
+        let device = try administration.authenticate(token: String(header.dropFirst("Bearer ".count)))
+        if let wait = limiter.take(device.replica) { throw RateLimited(retryAfterSeconds: wait) }
+        return device
     }
 
     func office(_ request: Request) throws -> DeviceCredential {
@@ -139,6 +143,11 @@ public struct FieldLedgerServer: Sendable {
         let bytes = (try? message.encoded()) ?? []
         return Response(status: status, headers: [.contentType: "application/x-fieldledger-sync"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+}
+
+/// A device over its request rate (`RateLimiter`).
+struct RateLimited: Error {
+    let retryAfterSeconds: Int
 }
 
 /// A job as the office list shows it.
@@ -185,6 +194,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let limited as RateLimited {
+            var response = Self.json(code: "rate_limited", message: "Too many requests from this device; retry after \(limited.retryAfterSeconds) s.",
+                                     status: .tooManyRequests)
+            response.headers[.retryAfter] = String(limited.retryAfterSeconds)
+            return response
         } catch let error as ServiceError {
             return Self.json(code: error.code.rawValue, message: error.message, status: Self.status(error.code))
         } catch let error as HTTPError {

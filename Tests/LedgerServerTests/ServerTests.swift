@@ -180,6 +180,29 @@ struct ServerTests {
         }
     }
 
+    @Test("A device over its request rate gets 429 with Retry-After; another device is not held back")
+    func rateLimit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-rate-\(UUID().uuidString)").path
+        let server = try FieldLedgerServer(dataDirectory: directory, requestsPerSecond: 0.5, burst: 3)
+        let company = try CompanyID("acme")
+        try server.administration.createCompany(company)
+        try server.administration.setUser(try UserID("ben"), role: .office, company: company)
+        let first = try server.administration.issueToken(company: company, user: try UserID("ben")).token
+        let second = try server.administration.issueToken(company: company, user: try UserID("ben")).token
+        try await server.application(host: "127.0.0.1", port: 0).test(.live) { client in
+            var statuses: [HTTPResponse.Status] = []
+            var retryAfter: String?
+            for _ in 0..<4 {
+                let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(first)"])
+                statuses.append(response.status)
+                retryAfter = response.headers[.retryAfter] ?? retryAfter
+            }
+            #expect(statuses == [.ok, .ok, .ok, .tooManyRequests])
+            #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(second)"]).status == .ok)
+        }
+    }
+
     @Test("docs/openapi.json lists exactly the server's routes")
     func openAPI() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
