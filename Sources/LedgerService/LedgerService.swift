@@ -59,22 +59,20 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
         let openBefore = ledger.openReviewCases.count
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
         var sendFrom: UInt64?, flagged = false
-        for action in changeSet.actions {
-            let bodyDigest = CanonicalEncoding.digest(of: action)
-            if action.dot.counter <= highest {
-                // Same dot, same body: it already happened. Another body: the original stands.
-                if try tx.bodyDigest(of: action.dot) == bodyDigest {
-                    outcomes.append(.exists)
-                } else {
-                    flagged = true
-                    outcomes.append(.rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention.")))
-                }
+        pushing: for action in changeSet.actions {
+            switch PushRules.step(for: action, highest: highest) {
+            case .duplicate:
+                let outcome = PushRules.duplicateOutcome(action, storedBodyDigest: try tx.bodyDigest(of: action.dot))
+                flagged = flagged || outcome != .exists
+                outcomes.append(outcome)
                 continue
-            }
-            guard action.dot.counter == highest + 1 else {
-                sendFrom = highest + 1
+            case .gap(let from):
+                sendFrom = from
+                break pushing
+            case .apply:
                 break
             }
+            let bodyDigest = CanonicalEncoding.digest(of: action)
             sequence += 1
             let entry = LogEntry(sequence: sequence, action: action, outcome: ledger.apply(action, sequence: sequence))
             logDigest = LogDigest.next(logDigest, entry)

@@ -34,14 +34,15 @@ public struct ServerLog: Sendable {
         var result = PushResult(outcomes: [], sendFrom: nil)
         for action in actions {
             let replica = action.dot.replica
-            let highest = highestCounter(of: replica)
-            if action.dot.counter <= highest {
+            switch PushRules.step(for: action, highest: highestCounter(of: replica)) {
+            case .duplicate:
                 result.outcomes.append(duplicate(action))
                 continue
-            }
-            guard action.dot.counter == highest + 1 else {
-                result.sendFrom = highest + 1
+            case .gap(let sendFrom):
+                result.sendFrom = sendFrom
                 return result
+            case .apply:
+                break
             }
             let sequence = UInt64(entries.count + 1)
             let outcome = ledger.apply(action, sequence: sequence)
@@ -53,14 +54,13 @@ public struct ServerLog: Sendable {
         return result
     }
 
-    // Same dot, same body: it already happened. Same dot, another body: the original stands.
     private mutating func duplicate(_ action: Action) -> Outcome {
-        guard bodyDigests[action.dot] != CanonicalEncoding.digest(of: action) else { return .exists }
-        if !flaggedReplicas.contains(action.dot.replica) {
+        let outcome = PushRules.duplicateOutcome(action, storedBodyDigest: bodyDigests[action.dot])
+        if outcome != .exists, !flaggedReplicas.contains(action.dot.replica) {
             flaggedReplicas.append(action.dot.replica)
             flaggedReplicas.sort()
         }
-        return .rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention."))
+        return outcome
     }
 
     /// Log entries after `sequence`, at most `limit` of them.
@@ -119,5 +119,32 @@ public enum LogDigest {
         hasher.update(previous)
         hasher.update(CanonicalEncoding.bytes(of: entry))
         return hasher.finalize()
+    }
+}
+
+/// The dedupe and gap rules of a push (DESIGN §4), shared by `ServerLog` and the server's
+/// storage-backed service so that both answer a push the same way.
+public enum PushRules {
+    /// What a push does with one action, given its replica's highest logged counter.
+    public enum Step: Hashable, Sendable {
+        /// Already logged: answer from the stored body (`duplicateOutcome`).
+        case duplicate
+        /// A counter is missing: stop, and ask the device to send from this counter.
+        case gap(sendFrom: UInt64)
+        /// The next counter: merge it and log it.
+        case apply
+    }
+
+    /// The step for `action` when its replica's highest logged counter is `highest`.
+    public static func step(for action: Action, highest: UInt64) -> Step {
+        if action.dot.counter <= highest { return .duplicate }
+        return action.dot.counter == highest + 1 ? .apply : .gap(sendFrom: highest + 1)
+    }
+
+    /// Same dot, same body: it already happened (`exists`). Same dot, another body: the original
+    /// stands and this one is rejected; the caller flags the replica.
+    public static func duplicateOutcome(_ action: Action, storedBodyDigest: [UInt8]?) -> Outcome {
+        guard storedBodyDigest != CanonicalEncoding.digest(of: action) else { return .exists }
+        return .rejected(LedgerError(.dotReused, "This action id was already used for a different change; the original was kept. The device's outbox needs attention."))
     }
 }
