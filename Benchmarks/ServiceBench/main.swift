@@ -23,16 +23,9 @@ let company = try CompanyID("bench")
 try service.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
 
 func changeSets(_ actions: [Action], size: Int) -> [ChangeSet] {
-    var sets: [ChangeSet] = []
-    var start = 0
-    while start < actions.count {
-        var end = start + 1
-        while end < actions.count, end - start < size, actions[end].dot.replica == actions[start].dot.replica { end += 1 }
-        let run = Array(actions[start..<end])
-        sets.append(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run))
-        start = end
+    FieldWorkload.runs(actions, size: size).map { run in
+        ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run)
     }
-    return sets
 }
 
 let clock = ContinuousClock()

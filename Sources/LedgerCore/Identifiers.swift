@@ -23,6 +23,18 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(high: high, low: low)
     }
 
+    /// Reads the 16 bytes of the UUID, most significant first; nil unless exactly 16.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        let all = Array(bytes)
+        self.init(high: all[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: all[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    /// The 16 bytes of the UUID, most significant first (the wire and the stores use them).
+    public var bytes: [UInt8] {
+        (0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> UInt64(56 - 8 * ($0 % 8))) }
+    }
+
     public static func < (lhs: ReplicaID, rhs: ReplicaID) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 
     /// The canonical lowercase hyphenated form.

@@ -174,19 +174,16 @@ struct JobSummary: Codable, Sendable {
     }
 }
 
-/// A JSON response body with sorted keys.
+/// A JSON response with sorted keys: every JSON answer of the server but the errors.
 struct JSONBody: ResponseGenerator {
-    let data: Data
+    let response: Response
 
-    init(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        data = try encoder.encode(value)
+    init(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws {
+        response = Response(status: status, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try FieldLedgerServer.encode(value))))
     }
 
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
+    func response(from request: Request, context: some RequestContext) throws -> Response { response }
 }
 
 /// Turns a `ServiceError` (and anything unexpected) into JSON with a stable code.

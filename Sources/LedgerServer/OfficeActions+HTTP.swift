@@ -56,14 +56,10 @@ extension FieldLedgerServer {
         case .rejected(let error):
             return ErrorMiddleware<BasicRequestContext>.json(code: error.code.rawValue, message: error.message, status: .unprocessableContent)
         case .applied, .exists:
-            return try Self.json(["outcome": outcome], status: .ok)
+            return try JSONBody(["outcome": outcome]).response
         case .parkedForReview, .appliedWithException:
-            return try Self.json(["outcome": outcome], status: .accepted)
+            return try JSONBody(["outcome": outcome], status: .accepted).response
         }
-    }
-
-    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encode(value))))
     }
 
     static func decode<T: Decodable>(_ request: Request) async throws -> T {

@@ -74,6 +74,7 @@ extension FieldLedgerServer {
         try CalendarDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400))
     }
 
+    /// JSON with sorted keys, so equal values give equal bytes.
     static func encode(_ value: some Encodable) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

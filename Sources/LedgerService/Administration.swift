@@ -97,7 +97,8 @@ public enum DeviceTokens {
     /// The stored form of a token.
     public static func hash(_ token: String) -> [UInt8] { SHA256.hash(Array(token.utf8)) }
 
-    static func newReplica() -> ReplicaID {
+    /// A fresh random replica id, for a new device or a company's server replica.
+    public static func newReplica() -> ReplicaID {
         var generator = SystemRandomNumberGenerator()
         return ReplicaID(high: generator.next(), low: generator.next())
     }

@@ -53,7 +53,7 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
         var (sequence, logDigest) = try tx.head()
         var highest = try tx.highestCounter(of: changeSet.replica)
         let fresh = changeSet.actions.filter { $0.dot.counter > highest }
-        let touched = Set(fresh.compactMap { $0.job ?? ($0.payload.kind == .createJob ? JobID($0.dot) : nil) }).sorted()
+        let touched = Set(fresh.compactMap(\.touchedJob)).sorted()
         let company = try tx.companyState()
         var ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: try tx.jobs(touched))
         let openBefore = ledger.openReviewCases.count
@@ -105,7 +105,7 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
             let caughtUp = last == head.sequence
             var digests: [JobDigest] = []
             if caughtUp {
-                let touched = Set(stored.compactMap { $0.entry.action.job ?? ($0.entry.action.payload.kind == .createJob ? JobID($0.entry.action.dot) : nil) })
+                let touched = Set(stored.compactMap(\.entry.action.touchedJob))
                 digests = try tx.jobs(touched.sorted()).map(\.digest)
             }
             let logDigest: [UInt8]

@@ -139,4 +139,18 @@ public struct FieldWorkload {
             byDevice[device].append(action)
         }
     }
+
+    /// Consecutive actions of one replica, at most `size` each: the change sets devices would
+    /// push to replay `actions` in their order.
+    public static func runs(_ actions: [Action], size: Int) -> [[Action]] {
+        var runs: [[Action]] = []
+        var start = 0
+        while start < actions.count {
+            var end = start + 1
+            while end < actions.count, end - start < size, actions[end].dot.replica == actions[start].dot.replica { end += 1 }
+            runs.append(Array(actions[start..<end]))
+            start = end
+        }
+        return runs
+    }
 }

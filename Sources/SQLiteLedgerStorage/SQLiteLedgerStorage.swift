@@ -100,7 +100,7 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
                 throw ServiceError(.conflict, "A company with the id '\(id)' already exists; choose another id.")
             }
             try db.execute(sql: "INSERT INTO company (id, initial_state, state, log_digest, server_replica) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id.rawValue, blob, blob, Data(LogDigest.empty), Keys.replica(Keys.randomReplica())])
+                           arguments: [id.rawValue, blob, blob, Data(LogDigest.empty), Keys.replica(DeviceTokens.newReplica())])
         }
     }
 
@@ -214,7 +214,7 @@ struct SQLiteTransaction: LedgerTransaction {
         if let stored = try Data.fetchOne(db, sql: "SELECT server_replica FROM company WHERE key = ?", arguments: [company]) {
             return try Keys.replicaID(stored)
         }
-        let replica = Keys.randomReplica()
+        let replica = DeviceTokens.newReplica()
         try db.execute(sql: "UPDATE company SET server_replica = ? WHERE key = ?", arguments: [Keys.replica(replica), company])
         return replica
     }
@@ -291,22 +291,11 @@ struct SQLiteTransaction: LedgerTransaction {
 
 /// How ids become keys: big-endian bytes, so SQLite orders them as the core does.
 enum Keys {
-    static func replica(_ replica: ReplicaID) -> Data {
-        var bytes = Data(capacity: 16)
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: replica.high >> UInt64(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: replica.low >> UInt64(shift))) }
-        return bytes
-    }
+    static func replica(_ replica: ReplicaID) -> Data { Data(replica.bytes) }
 
     static func replicaID(_ data: Data) throws -> ReplicaID {
-        guard data.count == 16 else { throw ServiceError(.storageFailed, "A stored replica id is not 16 bytes.") }
-        let bytes = Array(data)
-        return ReplicaID(high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
-    }
-
-    static func randomReplica() -> ReplicaID {
-        var generator = SystemRandomNumberGenerator()
-        return ReplicaID(high: generator.next(), low: generator.next())
+        guard let replica = ReplicaID(bytes: data) else { throw ServiceError(.storageFailed, "A stored replica id is not 16 bytes.") }
+        return replica
     }
 
     static func job(_ id: JobID) -> Data {

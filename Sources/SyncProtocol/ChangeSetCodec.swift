@@ -95,13 +95,6 @@ public enum ChangeSetCodec {
     }
 }
 
-extension ReplicaID {
-    /// The 16 bytes of the UUID, most significant first.
-    var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * $0)) } + (0..<8).map { UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * $0)) }
-    }
-}
-
 /// Interned tables being built by an encoder: each value gets the position of its first use.
 struct Interner {
     private(set) var replicas: [ReplicaID] = []
@@ -178,10 +171,8 @@ struct Tables {
     }
 
     static func replicaID(_ bytes: [UInt8]) throws(ProtocolError) -> ReplicaID {
-        guard bytes.count == 16 else { throw ProtocolError(.invalidValue, "A replica id is 16 bytes.") }
-        let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return ReplicaID(high: high, low: low)
+        guard let replica = ReplicaID(bytes: bytes) else { throw ProtocolError(.invalidValue, "A replica id is 16 bytes.") }
+        return replica
     }
 
     func replica(_ position: UInt32) throws(ProtocolError) -> ReplicaID {

@@ -24,16 +24,11 @@ struct ServiceFixture {
     /// Pushes consecutive runs of one replica's actions as change sets, as devices would.
     func pushInLogOrder(_ actions: [Action], batch: Int = 100) throws -> [Outcome] {
         var outcomes: [Outcome] = []
-        var start = 0
-        while start < actions.count {
-            var end = start + 1
-            while end < actions.count, end - start < batch, actions[end].dot.replica == actions[start].dot.replica { end += 1 }
-            let run = Array(actions[start..<end])
+        for run in FieldWorkload.runs(actions, size: batch) {
             let response = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "test",
                                                       clock: run.last!.hlc, actions: run), company: company)
             #expect(response.sendFrom == nil)
             outcomes += response.outcomes
-            start = end
         }
         return outcomes
     }

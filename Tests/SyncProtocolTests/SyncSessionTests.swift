@@ -18,7 +18,7 @@ struct CodecServer {
         case .readPage(let after, let limit):
             let entries = Array(log.entries(after: after, limit: limit))
             let last = entries.last?.sequence ?? after
-            let touched = Set(entries.compactMap { $0.action.job ?? ($0.action.payload.kind == .createJob ? JobID($0.action.dot) : nil) })
+            let touched = Set(entries.compactMap(\.action.touchedJob))
             let jobs = touched.sorted().compactMap { try? log.ledger.job($0).digest }
             // The digests describe the jobs as of the page's end; a page that stops short of the
             // log's end must not claim them, so only the last page carries job digests.

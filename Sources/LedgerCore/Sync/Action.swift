@@ -28,6 +28,9 @@ public struct Action: Hashable, Sendable, Codable {
         self.payload = payload
     }
 
+    /// The job the action touches: its job id, or for a job's creation the job it creates.
+    public var touchedJob: JobID? { job ?? (payload.kind == .createJob ? JobID(dot) : nil) }
+
     /// Who did it, when, from which device: what a review case shows about each side.
     public var summary: ActionSummary { ActionSummary(dot: dot, actor: actor, hlc: hlc, kind: payload.kind) }
 }

@@ -96,7 +96,7 @@ public enum Journal {
         var ledger = try Ledger(settings: settings)
         var result: [JournalEntry] = []
         for entry in log {
-            let jobID = entry.action.job ?? (entry.action.payload.kind == .createJob ? JobID(entry.action.dot) : nil)
+            let jobID = entry.action.touchedJob
             let before = jobID.flatMap { ledger.jobsByID[$0] }.map(positions) ?? []
             _ = ledger.apply(entry.action, sequence: entry.sequence)
             guard let jobID, let job = ledger.jobsByID[jobID] else { continue }
