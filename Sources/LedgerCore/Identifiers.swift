@@ -14,13 +14,29 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Reads the canonical hyphenated form, "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2".
     public init(uuidString: String) throws(LedgerError) {
-        let hex = uuidString.filter { $0 != "-" }
-        let invalid = LedgerError(.idMalformed, "A replica id is a UUID such as 6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2.")
-        guard uuidString.count == 36, hex.count == 32,
-              let high = UInt64(hex.prefix(16), radix: 16), let low = UInt64(hex.suffix(16), radix: 16) else {
-            throw invalid
+        // Byte by byte: ids are parsed for every stored and received action, so this is hot.
+        var halves: (UInt64, UInt64) = (0, 0)
+        var digits = 0, index = 0, valid = uuidString.utf8.count == 36
+        for byte in uuidString.utf8 where valid {
+            defer { index += 1 }
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                valid = byte == UInt8(ascii: "-")
+                continue
+            }
+            let nibble: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = byte - UInt8(ascii: "A") + 10
+            default: valid = false; continue
+            }
+            if digits < 16 { halves.0 = halves.0 << 4 | UInt64(nibble) } else { halves.1 = halves.1 << 4 | UInt64(nibble) }
+            digits += 1
         }
-        self.init(high: high, low: low)
+        guard valid, digits == 32 else {
+            throw LedgerError(.idMalformed, "A replica id is a UUID such as 6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2.")
+        }
+        self.init(high: halves.0, low: halves.1)
     }
 
     /// Reads the 16 bytes of the UUID, most significant first; nil unless exactly 16.
@@ -39,14 +55,17 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// The canonical lowercase hyphenated form.
     public var description: String {
-        let hex = ReplicaID.hex(high) + ReplicaID.hex(low)
-        let chars = Array(hex)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(chars[$0]) }.joined(separator: "-")
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            var at = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { buffer[at] = UInt8(ascii: "-"); at += 1 }
+                let half = nibble < 16 ? high : low
+                let value = UInt8(truncatingIfNeeded: half >> UInt64(60 - 4 * (nibble % 16))) & 0xF
+                buffer[at] = value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+                at += 1
+            }
+            return at
+        }
     }
 }
 

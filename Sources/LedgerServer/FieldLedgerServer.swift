@@ -101,7 +101,7 @@ public struct FieldLedgerServer: Sendable {
         case .respond(let answer):
             return Self.binary(answer, status: .badRequest)
         case .applyPush(let changeSet):
-            let response = try await offload { try self.service.push(changeSet, from: device) }
+            let response = try await service.push(changeSet, from: device)
             metrics.recordPush(response.outcomes)
             return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
         case .readPage(let after, let limit):

@@ -1,62 +1,94 @@
 import LedgerCore
 import SyncProtocol
 
+import Foundation
+import LedgerCore
+import SyncProtocol
+
 /// Push and pull for the companies in a storage (DESIGN §4), without HTTP.
 ///
-/// A push runs in one write transaction: dedupe by dot, refuse a gap, merge each new action on
-/// a working set of the jobs it touches, append it to the log at the next sequence, save the
-/// touched jobs, commit durably; only then are the outcomes returned. `ServerLog` is the
-/// in-memory reference this must agree with (the tests compare them).
-public struct LedgerService<Storage: LedgerStorage>: Sendable {
+/// Each company's fold is kept in memory (decision 0012). A push is checked, merged on that
+/// fold, appended to the log at the next sequences and committed durably before its outcomes
+/// are returned; pushes that arrive while the writer is busy share one commit. The stored job
+/// projections are a snapshot written every `ServiceLimits.snapshotLagEntries` entries and on
+/// `close()`; on start the log after the snapshot is replayed. `ServerLog` is the in-memory
+/// reference this must agree with (the tests compare them).
+public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     public let storage: Storage
+    /// Guards `memories`; the writer holds it from the first change of a group to its commit,
+    /// so readers never see a fold that is not yet durable.
+    private let lock = NSLock()
+    private var memories: [CompanyID: CompanyMemory] = [:]
+    private var writer: WriteQueue!
 
-    /// Makes a service over `storage`.
+    /// Makes a service over `storage` and starts its writer.
     public init(storage: Storage) {
         self.storage = storage
+        writer = WriteQueue(name: "fieldledger-writer") { [unowned self] group in self.process(group) }
+    }
+
+    /// Writes the projection snapshots of every company in memory and stops the writer, after
+    /// the writes already queued. Graceful shutdown calls it; later writes are refused.
+    public func close() throws {
+        let companies = lock.withLock { memories.keys.sorted() }
+        for company in companies {
+            try perform(company, weight: 0) { memory, tx in
+                if memory.snapshotLag > 0 { try memory.saveSnapshot(tx) }
+                return .success(())
+            }
+        }
+        writer.stop()
     }
 
     /// A device's change set: only its own replica's actions, each made by its own user and role.
-    public func push(_ changeSet: ChangeSet, from device: DeviceCredential) throws -> PushResponse {
-        guard changeSet.replica == device.replica else {
-            throw ServiceError(.forbidden, "A device may only push its own actions; check the device token.")
-        }
-        guard changeSet.actions.allSatisfy({ $0.actor == device.actor }) else {
-            throw ServiceError(.forbidden, "Every action must be made by the token's user and role (\(device.actor.user.rawValue)); nothing was applied.")
-        }
-        return try push(changeSet, company: device.company)
+    public func push(_ changeSet: ChangeSet, from device: DeviceCredential) async throws -> PushResponse {
+        try Self.check(changeSet, from: device)
+        return try await performAsync(device.company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, memory, tx)) }
     }
 
     /// Handles one replica's change set and returns the answer after the commit.
     public func push(_ changeSet: ChangeSet, company: CompanyID) throws -> PushResponse {
-        try storage.write(company) { tx in try Self.push(changeSet, in: tx) }
+        try Self.check(changeSet, from: nil)
+        return try perform(company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, memory, tx)) }
     }
 
     /// An office user's action through the server's JSON API: made as the company's server
     /// replica, having seen the whole log, at the server's clock. Returns its outcome.
     public func act(company: CompanyID, actor: Actor, job: JobID?, payload: ActionPayload, day: CalendarDate, wallMillis: Int64) throws -> Outcome {
-        try storage.write(company) { tx in
+        try perform(company, weight: 1) { memory, tx in
             let replica = try tx.serverReplica()
-            let counter = try tx.highestCounter(of: replica) + 1
+            let counter = try memory.highestCounter(of: replica, tx) + 1
             var clock = HybridLogicalClock(last: try tx.lastHLC(of: replica) ?? HLCTimestamp(wallMillis: 0))
             let action = Action(dot: Dot(replica: replica, counter: counter), hlc: clock.tick(physicalMillis: wallMillis), actor: actor, job: job,
-                                seenSequence: try tx.head().sequence, businessDay: day, payload: payload)
+                                seenSequence: memory.head, businessDay: day, payload: payload)
             let response = try Self.push(ChangeSet(replica: replica, lastAppliedSequence: action.seenSequence, appVersion: "server",
-                                                   clock: action.hlc, actions: [action]), in: tx)
+                                                   clock: action.hlc, actions: [action]), memory, tx)
             guard let outcome = response.outcomes.first else {
                 throw ServiceError(.storageFailed, "The server's own action was not handled.")
             }
-            return outcome
+            return .success(outcome)
         }
     }
 
-    static func push(_ changeSet: ChangeSet, in tx: any LedgerTransaction) throws -> PushResponse {
-        var (sequence, logDigest) = try tx.head()
-        var highest = try tx.highestCounter(of: changeSet.replica)
-        let fresh = changeSet.actions.filter { $0.dot.counter > highest }
-        let touched = Set(fresh.compactMap(\.touchedJob)).sorted()
-        let company = try tx.companyState()
-        var ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: try tx.jobs(touched))
-        let openBefore = ledger.openReviewCases.count
+    /// Refusals that need no storage: another replica's or user's actions, counters SQLite-size.
+    private static func check(_ changeSet: ChangeSet, from device: DeviceCredential?) throws {
+        if let device {
+            guard changeSet.replica == device.replica else {
+                throw ServiceError(.forbidden, "A device may only push its own actions; check the device token.")
+            }
+            guard changeSet.actions.allSatisfy({ $0.actor == device.actor }) else {
+                throw ServiceError(.forbidden, "Every action must be made by the token's user and role (\(device.actor.user.rawValue)); nothing was applied.")
+            }
+        }
+        guard changeSet.actions.allSatisfy({ $0.dot.counter <= UInt64(Int64.max) && $0.dot.replica == changeSet.replica }) else {
+            throw ServiceError(.invalidRequest, "Every action must be the change set's replica's, with a counter below 2^63; nothing was applied.")
+        }
+    }
+
+    /// One push on a company's memory inside the group's transaction. Everything that can
+    /// refuse it was checked before; what throws here fails the whole group.
+    static func push(_ changeSet: ChangeSet, _ memory: CompanyMemory, _ tx: any LedgerTransaction) throws -> PushResponse {
+        var highest = try memory.highestCounter(of: changeSet.replica, tx)
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
         var sendFrom: UInt64?, flagged = false
         pushing: for action in changeSet.actions {
@@ -72,60 +104,59 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
             case .apply:
                 break
             }
-            let bodyDigest = CanonicalEncoding.digest(of: action)
-            sequence += 1
-            let entry = LogEntry(sequence: sequence, action: action, outcome: ledger.apply(action, sequence: sequence))
-            logDigest = LogDigest.next(logDigest, entry)
-            appended.append(StoredEntry(entry: entry, bodyDigest: bodyDigest, logDigest: logDigest))
-            outcomes.append(entry.outcome)
+            let stored = memory.append(action)
+            appended.append(stored)
+            outcomes.append(stored.entry.outcome)
             highest = action.dot.counter
         }
-        if !appended.isEmpty {
-            try tx.append(appended)
-            try tx.save(jobs: ledger.jobs)
-            let after = CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases)
-            if after != company { try tx.save(companyState: after) }
-            let openAfter = ledger.openReviewCases.count
-            if openAfter != openBefore { try tx.setOpenReviewCaseCount(try tx.openReviewCaseCount() + openAfter - openBefore) }
-        }
+        if !appended.isEmpty { try tx.append(appended) }
         if flagged { try tx.flag(changeSet.replica) }
-        return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: sequence)
+        return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: memory.head)
     }
 
     /// Up to `limit` entries after `cursor`, ending at a checkpoint. The page that reaches the
     /// head carries the digests of the jobs it touched, as they are at the head.
     public func pull(company: CompanyID, after cursor: UInt64, limit: Int) throws -> PullPage {
-        try storage.read(company) { tx in
-            let head = try tx.head()
-            guard cursor <= head.sequence else {
-                throw ServiceError(.cursorAhead, "This device's cursor (\(cursor)) is past the server's log (\(head.sequence)); the device's replica needs repair.")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (stored, head, logDigest) = try storage.read(company) { tx in
+                let head = try tx.head()
+                guard cursor <= head.sequence else {
+                    throw ServiceError(.cursorAhead, "This device's cursor (\(cursor)) is past the server's log (\(head.sequence)); the device's replica needs repair.")
+                }
+                let stored = try tx.entries(after: cursor, limit: max(1, min(limit, ServerSyncSession.pageEntriesMax)))
+                let logDigest: [UInt8]
+                if let entry = stored.last {
+                    logDigest = entry.logDigest
+                } else if cursor == 0 {
+                    logDigest = LogDigest.empty
+                } else {
+                    logDigest = try tx.entries(after: cursor - 1, limit: 1).first?.logDigest ?? LogDigest.empty
+                }
+                return (stored, head.sequence, logDigest)
             }
-            let stored = try tx.entries(after: cursor, limit: max(1, min(limit, ServerSyncSession.pageEntriesMax)))
             let last = stored.last?.entry.sequence ?? cursor
-            let caughtUp = last == head.sequence
-            var digests: [JobDigest] = []
-            if caughtUp {
-                let touched = Set(stored.compactMap(\.entry.action.touchedJob))
-                digests = try tx.jobs(touched.sorted()).map(\.digest)
+            let page = { (caughtUp: Bool, jobs: [JobDigest]) in
+                PullPage(entries: stored.map(\.entry), checkpoint: Checkpoint(sequence: last, logDigest: logDigest, jobs: jobs, caughtUp: caughtUp))
             }
-            let logDigest: [UInt8]
-            if let entry = stored.last {
-                logDigest = entry.logDigest
-            } else if cursor == 0 {
-                logDigest = LogDigest.empty
-            } else {
-                logDigest = try tx.entries(after: cursor - 1, limit: 1).first?.logDigest ?? LogDigest.empty
+            guard last == head else { return page(false, []) }
+            guard !stored.isEmpty else { return page(true, []) }
+            // The digests must be of the jobs as they are at this page's last entry: the memory
+            // may already be past it when pushes committed since the read.
+            let touched = Set(stored.compactMap(\.entry.action.touchedJob)).sorted()
+            let (memoryHead, digests) = try ledger(company) { memory in
+                (memory.head, memory.head == head ? touched.compactMap { try? memory.ledger.job($0).digest } : [])
             }
-            return PullPage(entries: stored.map(\.entry), checkpoint: Checkpoint(sequence: last, logDigest: logDigest, jobs: digests, caughtUp: caughtUp))
+            if memoryHead == head { return page(true, digests) }
+            // Newer entries exist: read again, or let the device ask for the next page.
+            if attempt == ServiceLimits.pullHeadAttempts { return page(false, []) }
         }
     }
 
-    /// The company as its stored projections say: settings, company cases and every job.
+    /// The company at the head of its log: settings, company cases and every job, from memory.
     public func projectedLedger(company: CompanyID) throws -> Ledger {
-        try storage.read(company) { tx in
-            let state = try tx.companyState()
-            return try Ledger(settings: state.settings, companyReviewCases: state.reviewCases, jobs: try tx.allJobs())
-        }
+        try ledger(company) { $0.ledger }
     }
 
     /// The company as a fold of its whole log from the state it was created with.
@@ -133,25 +164,109 @@ public struct LedgerService<Storage: LedgerStorage>: Sendable {
         try storage.read(company) { tx in try Self.fold(tx) }
     }
 
-    /// Replaces the projections with a fold of the log, in one transaction.
+    /// Replaces the stored projections and the memory with a fold of the log, in one transaction.
     public func rebuildProjections(company: CompanyID) throws {
-        try storage.write(company) { tx in
+        try perform(company, weight: 0) { [self] _, tx in
             let folded = try Self.fold(tx)
+            let head = try tx.head()
             try tx.deleteAllJobs()
-            try tx.save(jobs: folded.jobs)
-            try tx.save(companyState: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases))
-            try tx.setOpenReviewCaseCount(folded.openReviewCases.count)
+            let memory = CompanyMemory.rebuilt(folded, head: head.sequence, logDigest: head.logDigest)
+            try tx.saveProjections(jobs: folded.jobs, state: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases),
+                                   openReviewCases: memory.openReviewCases, through: head.sequence)
+            memories[company] = memory
+            return .success(())
         }
     }
 
     /// Review cases waiting for a person in every company (for the metrics).
     public func openReviewCaseCount() throws -> Int {
-        try storage.companies().reduce(0) { total, company in total + (try storage.read(company) { try $0.openReviewCaseCount() }) }
+        try storage.companies().reduce(0) { total, company in total + (try ledger(company) { $0.openReviewCases }) }
     }
 
     /// The last sequence of a company's log.
     public func head(company: CompanyID) throws -> UInt64 {
         try storage.read(company) { try $0.head().sequence }
+    }
+
+    /// Reads a company's memory once it has caught up with the log's head as of this call.
+    private func ledger<T>(_ company: CompanyID, _ read: (CompanyMemory) throws -> T) throws -> T {
+        let head = try self.head(company: company)
+        if let value = try lock.withLock({ try memories[company].flatMap { $0.head >= head ? try read($0) : nil } }) { return value }
+        // Not loaded, or another process wrote: the writer loads or replays, then we read.
+        try perform(company, weight: 0) { _, _ in .success(()) }
+        return try lock.withLock {
+            guard let memory = memories[company] else { throw ServiceError(.storageFailed, "The company's memory was dropped after a failed write; retry.") }
+            return try read(memory)
+        }
+    }
+
+    /// Runs `work` on the writer and waits for its group to commit.
+    private func perform<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> Result<T, ServiceError>) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: Result<T, Error>?
+        writer.submit(request(company, weight: weight, work) { result = $0; done.signal() })
+        done.wait()
+        return try result!.get()
+    }
+
+    /// Runs `work` on the writer and suspends until its group committed.
+    private func performAsync<T: Sendable>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> Result<T, ServiceError>) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.submit(request(company, weight: weight, work) { continuation.resume(with: $0) })
+        }
+    }
+
+    private func request<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> Result<T, ServiceError>,
+                            answer: @escaping (Result<T, Error>) -> Void) -> WriteRequest {
+        nonisolated(unsafe) var value: T?
+        return WriteRequest(company: company, weight: weight, run: { memory, tx in
+            switch try work(memory, tx) {
+            case .success(let produced): value = produced; return nil
+            case .failure(let refusal): return refusal
+            }
+        }, finish: { error in
+            if let error { answer(.failure(error)) } else if let value { answer(.success(value)) } else {
+                answer(.failure(ServiceError(.storageFailed, "A write finished without an answer.")))
+            }
+        })
+    }
+
+    /// One group on the writer thread: one transaction for all its requests, then the answers.
+    private func process(_ group: [WriteRequest]) {
+        var refusals = [Error?](repeating: nil, count: group.count)
+        var touched: [CompanyID] = []
+        lock.lock()
+        do {
+            try storage.write { open in
+                var transactions: [CompanyID: any LedgerTransaction] = [:]
+                for (index, request) in group.enumerated() {
+                    let tx: any LedgerTransaction
+                    if let known = transactions[request.company] {
+                        tx = known
+                    } else {
+                        do { tx = try open(request.company) } catch { refusals[index] = error; continue }
+                        transactions[request.company] = tx
+                        touched.append(request.company)
+                        if let memory = memories[request.company] { try memory.catchUp(tx) } else { memories[request.company] = try CompanyMemory.load(tx) }
+                    }
+                    guard let memory = memories[request.company] else { continue }
+                    refusals[index] = try request.run(memory, tx)
+                }
+                for company in touched {
+                    if let memory = memories[company], memory.snapshotLag >= ServiceLimits.snapshotLagEntries { try memory.saveSnapshot(transactions[company]!) }
+                }
+            }
+        } catch {
+            // Nothing of the group is durable: forget the memories it changed (the next request
+            // reloads them from storage) and tell every request.
+            for company in touched { memories[company] = nil }
+            lock.unlock()
+            let failure = error as? ServiceError ?? ServiceError(.storageFailed, "The write could not be committed (\(error)); nothing was applied, retry.")
+            for request in group { request.finish(failure) }
+            return
+        }
+        lock.unlock()
+        for (request, refusal) in zip(group, refusals) { request.finish(refusal) }
     }
 
     private static func fold(_ tx: any LedgerTransaction) throws -> Ledger {

@@ -28,4 +28,13 @@ public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
 public enum ServiceLimits {
     /// Characters of a company id.
     public static let companyIDLengthMax = 64
+    /// Actions one group commit may carry; requests past it wait for the next group.
+    public static let groupCommitActionsMax = 20_000
+    /// Log entries the stored projections may fall behind the head before the writer stores a
+    /// new snapshot: bounds the replay on start (about a second) against the snapshot's cost.
+    public static let snapshotLagEntries: UInt64 = 200_000
+    /// Entries read per page when replaying the log into memory.
+    public static let replayPageEntries = 5_000
+    /// Times a pull re-reads a head page that pushes overtook before answering "not caught up".
+    public static let pullHeadAttempts = 3
 }

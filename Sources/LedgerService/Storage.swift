@@ -29,28 +29,32 @@ public struct CompanyState: Hashable, Sendable, Codable {
     }
 }
 
-/// A log entry as stored: the entry, the digest of its action's body (to tell a retry from a
-/// reused dot) and the running log digest up to it (for checkpoints).
+/// A log entry as stored: the entry and its canonical bytes (the stored form, and what the log
+/// digest hashes), the digest of its action's body (to tell a retry from a reused dot) and the
+/// running log digest up to it (for checkpoints).
 public struct StoredEntry: Hashable, Sendable {
     public let entry: LogEntry
+    public let encoded: [UInt8]
     public let bodyDigest: [UInt8]
     public let logDigest: [UInt8]
 
-    /// Makes a stored entry.
-    public init(entry: LogEntry, bodyDigest: [UInt8], logDigest: [UInt8]) {
+    /// Makes a stored entry; `encoded` must be the entry's canonical bytes.
+    public init(entry: LogEntry, encoded: [UInt8], bodyDigest: [UInt8], logDigest: [UInt8]) {
         self.entry = entry
+        self.encoded = encoded
         self.bodyDigest = bodyDigest
         self.logDigest = logDigest
     }
 }
 
 /// One company's storage inside one transaction. Every read sees the transaction's own writes.
+///
+/// The log is the record; the stored projections (jobs, company state, open-case count) are a
+/// snapshot of the fold at `projectedThrough()`, written now and then (decision 0012). The
+/// service keeps the fold itself in memory and replays the log after the snapshot on start.
 public protocol LedgerTransaction {
     /// The company as it was created, before any log entry: where a rebuild starts.
     func initialCompanyState() throws -> CompanyState
-    /// The company's settings and company-wide review cases now.
-    func companyState() throws -> CompanyState
-    func save(companyState: CompanyState) throws
     /// The last sequence of the log (0 when empty) and the running log digest there.
     func head() throws -> (sequence: UInt64, logDigest: [UInt8])
     /// Up to `limit` entries after `sequence`, in order.
@@ -67,26 +71,32 @@ public protocol LedgerTransaction {
     func append(_ entries: [StoredEntry]) throws
     /// Notes that a replica re-sent a dot with another body (DESIGN §4).
     func flag(_ replica: ReplicaID) throws
-    /// The stored jobs among `ids` (unknown ids are left out).
-    func jobs(_ ids: [JobID]) throws -> [Job]
-    /// Every stored job, by id.
-    func allJobs() throws -> [Job]
-    func save(jobs: [Job]) throws
-    /// Drops every job (before a rebuild from the log).
+    /// The log sequence the stored projections were folded up to.
+    func projectedThrough() throws -> UInt64
+    /// The stored projections: company state, every job and the open-case count.
+    func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int)
+    /// Stores changed jobs and the company state as the fold up to `sequence`.
+    func saveProjections(jobs: [Job], state: CompanyState, openReviewCases: Int, through sequence: UInt64) throws
+    /// Drops every stored job (before a rebuild from the log).
     func deleteAllJobs() throws
-    /// The number of review cases waiting for a person, kept beside the projections.
-    func openReviewCaseCount() throws -> Int
-    func setOpenReviewCaseCount(_ count: Int) throws
 }
 
 /// Durable storage of companies: each write commits durably before it returns, or not at all.
 public protocol LedgerStorage: Sendable {
     /// Creates a company with empty history; throws `conflict` if the id is taken.
     func createCompany(_ id: CompanyID, state: CompanyState) throws
-    /// Runs `body` in one write transaction of `company`; throws `notFound` for an unknown company.
-    func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
+    /// Runs `body` in one write transaction that may touch several companies: `body` opens each
+    /// through the function it is given, which throws `notFound` for an unknown company.
+    func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T
     /// Every company's id.
     func companies() throws -> [CompanyID]
     /// Runs `body` in one read transaction of `company` (a consistent snapshot).
     func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
+}
+
+extension LedgerStorage {
+    /// Runs `body` in one write transaction of `company`; throws `notFound` for an unknown company.
+    public func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
+        try write { open in try body(try open(company)) }
+    }
 }

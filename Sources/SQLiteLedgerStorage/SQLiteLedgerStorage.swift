@@ -90,11 +90,33 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             // Kept by every push; companies made before v4 had none open (the server was not in use).
             try db.execute(sql: "ALTER TABLE company ADD COLUMN open_review_cases INTEGER NOT NULL DEFAULT 0 CHECK (open_review_cases >= 0)")
         }
+        migrator.registerMigration("v5: projections are a snapshot at a log sequence") { db in
+            // Before v5 every push saved its jobs, so the stored projections were at the head.
+            try db.execute(sql: """
+                ALTER TABLE company ADD COLUMN projected_through INTEGER NOT NULL DEFAULT 0 CHECK (projected_through >= 0);
+                UPDATE company SET projected_through = head;
+                """)
+        }
+        migrator.registerMigration("v6: canonical bytes instead of JSON for entries, jobs and company state") { db in
+            // A database from before v6 holds JSON (a company or two from trying the server out).
+            func convert<T: Codable>(_ type: T.Type, table: String, column: String, keys: [String]) throws {
+                let rows = try Row.fetchAll(db, sql: "SELECT \(keys.joined(separator: ", ")), \(column) AS value FROM \(table)")
+                let update = try db.makeStatement(sql: "UPDATE \(table) SET \(column) = ? WHERE \(keys.map { "\($0) = ?" }.joined(separator: " AND "))")
+                for row in rows {
+                    let value = try JSONDecoder().decode(T.self, from: row["value"] as Data)
+                    try update.execute(arguments: StatementArguments([Codec.encode(value).databaseValue] + keys.map { row[$0] as DatabaseValue }))
+                }
+            }
+            try convert(CompanyState.self, table: "company", column: "state", keys: ["key"])
+            try convert(CompanyState.self, table: "company", column: "initial_state", keys: ["key"])
+            try convert(Job.self, table: "job", column: "state", keys: ["company", "id"])
+            try convert(LogEntry.self, table: "log", column: "entry", keys: ["company", "sequence"])
+        }
         return migrator
     }
 
     public func createCompany(_ id: CompanyID, state: CompanyState) throws {
-        let blob = try Codec.encode(state)
+        let blob = Codec.encode(state)
         try pool.write { db in
             guard try Int64.fetchOne(db, sql: "SELECT key FROM company WHERE id = ?", arguments: [id.rawValue]) == nil else {
                 throw ServiceError(.conflict, "A company with the id '\(id)' already exists; choose another id.")
@@ -108,8 +130,8 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
         try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM company ORDER BY id").map { try CompanyID($0) } }
     }
 
-    public func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
-        try pool.write { db in try body(SQLiteTransaction(db: db, company: try Self.key(of: company, in: db))) }
+    public func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T {
+        try pool.write { db in try body { company in SQLiteTransaction(db: db, company: try Self.key(of: company, in: db)) } }
     }
 
     public func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
@@ -177,14 +199,6 @@ struct SQLiteTransaction: LedgerTransaction {
         try Codec.decode(CompanyState.self, try Data.fetchOne(db, sql: "SELECT initial_state FROM company WHERE key = ?", arguments: [company]))
     }
 
-    func companyState() throws -> CompanyState {
-        try Codec.decode(CompanyState.self, try Data.fetchOne(db, sql: "SELECT state FROM company WHERE key = ?", arguments: [company]))
-    }
-
-    func save(companyState: CompanyState) throws {
-        try db.execute(sql: "UPDATE company SET state = ? WHERE key = ?", arguments: [try Codec.encode(companyState), company])
-    }
-
     func head() throws -> (sequence: UInt64, logDigest: [UInt8]) {
         guard let row = try Row.fetchOne(db, sql: "SELECT head, log_digest FROM company WHERE key = ?", arguments: [company]) else {
             throw ServiceError(.storageFailed, "The company's row vanished inside a transaction.")
@@ -199,7 +213,8 @@ struct SQLiteTransaction: LedgerTransaction {
             SELECT entry, body_digest, log_digest FROM log WHERE company = ? AND sequence > ? ORDER BY sequence LIMIT ?
             """), arguments: [company, Int64(clamping: sequence), limit])
         return try rows.map { row in
-            StoredEntry(entry: try Codec.decode(LogEntry.self, row["entry"]), bodyDigest: Array(row["body_digest"] as Data),
+            let encoded = Array(row["entry"] as Data)
+            return StoredEntry(entry: try Codec.decode(LogEntry.self, encoded), encoded: encoded, bodyDigest: Array(row["body_digest"] as Data),
                         logDigest: Array(row["log_digest"] as Data))
         }
     }
@@ -242,7 +257,7 @@ struct SQLiteTransaction: LedgerTransaction {
         for stored in entries {
             let dot = stored.entry.action.dot
             try insert.execute(arguments: [company, Keys.integer(stored.entry.sequence), Keys.replica(dot.replica), Keys.integer(dot.counter),
-                                           try Codec.encode(stored.entry), Data(stored.bodyDigest), Data(stored.logDigest)])
+                                           Data(stored.encoded), Data(stored.bodyDigest), Data(stored.logDigest)])
             highest[dot.replica] = max(highest[dot.replica] ?? 0, dot.counter)
         }
         let upsert = try db.cachedStatement(sql: """
@@ -260,28 +275,23 @@ struct SQLiteTransaction: LedgerTransaction {
         try db.execute(sql: "UPDATE replica SET flagged = 1 WHERE company = ? AND replica = ?", arguments: [company, Keys.replica(replica)])
     }
 
-    func jobs(_ ids: [JobID]) throws -> [Job] {
-        let select = try db.cachedStatement(sql: "SELECT state FROM job WHERE company = ? AND id = ?")
-        return try ids.compactMap { id in
-            try Data.fetchOne(select, arguments: [company, Keys.job(id)]).map { try Codec.decode(Job.self, $0) }
+    func projectedThrough() throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT projected_through FROM company WHERE key = ?", arguments: [company]) ?? 0)
+    }
+
+    func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int) {
+        guard let row = try Row.fetchOne(db, sql: "SELECT state, open_review_cases FROM company WHERE key = ?", arguments: [company]) else {
+            throw ServiceError(.storageFailed, "The company's row vanished inside a transaction.")
         }
+        let jobs = try Data.fetchAll(db, sql: "SELECT state FROM job WHERE company = ? ORDER BY id", arguments: [company]).map { try Codec.decode(Job.self, $0) }
+        return (try Codec.decode(CompanyState.self, row["state"]), jobs, row["open_review_cases"])
     }
 
-    func allJobs() throws -> [Job] {
-        try Data.fetchAll(db, sql: "SELECT state FROM job WHERE company = ? ORDER BY id", arguments: [company]).map { try Codec.decode(Job.self, $0) }
-    }
-
-    func save(jobs: [Job]) throws {
+    func saveProjections(jobs: [Job], state: CompanyState, openReviewCases: Int, through sequence: UInt64) throws {
         let upsert = try db.cachedStatement(sql: "INSERT INTO job (company, id, state) VALUES (?, ?, ?) ON CONFLICT (company, id) DO UPDATE SET state = excluded.state")
-        for job in jobs { try upsert.execute(arguments: [company, Keys.job(job.id), try Codec.encode(job)]) }
-    }
-
-    func openReviewCaseCount() throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT open_review_cases FROM company WHERE key = ?", arguments: [company]) ?? 0
-    }
-
-    func setOpenReviewCaseCount(_ count: Int) throws {
-        try db.execute(sql: "UPDATE company SET open_review_cases = ? WHERE key = ?", arguments: [count, company])
+        for job in jobs { try upsert.execute(arguments: [company, Keys.job(job.id), Codec.encode(job)]) }
+        try db.execute(sql: "UPDATE company SET state = ?, open_review_cases = ?, projected_through = ? WHERE key = ?",
+                       arguments: [Codec.encode(state), openReviewCases, try Keys.integer(sequence), company])
     }
 
     func deleteAllJobs() throws {
@@ -333,14 +343,23 @@ enum Roles {
     }
 }
 
-/// The stored form of entries, jobs and company state: JSON for now (readable with sqlite3).
+/// The stored form of entries, jobs and company state: their canonical bytes (decision 0012),
+/// the bytes the digests hash, read back by `CanonicalEncoding.decode`.
 enum Codec {
-    static func encode<T: Encodable>(_ value: T) throws -> Data {
-        try JSONEncoder().encode(value)
+    static func encode<T: Encodable>(_ value: T) -> Data {
+        Data(CanonicalEncoding.bytes(of: value))
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ data: Data?) throws -> T {
         guard let data else { throw ServiceError(.storageFailed, "A stored row is missing.") }
-        return try JSONDecoder().decode(type, from: data)
+        return try decode(type, Array(data))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        do {
+            return try CanonicalEncoding.decode(type, from: bytes)
+        } catch {
+            throw ServiceError(.storageFailed, "A stored \(T.self) does not read back (\(error)); the database is damaged.")
+        }
     }
 }

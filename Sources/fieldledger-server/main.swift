@@ -36,8 +36,10 @@ struct Serve: AsyncParsableCommand {
         let app = server.application(host: host, port: port) { port in
             print("fieldledger-server listening on \(host):\(port), data in \(data.data)")
         }
-        // Hummingbird finishes the requests in flight (and their commits) before it stops.
+        // Hummingbird finishes the requests in flight (and their commits) before it stops; then
+        // the projection snapshots are written so the next start replays nothing.
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        try server.service.close()
     }
 }
 

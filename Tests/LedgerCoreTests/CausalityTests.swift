@@ -94,6 +94,20 @@ struct CausalityTests {
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(hexString(SHA256.hash([UInt8](repeating: 0x61, count: 1_000_000)))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Fed in pieces of awkward sizes (around the 64-byte block), the digest is the same;
+        // the expected value is Python's hashlib over the same bytes.
+        let message = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(hexString(SHA256.hash(message)) == "945acdf575d6a2430bf4d6163e1d03b4b0b896fcef107c8b24bf7ff07a621fa3")
+        for piece in [1, 7, 55, 56, 63, 64, 65, 129] {
+            var hasher = SHA256()
+            var at = 0
+            while at < message.count {
+                let end = min(message.count, at + piece)
+                hasher.update(message[at..<end])
+                at = end
+            }
+            #expect(hasher.finalize() == SHA256.hash(message), "pieces of \(piece)")
+        }
     }
 
     @Test("The canonical encoding tells apart values that differ and is stable (golden digest)")

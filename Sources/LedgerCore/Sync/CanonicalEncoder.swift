@@ -1,69 +1,222 @@
-/// Turns any `Encodable` value of the ledger into canonical bytes for digests.
+/// Turns any `Encodable` value of the ledger into canonical bytes for digests and storage.
 ///
 /// The format is for hashing and comparing, not for the wire: every value carries a type tag,
 /// strings and containers a length, and keyed values their key's name, so two different
 /// values never give the same bytes. Keyed fields come in the order the type encodes them
 /// (declaration order for synthesized conformances), which is the same in every process.
 /// Types whose encoding would depend on hash order (dictionaries, sets) must encode themselves
-/// as sorted arrays; floating point is refused.
+/// as sorted arrays; floating point is refused. `CanonicalEncoding.decode` reads it back.
+///
+/// Tags: 0 null, 1 bool, 2 signed (zigzag varint), 3 unsigned (varint), 4 string (length,
+/// UTF-8), 5 keyed (count, then key string and value for each), 6 list (count, values).
 public enum CanonicalEncoding {
     /// The canonical bytes of `value`.
     public static func bytes<T: Encodable>(of value: T) -> [UInt8] {
-        let root = NodeBox()
+        let root = Frame(tag: nil)
         do {
-            try value.encode(to: NodeEncoder(box: root, codingPath: []))
+            try root.write(value, codingPath: [])
         } catch {
             preconditionFailure("canonical encoding failed: \(error)")
         }
         var out: [UInt8] = []
-        root.node.write(to: &out)
+        out.reserveCapacity(root.size)
+        root.assemble(into: &out)
         return out
     }
 
     /// The SHA-256 of the canonical bytes of `value`.
     public static func digest<T: Encodable>(of value: T) -> [UInt8] { SHA256.hash(bytes(of: value)) }
+
+    /// The canonical bytes of a log entry made from its action's canonical bytes, so that a
+    /// server that already digested the action does not encode it again. The same bytes as
+    /// `bytes(of: LogEntry(...))` (a test holds them equal).
+    public static func entryBytes(sequence: UInt64, actionBytes: [UInt8], outcome: Outcome) -> [UInt8] {
+        var out: [UInt8] = [5]
+        out.reserveCapacity(actionBytes.count + 64)
+        writeVarint(3, to: &out)
+        writeString("sequence", to: &out)
+        out.append(3)
+        writeVarint(sequence, to: &out)
+        writeString("action", to: &out)
+        out.append(contentsOf: actionBytes)
+        writeString("outcome", to: &out)
+        out.append(contentsOf: bytes(of: outcome))
+        return out
+    }
 }
 
-final class NodeBox {
-    var node: Node = .null
+struct CanonicalEncodingError: Error {
+    let message: String
 }
 
-final class KeyedNode {
-    var entries: [(String, NodeBox)] = []
-}
+/// The bytes of one container (or of the root value) as they are written. A container's
+/// count is known only at the end, so nested containers are kept as frames spliced in at
+/// the offset where they began, and `assemble` writes each with its tag and count then.
+final class Frame {
+    let tag: UInt8?
+    var count = 0
+    var bytes: [UInt8] = []
+    var splices: [(offset: Int, frame: Frame)] = []
 
-final class UnkeyedNode {
-    var items: [NodeBox] = []
-}
+    init(tag: UInt8?) {
+        self.tag = tag
+    }
 
-enum Node {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case uint(UInt64)
-    case string(String)
-    case keyed(KeyedNode)
-    case unkeyed(UnkeyedNode)
+    /// Opens a nested container here.
+    func child(tag: UInt8) -> Frame {
+        let frame = Frame(tag: tag)
+        splices.append((bytes.count, frame))
+        return frame
+    }
 
-    func write(to out: inout [UInt8]) {
-        switch self {
-        case .null: out.append(0)
-        case .bool(let value): out.append(1); out.append(value ? 1 : 0)
-        case .int(let value): out.append(2); writeVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &out)
-        case .uint(let value): out.append(3); writeVarint(value, to: &out)
-        case .string(let value): out.append(4); writeString(value, to: &out)
-        case .keyed(let keyed):
-            out.append(5)
-            writeVarint(UInt64(keyed.entries.count), to: &out)
-            for (key, box) in keyed.entries {
-                writeString(key, to: &out)
-                box.node.write(to: &out)
-            }
-        case .unkeyed(let unkeyed):
-            out.append(6)
-            writeVarint(UInt64(unkeyed.items.count), to: &out)
-            for box in unkeyed.items { box.node.write(to: &out) }
+    var size: Int { bytes.count + 10 + splices.reduce(0) { $0 + $1.frame.size } }
+
+    func assemble(into out: inout [UInt8]) {
+        if let tag {
+            out.append(tag)
+            writeVarint(UInt64(count), to: &out)
         }
+        var from = 0
+        for (offset, frame) in splices {
+            out.append(contentsOf: bytes[from..<offset])
+            frame.assemble(into: &out)
+            from = offset
+        }
+        out.append(contentsOf: bytes[from...])
+    }
+
+    func key(_ key: some CodingKey) {
+        count += 1
+        writeString(key.stringValue, to: &bytes)
+    }
+
+    func null() { bytes.append(0) }
+    func bool(_ value: Bool) { bytes.append(1); bytes.append(value ? 1 : 0) }
+    func int(_ value: Int64) { bytes.append(2); writeVarint(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &bytes) }
+    func uint(_ value: UInt64) { bytes.append(3); writeVarint(value, to: &bytes) }
+    func string(_ value: String) { bytes.append(4); writeString(value, to: &bytes) }
+
+    /// Writes one value: numbers and strings directly, anything else through its `encode(to:)`.
+    func write<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
+        switch value {
+        case let value as String: string(value)
+        case let value as Bool: bool(value)
+        case let value as Int: int(Int64(value))
+        case let value as Int64: int(value)
+        case let value as Int32: int(Int64(value))
+        case let value as UInt64: uint(value)
+        case let value as UInt32: uint(UInt64(value))
+        case let value as UInt: uint(UInt64(value))
+        case is Double, is Float: throw CanonicalEncodingError(message: "floating point has no canonical form here")
+        default:
+            let encoder = ValueEncoder(frame: self, codingPath: codingPath)
+            try value.encode(to: encoder)
+            // A value that wrote nothing is null, as a value that encodes nil.
+            if !encoder.wrote { null() }
+        }
+    }
+}
+
+/// The encoder of one value, writing into its parent's frame.
+final class ValueEncoder: Encoder {
+    let frame: Frame
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    /// The container this value opened; asking again gives the same one.
+    private var container: Frame?
+    var wrote = false
+
+    init(frame: Frame, codingPath: [any CodingKey]) {
+        self.frame = frame
+        self.codingPath = codingPath
+    }
+
+    private func open(tag: UInt8) -> Frame {
+        if let container, container.tag == tag { return container }
+        wrote = true
+        let opened = frame.child(tag: tag)
+        container = opened
+        return opened
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(KeyedWriter(frame: open(tag: 5), codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer { ListWriter(frame: open(tag: 6), codingPath: codingPath) }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { SingleWriter(encoder: self) }
+}
+
+struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let frame: Frame
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil(forKey key: Key) throws { frame.key(key); frame.null() }
+    mutating func encode(_ value: String, forKey key: Key) throws { frame.key(key); frame.string(value) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { frame.key(key); frame.bool(value) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { frame.key(key); frame.int(Int64(value)) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { frame.key(key); frame.int(value) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { frame.key(key); frame.uint(value) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        frame.key(key)
+        try frame.write(value, codingPath: codingPath + [key])
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        frame.key(key)
+        return KeyedEncodingContainer(KeyedWriter<NestedKey>(frame: frame.child(tag: 5), codingPath: codingPath + [key]))
+    }
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        frame.key(key)
+        return ListWriter(frame: frame.child(tag: 6), codingPath: codingPath + [key])
+    }
+    /// The value must be written through the encoder before anything else is (none of the
+    /// ledger's types uses super encoders).
+    mutating func superEncoder() -> any Encoder {
+        frame.count += 1
+        writeString("super", to: &frame.bytes)
+        return ValueEncoder(frame: frame, codingPath: codingPath)
+    }
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        frame.key(key)
+        return ValueEncoder(frame: frame, codingPath: codingPath + [key])
+    }
+}
+
+struct ListWriter: UnkeyedEncodingContainer {
+    let frame: Frame
+    let codingPath: [any CodingKey]
+    var count: Int { frame.count }
+
+    mutating func encodeNil() throws { frame.count += 1; frame.null() }
+    mutating func encode(_ value: String) throws { frame.count += 1; frame.string(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        frame.count += 1
+        try frame.write(value, codingPath: codingPath)
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        frame.count += 1
+        return KeyedEncodingContainer(KeyedWriter<NestedKey>(frame: frame.child(tag: 5), codingPath: codingPath))
+    }
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        frame.count += 1
+        return ListWriter(frame: frame.child(tag: 6), codingPath: codingPath)
+    }
+    mutating func superEncoder() -> any Encoder {
+        frame.count += 1
+        return ValueEncoder(frame: frame, codingPath: codingPath)
+    }
+}
+
+struct SingleWriter: SingleValueEncodingContainer {
+    let encoder: ValueEncoder
+    var codingPath: [any CodingKey] { encoder.codingPath }
+
+    mutating func encodeNil() throws { encoder.wrote = true; encoder.frame.null() }
+    mutating func encode(_ value: String) throws { encoder.wrote = true; encoder.frame.string(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        encoder.wrote = true
+        try encoder.frame.write(value, codingPath: encoder.codingPath)
     }
 }
 
@@ -77,112 +230,9 @@ private func writeVarint(_ value: UInt64, to out: inout [UInt8]) {
 }
 
 private func writeString(_ value: String, to out: inout [UInt8]) {
-    let utf8 = Array(value.utf8)
-    writeVarint(UInt64(utf8.count), to: &out)
-    out.append(contentsOf: utf8)
-}
-
-struct CanonicalEncodingError: Error {
-    let message: String
-}
-
-private func node<T: Encodable>(for value: T, codingPath: [any CodingKey]) throws -> NodeBox {
-    let box = NodeBox()
-    switch value {
-    case let value as String: box.node = .string(value)
-    case let value as Bool: box.node = .bool(value)
-    case let value as Int: box.node = .int(Int64(value))
-    case let value as Int64: box.node = .int(value)
-    case let value as Int32: box.node = .int(Int64(value))
-    case let value as UInt64: box.node = .uint(value)
-    case let value as UInt32: box.node = .uint(UInt64(value))
-    case let value as UInt: box.node = .uint(UInt64(value))
-    case is Double, is Float: throw CanonicalEncodingError(message: "floating point has no canonical form here")
-    default: try value.encode(to: NodeEncoder(box: box, codingPath: codingPath))
+    var value = value
+    value.withUTF8 { utf8 in
+        writeVarint(UInt64(utf8.count), to: &out)
+        out.append(contentsOf: utf8)
     }
-    return box
-}
-
-struct NodeEncoder: Encoder {
-    let box: NodeBox
-    let codingPath: [any CodingKey]
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
-
-    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .keyed(let keyed) = box.node { return KeyedEncodingContainer(KeyedContainer(keyed: keyed, codingPath: codingPath)) }
-        let keyed = KeyedNode()
-        box.node = .keyed(keyed)
-        return KeyedEncodingContainer(KeyedContainer(keyed: keyed, codingPath: codingPath))
-    }
-
-    func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .unkeyed(let unkeyed) = box.node { return UnkeyedContainer(unkeyed: unkeyed, codingPath: codingPath) }
-        let unkeyed = UnkeyedNode()
-        box.node = .unkeyed(unkeyed)
-        return UnkeyedContainer(unkeyed: unkeyed, codingPath: codingPath)
-    }
-
-    func singleValueContainer() -> any SingleValueEncodingContainer { SingleContainer(box: box, codingPath: codingPath) }
-}
-
-struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let keyed: KeyedNode
-    let codingPath: [any CodingKey]
-
-    mutating func encodeNil(forKey key: Key) throws { keyed.entries.append((key.stringValue, NodeBox())) }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        keyed.entries.append((key.stringValue, try node(for: value, codingPath: codingPath + [key])))
-    }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        let box = NodeBox()
-        keyed.entries.append((key.stringValue, box))
-        return NodeEncoder(box: box, codingPath: codingPath + [key]).container(keyedBy: keyType)
-    }
-    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let box = NodeBox()
-        keyed.entries.append((key.stringValue, box))
-        return NodeEncoder(box: box, codingPath: codingPath + [key]).unkeyedContainer()
-    }
-    mutating func superEncoder() -> any Encoder {
-        let box = NodeBox()
-        keyed.entries.append(("super", box))
-        return NodeEncoder(box: box, codingPath: codingPath)
-    }
-    mutating func superEncoder(forKey key: Key) -> any Encoder {
-        let box = NodeBox()
-        keyed.entries.append((key.stringValue, box))
-        return NodeEncoder(box: box, codingPath: codingPath + [key])
-    }
-}
-
-struct UnkeyedContainer: UnkeyedEncodingContainer {
-    let unkeyed: UnkeyedNode
-    let codingPath: [any CodingKey]
-    var count: Int { unkeyed.items.count }
-
-    mutating func encodeNil() throws { unkeyed.items.append(NodeBox()) }
-    mutating func encode<T: Encodable>(_ value: T) throws { unkeyed.items.append(try node(for: value, codingPath: codingPath)) }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let box = NodeBox()
-        unkeyed.items.append(box)
-        return NodeEncoder(box: box, codingPath: codingPath).container(keyedBy: keyType)
-    }
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let box = NodeBox()
-        unkeyed.items.append(box)
-        return NodeEncoder(box: box, codingPath: codingPath).unkeyedContainer()
-    }
-    mutating func superEncoder() -> any Encoder {
-        let box = NodeBox()
-        unkeyed.items.append(box)
-        return NodeEncoder(box: box, codingPath: codingPath)
-    }
-}
-
-struct SingleContainer: SingleValueEncodingContainer {
-    let box: NodeBox
-    let codingPath: [any CodingKey]
-
-    mutating func encodeNil() throws { box.node = .null }
-    mutating func encode<T: Encodable>(_ value: T) throws { box.node = try node(for: value, codingPath: codingPath).node }
 }

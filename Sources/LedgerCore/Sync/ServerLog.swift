@@ -115,9 +115,14 @@ public enum LogDigest {
 
     /// The digest after appending `entry` to a prefix whose digest is `previous`.
     public static func next(_ previous: [UInt8], _ entry: LogEntry) -> [UInt8] {
+        next(previous, entryBytes: CanonicalEncoding.bytes(of: entry))
+    }
+
+    /// The digest after appending the entry whose canonical bytes are `entryBytes`.
+    public static func next(_ previous: [UInt8], entryBytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(previous)
-        hasher.update(CanonicalEncoding.bytes(of: entry))
+        hasher.update(entryBytes)
         return hasher.finalize()
     }
 }

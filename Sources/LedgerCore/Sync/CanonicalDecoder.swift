@@ -1,0 +1,228 @@
+/// Canonical bytes that do not read back as the type asked for.
+public struct CanonicalDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+extension CanonicalEncoding {
+    /// Reads a value back from its canonical bytes (the server stores log entries and jobs so).
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        var reader = CanonicalReader(bytes: bytes)
+        let tree = try reader.value(depth: 0)
+        guard reader.offset == bytes.count else { throw CanonicalDecodingError(message: "\(bytes.count - reader.offset) bytes follow the value") }
+        return try decodeTree(type, tree, codingPath: [])
+    }
+}
+
+/// The tagged tree `Node.write` produces, read back.
+indirect enum CanonicalValue {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case uint(UInt64)
+    case string(String)
+    case keyed([(key: String, value: CanonicalValue)])
+    case unkeyed([CanonicalValue])
+}
+
+struct CanonicalReader {
+    /// Deeper trees are refused rather than followed (stored values nest a dozen levels).
+    static let depthMax = 64
+    let bytes: [UInt8]
+    var offset = 0
+
+    mutating func value(depth: Int) throws -> CanonicalValue {
+        guard depth < Self.depthMax else { throw CanonicalDecodingError(message: "nested deeper than \(Self.depthMax)") }
+        switch try byte() {
+        case 0: return .null
+        case 1:
+            switch try byte() {
+            case 0: return .bool(false)
+            case 1: return .bool(true)
+            default: throw CanonicalDecodingError(message: "a boolean is 0 or 1")
+            }
+        case 2:
+            let zigzag = try varint()
+            return .int(Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1))))
+        case 3: return .uint(try varint())
+        case 4: return .string(try string())
+        case 5:
+            let count = try length()
+            var entries: [(key: String, value: CanonicalValue)] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count { entries.append((try string(), try value(depth: depth + 1))) }
+            return .keyed(entries)
+        case 6:
+            let count = try length()
+            var items: [CanonicalValue] = []
+            items.reserveCapacity(count)
+            for _ in 0..<count { items.append(try value(depth: depth + 1)) }
+            return .unkeyed(items)
+        case let tag: throw CanonicalDecodingError(message: "unknown tag \(tag) at byte \(offset - 1)")
+        }
+    }
+
+    private mutating func byte() throws -> UInt8 {
+        guard offset < bytes.count else { throw CanonicalDecodingError(message: "the bytes end inside a value") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    private mutating func varint() throws -> UInt64 {
+        var result: UInt64 = 0
+        for shift in stride(from: UInt64(0), to: 64, by: 7) {
+            let next = try byte()
+            result |= UInt64(next & 0x7F) << shift
+            if next < 0x80 { return result }
+        }
+        throw CanonicalDecodingError(message: "a number runs past 64 bits")
+    }
+
+    /// A count or byte length, which can be no more than the bytes left.
+    private mutating func length() throws -> Int {
+        let count = try varint()
+        guard count <= UInt64(bytes.count - offset) else { throw CanonicalDecodingError(message: "a length runs past the end") }
+        return Int(count)
+    }
+
+    private mutating func string() throws -> String {
+        let count = try length()
+        defer { offset += count }
+        return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
+    }
+}
+
+/// Numbers and strings directly; anything else through its own `init(from:)`.
+func decodeTree<T: Decodable>(_ type: T.Type, _ value: CanonicalValue, codingPath: [any CodingKey]) throws -> T {
+    func mismatch(_ expected: String) -> CanonicalDecodingError {
+        CanonicalDecodingError(message: "expected \(expected) at \(codingPath.map(\.stringValue).joined(separator: ".")), found \(value)")
+    }
+    func signed() throws -> Int64 {
+        switch value {
+        case .int(let number): return number
+        case .uint(let number) where number <= UInt64(Int64.max): return Int64(number)
+        default: throw mismatch("a signed number")
+        }
+    }
+    func unsigned() throws -> UInt64 {
+        switch value {
+        case .uint(let number): return number
+        case .int(let number) where number >= 0: return UInt64(number)
+        default: throw mismatch("an unsigned number")
+        }
+    }
+    func fit<N: BinaryInteger>(_ number: some BinaryInteger, _: N.Type) throws -> N {
+        guard let fitted = N(exactly: number) else { throw mismatch("a number that fits \(N.self)") }
+        return fitted
+    }
+    switch type {
+    case is String.Type:
+        guard case .string(let text) = value else { throw mismatch("a string") }
+        return text as! T
+    case is Bool.Type:
+        guard case .bool(let flag) = value else { throw mismatch("a boolean") }
+        return flag as! T
+    case is Int64.Type: return try signed() as! T
+    case is Int.Type: return try fit(try signed(), Int.self) as! T
+    case is Int32.Type: return try fit(try signed(), Int32.self) as! T
+    case is UInt64.Type: return try unsigned() as! T
+    case is UInt.Type: return try fit(try unsigned(), UInt.self) as! T
+    case is UInt32.Type: return try fit(try unsigned(), UInt32.self) as! T
+    default: return try T(from: TreeDecoder(value: value, codingPath: codingPath))
+    }
+}
+
+struct TreeDecoder: Decoder {
+    let value: CanonicalValue
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .keyed(let entries) = value else { throw CanonicalDecodingError(message: "expected a keyed value, found \(value)") }
+        return KeyedDecodingContainer(KeyedReader(entries: entries, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .unkeyed(let items) = value else { throw CanonicalDecodingError(message: "expected a list, found \(value)") }
+        return UnkeyedReader(items: items, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleReader(value: value, codingPath: codingPath) }
+}
+
+struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let entries: [(key: String, value: CanonicalValue)]
+    let codingPath: [any CodingKey]
+
+    var allKeys: [Key] { entries.compactMap { Key(stringValue: $0.key) } }
+    func contains(_ key: Key) -> Bool { entries.contains { $0.key == key.stringValue } }
+
+    private func value(_ key: Key) throws -> CanonicalValue {
+        guard let found = entries.first(where: { $0.key == key.stringValue }) else {
+            throw CanonicalDecodingError(message: "no '\(key.stringValue)' at \(codingPath.map(\.stringValue).joined(separator: "."))")
+        }
+        return found.value
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        if case .null = try value(key) { return true }
+        return false
+    }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try TreeDecoder(value: try value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+    }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try TreeDecoder(value: try value(key), codingPath: codingPath + [key]).unkeyedContainer()
+    }
+    func superDecoder() throws -> any Decoder {
+        guard let found = entries.first(where: { $0.key == "super" }) else { throw CanonicalDecodingError(message: "no 'super'") }
+        return TreeDecoder(value: found.value, codingPath: codingPath)
+    }
+    func superDecoder(forKey key: Key) throws -> any Decoder { TreeDecoder(value: try value(key), codingPath: codingPath + [key]) }
+}
+
+struct UnkeyedReader: UnkeyedDecodingContainer {
+    let items: [CanonicalValue]
+    let codingPath: [any CodingKey]
+    var currentIndex = 0
+    var count: Int? { items.count }
+    var isAtEnd: Bool { currentIndex >= items.count }
+
+    private mutating func next() throws -> CanonicalValue {
+        guard !isAtEnd else { throw CanonicalDecodingError(message: "a list ends early at \(codingPath.map(\.stringValue).joined(separator: "."))") }
+        defer { currentIndex += 1 }
+        return items[currentIndex]
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd, case .null = items[currentIndex] else { return false }
+        currentIndex += 1
+        return true
+    }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeTree(type, try next(), codingPath: codingPath) }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        try TreeDecoder(value: try next(), codingPath: codingPath).container(keyedBy: type)
+    }
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try TreeDecoder(value: try next(), codingPath: codingPath).unkeyedContainer()
+    }
+    mutating func superDecoder() throws -> any Decoder { TreeDecoder(value: try next(), codingPath: codingPath) }
+}
+
+struct SingleReader: SingleValueDecodingContainer {
+    let value: CanonicalValue
+    let codingPath: [any CodingKey]
+
+    func decodeNil() -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeTree(type, value, codingPath: codingPath) }
+}

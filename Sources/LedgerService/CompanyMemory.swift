@@ -1,0 +1,126 @@
+import LedgerCore
+
+/// One company's fold kept in memory by the service (decision 0012): the ledger at the log's
+/// head, the head's digest, each replica's highest logged counter, and what the stored
+/// projections still lack. Only the service's writer changes it, under the service's lock.
+final class CompanyMemory {
+    private(set) var ledger: Ledger
+    private(set) var head: UInt64
+    private(set) var logDigest: [UInt8]
+    private(set) var openReviewCases: Int
+    private(set) var projectedThrough: UInt64
+    private var highest: [ReplicaID: UInt64] = [:]
+    /// Jobs changed since the stored projections were written.
+    private var dirtyJobs: Set<JobID> = []
+
+    private init(ledger: Ledger, head: UInt64, logDigest: [UInt8], openReviewCases: Int, projectedThrough: UInt64) {
+        self.ledger = ledger
+        self.head = head
+        self.logDigest = logDigest
+        self.openReviewCases = openReviewCases
+        self.projectedThrough = projectedThrough
+    }
+
+    /// The stored projections, then the log after them replayed: the company at the head.
+    static func load(_ tx: any LedgerTransaction) throws -> CompanyMemory {
+        let through = try tx.projectedThrough()
+        let stored = try tx.projections()
+        let ledger: Ledger
+        do {
+            ledger = try Ledger(settings: stored.state.settings, companyReviewCases: stored.state.reviewCases, jobs: stored.jobs)
+        } catch {
+            throw ServiceError(.storageFailed, "The stored projections do not make a valid ledger (\(error.message)); rebuild them from the log.")
+        }
+        let digest = through == 0 ? LogDigest.empty : try tx.entries(after: through - 1, limit: 1).first?.logDigest ?? LogDigest.empty
+        let memory = CompanyMemory(ledger: ledger, head: through, logDigest: digest, openReviewCases: stored.openReviewCases, projectedThrough: through)
+        try memory.catchUp(tx)
+        return memory
+    }
+
+    /// A memory that is the given fold at `head`, with projections stored through it.
+    static func rebuilt(_ ledger: Ledger, head: UInt64, logDigest: [UInt8]) -> CompanyMemory {
+        CompanyMemory(ledger: ledger, head: head, logDigest: logDigest, openReviewCases: ledger.openReviewCases.count, projectedThrough: head)
+    }
+
+    /// Replays what the log holds past this memory's head (written by another process, or
+    /// after the stored projections): a no-op when the memory is at the head.
+    func catchUp(_ tx: any LedgerTransaction) throws {
+        let stored = try tx.head()
+        guard stored.sequence != head else { return }
+        guard stored.sequence > head else {
+            throw ServiceError(.storageFailed, "The log (\(stored.sequence)) is behind the service's memory (\(head)); restart the server.")
+        }
+        while head < stored.sequence {
+            let page = try tx.entries(after: head, limit: ServiceLimits.replayPageEntries)
+            guard !page.isEmpty else {
+                throw ServiceError(.storageFailed, "The log's head is \(stored.sequence) but it ends at \(head); the log is damaged.")
+            }
+            for entry in page { try fold(entry) }
+        }
+    }
+
+    /// The highest logged counter of `replica`, read once from storage and then kept.
+    func highestCounter(of replica: ReplicaID, _ tx: any LedgerTransaction) throws -> UInt64 {
+        if let known = highest[replica] { return known }
+        let stored = try tx.highestCounter(of: replica)
+        highest[replica] = stored
+        return stored
+    }
+
+    /// Merges a new action at the next sequence and returns the entry as it is to be stored.
+    func append(_ action: Action) -> StoredEntry {
+        let actionBytes = CanonicalEncoding.bytes(of: action)
+        let sequence = head + 1
+        let outcome = applyCountingCases(action, sequence: sequence)
+        let entry = LogEntry(sequence: sequence, action: action, outcome: outcome)
+        let encoded = CanonicalEncoding.entryBytes(sequence: sequence, actionBytes: actionBytes, outcome: outcome)
+        logDigest = LogDigest.next(logDigest, entryBytes: encoded)
+        head = sequence
+        highest[action.dot.replica] = action.dot.counter
+        return StoredEntry(entry: entry, encoded: encoded, bodyDigest: SHA256.hash(actionBytes), logDigest: logDigest)
+    }
+
+    /// Writes the jobs and company state changed since the last snapshot, as of the head.
+    func saveSnapshot(_ tx: any LedgerTransaction) throws {
+        let jobs = try dirtyJobs.sorted().map { id in
+            do { return try ledger.job(id) } catch {
+                throw ServiceError(.storageFailed, "A changed job is missing from the service's memory.")
+            }
+        }
+        try tx.saveProjections(jobs: jobs, state: CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases),
+                               openReviewCases: openReviewCases, through: head)
+        dirtyJobs = []
+        projectedThrough = head
+    }
+
+    /// Entries the stored projections are behind the head.
+    var snapshotLag: UInt64 { head - projectedThrough }
+
+    private func fold(_ stored: StoredEntry) throws {
+        let entry = stored.entry
+        let recomputed = applyCountingCases(entry.action, sequence: entry.sequence)
+        guard recomputed == entry.outcome else {
+            throw ServiceError(.storageFailed, "Replaying log entry \(entry.sequence) gave \(recomputed), not the logged \(entry.outcome); the log or the projections are damaged.")
+        }
+        head = entry.sequence
+        logDigest = stored.logDigest
+        highest[entry.action.dot.replica] = entry.action.dot.counter
+    }
+
+    /// Applies an action and keeps the open-case count and the dirty marks, looking only at
+    /// the job the action touches and the company-wide cases (not every job).
+    private func applyCountingCases(_ action: Action, sequence: UInt64) -> Outcome {
+        let job = action.touchedJob
+        let casesBefore = ledger.companyReviewCases
+        let before = openCases(job) + casesBefore.lazy.filter(\.isOpen).count
+        let outcome = ledger.apply(action, sequence: sequence)
+        openReviewCases += openCases(job) + ledger.companyReviewCases.lazy.filter(\.isOpen).count - before
+        if let job { dirtyJobs.insert(job) }
+        return outcome
+    }
+
+    private func openCases(_ job: JobID?) -> Int {
+        guard let job, let state = try? ledger.job(job) else { return 0 }
+        return state.sync.openReviewCases.count
+    }
+}

@@ -1,0 +1,77 @@
+import LedgerCore
+import LedgerTestSupport
+import Testing
+
+@Suite("The canonical form: the streaming encoder, reading it back, replica ids as text")
+struct CanonicalFormTests {
+    static func traffic() throws -> FieldWorkload {
+        try FieldWorkload(.init(seed: 21, jobs: 30, devices: 3, actions: 500, gapMillisMax: 30_000, pullEvery: 5,
+                                vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                  installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+    }
+
+    @Test("The streaming encoder writes exactly the bytes of the tree-building reference")
+    func sameBytesAsTheReference() throws {
+        let traffic = try Self.traffic()
+        for entry in traffic.setup + traffic.entries {
+            #expect(CanonicalEncoding.bytes(of: entry) == (try ReferenceCanonicalEncoding.bytes(of: entry)), "entry \(entry.sequence)")
+        }
+        for job in traffic.ledger.jobs { #expect(CanonicalEncoding.bytes(of: job) == (try ReferenceCanonicalEncoding.bytes(of: job))) }
+        #expect(CanonicalEncoding.bytes(of: traffic.ledger) == (try ReferenceCanonicalEncoding.bytes(of: traffic.ledger)))
+        let odd: [[Int64?]] = [[], [nil], [Int64.min, -1, 0, 1, Int64.max], [nil, 300]]
+        #expect(CanonicalEncoding.bytes(of: odd) == (try ReferenceCanonicalEncoding.bytes(of: odd)))
+        #expect(CanonicalEncoding.bytes(of: ["", "é", "a\u{0}b"]) == (try ReferenceCanonicalEncoding.bytes(of: ["", "é", "a\u{0}b"])))
+    }
+
+    @Test("Entries, jobs and the whole ledger read back from their canonical bytes unchanged")
+    func roundTrip() throws {
+        let traffic = try Self.traffic()
+        for entry in traffic.setup + traffic.entries {
+            let bytes = CanonicalEncoding.bytes(of: entry)
+            #expect(try CanonicalEncoding.decode(LogEntry.self, from: bytes) == entry)
+            #expect(CanonicalEncoding.entryBytes(sequence: entry.sequence, actionBytes: CanonicalEncoding.bytes(of: entry.action), outcome: entry.outcome) == bytes)
+        }
+        for job in traffic.ledger.jobs { #expect(try CanonicalEncoding.decode(Job.self, from: CanonicalEncoding.bytes(of: job)) == job) }
+        let ledger = try CanonicalEncoding.decode(Ledger.self, from: CanonicalEncoding.bytes(of: traffic.ledger))
+        #expect(ledger == traffic.ledger)
+        #expect(ledger.stateDigest == traffic.ledger.stateDigest)
+        let odd: [[Int64?]] = [[], [nil], [Int64.min, -1, 0, 1, Int64.max], [nil, 300]]
+        #expect(try CanonicalEncoding.decode([[Int64?]].self, from: CanonicalEncoding.bytes(of: odd)) == odd)
+    }
+
+    @Test("Damaged bytes are refused, never misread: every truncation, extra bytes, unknown tags, wrong types, deep nesting")
+    func damaged() throws {
+        let traffic = try Self.traffic()
+        let entry = traffic.entries[7]
+        let bytes = CanonicalEncoding.bytes(of: entry)
+        for cut in 0..<bytes.count {
+            #expect(throws: (any Error).self, "cut at \(cut)") { try CanonicalEncoding.decode(LogEntry.self, from: Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode(LogEntry.self, from: bytes + [0]) }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode(LogEntry.self, from: [9] + bytes.dropFirst()) }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode(Job.self, from: bytes) }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode(Int32.self, from: CanonicalEncoding.bytes(of: Int64.max)) }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode(UInt64.self, from: CanonicalEncoding.bytes(of: Int64(-1))) }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode([Int].self, from: [UInt8](repeating: 6, count: 100) + [0]) }
+        // A count larger than the bytes left is refused before anything is reserved.
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decode([Int].self, from: [6, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) }
+    }
+
+    @Test("Replica ids go to text and back; malformed text is refused")
+    func replicaText() throws {
+        var random = SeededRandom(seed: 5)
+        for _ in 0..<500 {
+            let id = ReplicaID(high: random.next(), low: random.next())
+            #expect(id.description.utf8.count == 36)
+            #expect(try ReplicaID(uuidString: id.description) == id)
+            #expect(try ReplicaID(uuidString: id.description.uppercased()) == id)
+        }
+        #expect(ReplicaID(high: 0, low: 1).description == "00000000-0000-0000-0000-000000000001")
+        #expect(try ReplicaID(uuidString: "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2") == ReplicaID(high: 0x6f1c_2b3a_0d4e_4f5a, low: 0x9b6c_7d8e_9fa0_b1c2))
+        for bad in ["", "6f1c2b3a0d4e4f5a9b6c7d8e9fa0b1c2", "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c", "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1cg",
+                    "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2-", "6f1c2b3a0-d4e-4f5a-9b6c-7d8e9fa0b1c2", "+f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2",
+                    "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c\u{e9}"] {
+            #expect(throws: LedgerError.self, "\(bad)") { try ReplicaID(uuidString: bad) }
+        }
+    }
+}
