@@ -61,7 +61,9 @@ let package = Package(
             "LedgerServer", "LedgerService", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "LedgerServiceTests", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
+        .testTarget(name: "LedgerServiceTests", dependencies: [
+            "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -67,9 +67,9 @@ final class CompanyMemory {
         return stored
     }
 
-    /// Merges a new action at the next sequence and returns the entry as it is to be stored.
-    func append(_ action: Action) -> StoredEntry {
-        let actionBytes = CanonicalEncoding.bytes(of: action)
+    /// Merges a new action (whose canonical bytes and their digest are given) at the next
+    /// sequence and returns the entry as it is to be stored.
+    func append(_ action: Action, actionBytes: [UInt8], bodyDigest: [UInt8]) -> StoredEntry {
         let sequence = head + 1
         let outcome = applyCountingCases(action, sequence: sequence)
         let entry = LogEntry(sequence: sequence, action: action, outcome: outcome)
@@ -77,20 +77,57 @@ final class CompanyMemory {
         logDigest = LogDigest.next(logDigest, entryBytes: encoded)
         head = sequence
         highest[action.dot.replica] = action.dot.counter
-        return StoredEntry(entry: entry, encoded: encoded, bodyDigest: SHA256.hash(actionBytes), logDigest: logDigest)
+        return StoredEntry(entry: entry, encoded: encoded, bodyDigest: bodyDigest, logDigest: logDigest)
     }
 
-    /// Writes the jobs and company state changed since the last snapshot, as of the head.
-    func saveSnapshot(_ tx: any LedgerTransaction) throws {
-        let jobs = try dirtyJobs.sorted().map { id in
-            do { return try ledger.job(id) } catch {
-                throw ServiceError(.storageFailed, "A changed job is missing from the service's memory.")
-            }
+    /// What a snapshot being written holds: the jobs it covers and its sequence. Until it is
+    /// stored, a newer cut covers its jobs too, so the newer one can replace it.
+    private var inFlight: (through: UInt64, jobs: Set<JobID>)?
+
+    /// A snapshot's content taken from memory: cheap (the jobs are shared values); encoding
+    /// them, the expensive part, can happen anywhere afterwards.
+    struct Cut: Sendable {
+        let jobs: [Job]
+        let state: CompanyState
+        let openReviewCases: Int
+        let through: UInt64
+
+        /// The jobs' canonical bytes: what the storage keeps.
+        func encoded() -> ProjectionSnapshot {
+            ProjectionSnapshot(jobs: jobs.map { ($0.id, CanonicalEncoding.bytes(of: $0)) }, state: state, openReviewCases: openReviewCases, through: through)
         }
-        try tx.saveProjections(jobs: jobs, state: CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases),
-                               openReviewCases: openReviewCases, through: head)
+    }
+
+    /// Whether a snapshot is being encoded or written.
+    var snapshotInFlight: Bool { inFlight != nil }
+
+    /// Takes the jobs changed since the last snapshot (and those of one still in flight).
+    func cut() -> Cut {
+        let ids = dirtyJobs.union(inFlight?.jobs ?? [])
         dirtyJobs = []
-        projectedThrough = head
+        inFlight = (head, ids)
+        return Cut(jobs: ids.sorted().compactMap { try? ledger.job($0) },
+                   state: CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases), openReviewCases: openReviewCases, through: head)
+    }
+
+    /// The cut's snapshot is stored.
+    func stored(_ cut: Cut) {
+        projectedThrough = max(projectedThrough, cut.through)
+        if inFlight?.through == cut.through { inFlight = nil }
+    }
+
+    /// The cut's snapshot could not be stored: its jobs count as changed again.
+    func notStored(_ cut: Cut) {
+        guard let pending = inFlight, pending.through == cut.through else { return }
+        dirtyJobs.formUnion(pending.jobs)
+        inFlight = nil
+    }
+
+    /// Cuts, encodes and stores a snapshot at the head inside `tx` (shutdown, small companies).
+    func saveSnapshot(_ tx: any LedgerTransaction) throws {
+        let cut = cut()
+        try tx.saveProjections(cut.encoded())
+        stored(cut)
     }
 
     /// Entries the stored projections are behind the head.

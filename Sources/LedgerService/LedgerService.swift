@@ -20,10 +20,15 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     private let lock = NSLock()
     private var memories: [CompanyID: CompanyMemory] = [:]
     private var writer: WriteQueue!
+    /// Encodes snapshots beside the writer, one at a time.
+    private let snapshots = DispatchQueue(label: "fieldledger-snapshots", qos: .utility)
+    private let snapshotLagEntries: UInt64
 
-    /// Makes a service over `storage` and starts its writer.
-    public init(storage: Storage) {
+    /// Makes a service over `storage` and starts its writer. A snapshot of the projections is
+    /// stored each time they fall `snapshotLagEntries` behind the log.
+    public init(storage: Storage, snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) {
         self.storage = storage
+        self.snapshotLagEntries = max(1, snapshotLagEntries)
         writer = WriteQueue(name: "fieldledger-writer") { [unowned self] group in self.process(group) }
     }
 
@@ -43,13 +48,15 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// A device's change set: only its own replica's actions, each made by its own user and role.
     public func push(_ changeSet: ChangeSet, from device: DeviceCredential) async throws -> PushResponse {
         try Self.check(changeSet, from: device)
-        return try await performAsync(device.company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, memory, tx)) }
+        let encoded = Self.encode(changeSet)
+        return try await performAsync(device.company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, encoded, memory, tx)) }
     }
 
     /// Handles one replica's change set and returns the answer after the commit.
     public func push(_ changeSet: ChangeSet, company: CompanyID) throws -> PushResponse {
         try Self.check(changeSet, from: nil)
-        return try perform(company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, memory, tx)) }
+        let encoded = Self.encode(changeSet)
+        return try perform(company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, encoded, memory, tx)) }
     }
 
     /// An office user's action through the server's JSON API: made as the company's server
@@ -61,8 +68,8 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             var clock = HybridLogicalClock(last: try tx.lastHLC(of: replica) ?? HLCTimestamp(wallMillis: 0))
             let action = Action(dot: Dot(replica: replica, counter: counter), hlc: clock.tick(physicalMillis: wallMillis), actor: actor, job: job,
                                 seenSequence: memory.head, businessDay: day, payload: payload)
-            let response = try Self.push(ChangeSet(replica: replica, lastAppliedSequence: action.seenSequence, appVersion: "server",
-                                                   clock: action.hlc, actions: [action]), memory, tx)
+            let changeSet = ChangeSet(replica: replica, lastAppliedSequence: action.seenSequence, appVersion: "server", clock: action.hlc, actions: [action])
+            let response = try Self.push(changeSet, Self.encode(changeSet), memory, tx)
             guard let outcome = response.outcomes.first else {
                 throw ServiceError(.storageFailed, "The server's own action was not handled.")
             }
@@ -85,13 +92,22 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         }
     }
 
+    /// Each action's canonical bytes, made before the push reaches the writer so that this
+    /// work runs on the caller's core, beside the writer rather than in it.
+    private static func encode(_ changeSet: ChangeSet) -> [(bytes: [UInt8], digest: [UInt8])] {
+        changeSet.actions.map { action in
+            let bytes = CanonicalEncoding.bytes(of: action)
+            return (bytes, SHA256.hash(bytes))
+        }
+    }
+
     /// One push on a company's memory inside the group's transaction. Everything that can
     /// refuse it was checked before; what throws here fails the whole group.
-    static func push(_ changeSet: ChangeSet, _ memory: CompanyMemory, _ tx: any LedgerTransaction) throws -> PushResponse {
+    static func push(_ changeSet: ChangeSet, _ encoded: [(bytes: [UInt8], digest: [UInt8])], _ memory: CompanyMemory, _ tx: any LedgerTransaction) throws -> PushResponse {
         var highest = try memory.highestCounter(of: changeSet.replica, tx)
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
         var sendFrom: UInt64?, flagged = false
-        pushing: for action in changeSet.actions {
+        pushing: for (action, body) in zip(changeSet.actions, encoded) {
             switch PushRules.step(for: action, highest: highest) {
             case .duplicate:
                 let outcome = PushRules.duplicateOutcome(action, storedBodyDigest: try tx.bodyDigest(of: action.dot))
@@ -104,7 +120,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             case .apply:
                 break
             }
-            let stored = memory.append(action)
+            let stored = memory.append(action, actionBytes: body.bytes, bodyDigest: body.digest)
             appended.append(stored)
             outcomes.append(stored.entry.outcome)
             highest = action.dot.counter
@@ -171,8 +187,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             let head = try tx.head()
             try tx.deleteAllJobs()
             let memory = CompanyMemory.rebuilt(folded, head: head.sequence, logDigest: head.logDigest)
-            try tx.saveProjections(jobs: folded.jobs, state: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases),
-                                   openReviewCases: memory.openReviewCases, through: head.sequence)
+            try tx.saveProjections(ProjectionSnapshot(jobs: folded.jobs.map { ($0.id, CanonicalEncoding.bytes(of: $0)) },
+                                                      state: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases),
+                                                      openReviewCases: memory.openReviewCases, through: head.sequence))
             memories[company] = memory
             return .success(())
         }
@@ -235,6 +252,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     private func process(_ group: [WriteRequest]) {
         var refusals = [Error?](repeating: nil, count: group.count)
         var touched: [CompanyID] = []
+        var cuts: [(CompanyID, CompanyMemory.Cut)] = []
         lock.lock()
         do {
             try storage.write { open in
@@ -253,7 +271,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     refusals[index] = try request.run(memory, tx)
                 }
                 for company in touched {
-                    if let memory = memories[company], memory.snapshotLag >= ServiceLimits.snapshotLagEntries { try memory.saveSnapshot(transactions[company]!) }
+                    if let memory = memories[company], memory.snapshotLag >= snapshotLagEntries, !memory.snapshotInFlight {
+                        cuts.append((company, memory.cut()))
+                    }
                 }
             }
         } catch {
@@ -267,6 +287,23 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         }
         lock.unlock()
         for (request, refusal) in zip(group, refusals) { request.finish(refusal) }
+        for (company, cut) in cuts { storeInBackground(cut, company: company) }
+    }
+
+    /// Encodes a snapshot off the writer, then has the writer store it, unless a newer one was
+    /// stored meanwhile (it covers this one's jobs, see `CompanyMemory.cut`).
+    private func storeInBackground(_ cut: CompanyMemory.Cut, company: CompanyID) {
+        snapshots.async { [self] in
+            let snapshot = cut.encoded()
+            writer.submit(WriteRequest(company: company, weight: 0, run: { memory, tx in
+                if try tx.projectedThrough() <= snapshot.through { try tx.saveProjections(snapshot) }
+                memory.stored(cut)
+                return nil
+            }, finish: { [self] error in
+                guard error != nil else { return }
+                lock.withLock { memories[company]?.notStored(cut) }
+            }))
+        }
     }
 
     private static func fold(_ tx: any LedgerTransaction) throws -> Ledger {

@@ -47,6 +47,22 @@ public struct StoredEntry: Hashable, Sendable {
     }
 }
 
+/// Changed jobs (as their canonical bytes) and the company state, as of a log sequence.
+public struct ProjectionSnapshot: Sendable {
+    public let jobs: [(id: JobID, encoded: [UInt8])]
+    public let state: CompanyState
+    public let openReviewCases: Int
+    public let through: UInt64
+
+    /// Makes a snapshot.
+    public init(jobs: [(id: JobID, encoded: [UInt8])], state: CompanyState, openReviewCases: Int, through: UInt64) {
+        self.jobs = jobs
+        self.state = state
+        self.openReviewCases = openReviewCases
+        self.through = through
+    }
+}
+
 /// One company's storage inside one transaction. Every read sees the transaction's own writes.
 ///
 /// The log is the record; the stored projections (jobs, company state, open-case count) are a
@@ -75,8 +91,8 @@ public protocol LedgerTransaction {
     func projectedThrough() throws -> UInt64
     /// The stored projections: company state, every job and the open-case count.
     func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int)
-    /// Stores changed jobs and the company state as the fold up to `sequence`.
-    func saveProjections(jobs: [Job], state: CompanyState, openReviewCases: Int, through sequence: UInt64) throws
+    /// Stores changed jobs and the company state as the fold up to the snapshot's sequence.
+    func saveProjections(_ snapshot: ProjectionSnapshot) throws
     /// Drops every stored job (before a rebuild from the log).
     func deleteAllJobs() throws
 }

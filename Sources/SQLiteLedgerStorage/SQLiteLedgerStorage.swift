@@ -287,11 +287,11 @@ struct SQLiteTransaction: LedgerTransaction {
         return (try Codec.decode(CompanyState.self, row["state"]), jobs, row["open_review_cases"])
     }
 
-    func saveProjections(jobs: [Job], state: CompanyState, openReviewCases: Int, through sequence: UInt64) throws {
+    func saveProjections(_ snapshot: ProjectionSnapshot) throws {
         let upsert = try db.cachedStatement(sql: "INSERT INTO job (company, id, state) VALUES (?, ?, ?) ON CONFLICT (company, id) DO UPDATE SET state = excluded.state")
-        for job in jobs { try upsert.execute(arguments: [company, Keys.job(job.id), Codec.encode(job)]) }
+        for job in snapshot.jobs { try upsert.execute(arguments: [company, Keys.job(job.id), Data(job.encoded)]) }
         try db.execute(sql: "UPDATE company SET state = ?, open_review_cases = ?, projected_through = ? WHERE key = ?",
-                       arguments: [Codec.encode(state), openReviewCases, try Keys.integer(sequence), company])
+                       arguments: [Codec.encode(snapshot.state), snapshot.openReviewCases, try Keys.integer(snapshot.through), company])
     }
 
     func deleteAllJobs() throws {

@@ -13,19 +13,22 @@ struct ServiceFixture {
     let service: LedgerService<SQLiteLedgerStorage>
     let company = try! CompanyID("acme-hvac")
 
-    init(settings: CompanySettings = CompanySettings()) throws {
+    init(settings: CompanySettings = CompanySettings(), snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         path = directory.appendingPathComponent("ledger.sqlite").path
-        service = LedgerService(storage: try SQLiteLedgerStorage(path: path))
+        service = LedgerService(storage: try SQLiteLedgerStorage(path: path), snapshotLagEntries: snapshotLagEntries)
         try service.storage.createCompany(company, state: CompanyState(settings: settings))
     }
 
-    /// Pushes consecutive runs of one replica's actions as change sets, as devices would.
-    func pushInLogOrder(_ actions: [Action], batch: Int = 100) throws -> [Outcome] {
+    /// Pushes consecutive runs of one replica's actions as change sets, as devices would; the
+    /// n-th run goes through `services[n % count]` (several services on one file stand for
+    /// several server processes).
+    func pushInLogOrder(_ actions: [Action], batch: Int = 100, through services: [LedgerService<SQLiteLedgerStorage>]? = nil) throws -> [Outcome] {
         var outcomes: [Outcome] = []
-        for run in FieldWorkload.runs(actions, size: batch) {
-            let response = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "test",
+        let services = services ?? [service]
+        for (index, run) in FieldWorkload.runs(actions, size: batch).enumerated() {
+            let response = try services[index % services.count].push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "test",
                                                       clock: run.last!.hlc, actions: run), company: company)
             #expect(response.sendFrom == nil)
             outcomes += response.outcomes
@@ -151,5 +154,44 @@ struct LedgerServiceTests {
         #expect(throws: ServiceError.self) { try fixture.service.pull(company: try CompanyID("other"), after: 0, limit: 1) }
         #expect(throws: ServiceError.self) { try fixture.service.storage.createCompany(fixture.company, state: CompanyState(settings: CompanySettings())) }
         #expect(throws: ServiceError.self) { try CompanyID("Not Valid") }
+    }
+
+    @Test("Snapshots of the projections: a restart without one replays the log after the last stored one; close stores one at the head")
+    func snapshots() throws {
+        let fixture = try ServiceFixture(snapshotLagEntries: 97)
+        let traffic = try Self.workload(seed: 16)
+        let log = traffic.setup + traffic.entries
+        #expect(try fixture.pushInLogOrder(log.map(\.action)) == log.map(\.outcome))
+        // As after kill -9: whatever snapshot the background stored, plus the log after it.
+        let restarted = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
+        #expect(try restarted.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+        #expect(try restarted.openReviewCaseCount() == traffic.ledger.openReviewCases.count)
+        try fixture.service.close()
+        let through = try fixture.service.storage.read(fixture.company) { try $0.projectedThrough() }
+        #expect(through == UInt64(log.count), "close stores a snapshot at the head")
+        #expect(throws: ServiceError.self, "a closed service takes no more writes") {
+            try fixture.service.push(ChangeSet(replica: traffic.devices[0], lastAppliedSequence: 0, appVersion: "t", clock: log[0].action.hlc, actions: []),
+                                     company: fixture.company)
+        }
+        let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
+        #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
+        #expect(try reopened.foldedLedger(company: fixture.company) == traffic.ledger)
+    }
+
+    @Test("Two services on one file (two server processes) take turns; each replays what the other appended")
+    func twoWriters() throws {
+        let fixture = try ServiceFixture(snapshotLagEntries: 61)
+        let other = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path), snapshotLagEntries: 61)
+        let traffic = try Self.workload(seed: 17)
+        let log = traffic.setup + traffic.entries
+        #expect(try fixture.pushInLogOrder(log.map(\.action), batch: 37, through: [fixture.service, other]) == log.map(\.outcome))
+        for service in [fixture.service, other] {
+            #expect(try service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+            #expect(try service.head(company: fixture.company) == UInt64(log.count))
+        }
+        try other.close()
+        try fixture.service.close()
+        let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
+        #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
     }
 }
