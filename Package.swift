@@ -20,6 +20,8 @@ let package = Package(
         // The server's HTTP shell and command line.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The end-to-end benchmark's HTTP client (already in the graph through HummingbirdTesting).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
@@ -55,6 +57,11 @@ let package = Package(
         // Release-mode benchmark of durable pushes through LedgerService on SQLite (issue D).
         .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
                           path: "Benchmarks/ServiceBench"),
+        // Issue D's end-to-end benchmark: the fieldledger-server binary over loopback.
+        .executableTarget(name: "server-bench", dependencies: [
+            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ], path: "Benchmarks/ServerBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "LedgerServerTests", dependencies: [

@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
         let server = try data.server()
         let app = server.application(host: host, port: port) { port in
             print("fieldledger-server listening on \(host):\(port), data in \(data.data)")
+            // Out now even into a pipe: supervisors and tests wait for this line to learn the port.
+            fflush(nil)
         }
         // Hummingbird finishes the requests in flight (and their commits) before it stops; then
         // the projection snapshots are written so the next start replays nothing.

@@ -1,0 +1,235 @@
+// Issue D's end-to-end benchmark: the real `fieldledger-server` binary on a loopback port, 50
+// devices pushing their actions in 100-action change sets, all at once, with durable commits.
+// Release mode, after building the server in release too:
+//
+//     swift build -c release --product fieldledger-server
+//     swift run -c release server-bench [ACTIONS]        # default 1,000,000
+//
+// It prints actions per second end-to-end for each quarter of the load, the server's peak
+// memory, the time of a fixed 1,000-action push as the log grows (quiet server, median of 5),
+// how long a graceful stop takes, and how long a restarted server takes to answer its first push.
+import AsyncHTTPClient
+import Foundation
+import LedgerCore
+import LedgerServer
+import LedgerService
+import LedgerTestSupport
+import NIOCore
+import SQLiteLedgerStorage
+import SyncProtocol
+import Synchronization
+
+let total = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000
+let serverBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldledger-server").path
+guard FileManager.default.isExecutableFile(atPath: serverBinary) else {
+    print("server-bench: build the server first: swift build -c release --product fieldledger-server")
+    exit(1)
+}
+let clock = ContinuousClock()
+func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+// MARK: The workload, the company and the devices (set up in-process, not timed)
+
+let generated = clock.now
+let traffic = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: 50, actions: total, gapMillisMax: 30_000, pullEvery: 20,
+                                      vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
+                                                        installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
+print("server-bench: \(total) device actions from \(traffic.devices.count) devices on \(traffic.ledger.jobCount) jobs (generated in \(clock.now - generated))")
+
+let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("server-bench-\(UUID().uuidString)").path
+try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+let company = try CompanyID("bench")
+let probeReplica = ReplicaID(high: 0xB0B, low: 1)
+let probeActor = Actor(user: try UserID("tech-probe"), role: .technician)
+func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%02x", index % 256), count: 32) }
+do {
+    let storage = try SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: dataDirectory))
+    let administration = Administration(storage: storage)
+    try administration.createCompany(company)
+    var actors = traffic.byDevice.map { $0[0].actor }
+    actors.append(probeActor)
+    for actor in Set(actors).sorted(by: { $0.user.rawValue < $1.user.rawValue }) { try administration.setUser(actor.user, role: actor.role, company: company) }
+    for (index, replica) in (traffic.devices + [probeReplica]).enumerated() {
+        try storage.registerDevice(tokenHash: DeviceTokens.hash(token(index)), credential: DeviceCredential(company: company, actor: actors[index], replica: replica))
+    }
+    let service = LedgerService(storage: storage)
+    for run in FieldWorkload.runs(traffic.setup.map(\.action), size: 100) {
+        _ = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run),
+                             company: company)
+    }
+    try service.close()
+}
+let jobs = traffic.setup.compactMap { entry -> JobID? in
+    if case .createJob = entry.action.payload { return JobID(entry.action.dot) }
+    return nil
+}
+let setupCount = traffic.setup.count
+// Each device's change sets as the bytes it sends, made before the clock starts.
+let wires: [[[UInt8]]] = try traffic.byDevice.map { actions in
+    try FieldWorkload.runs(actions, size: 100).map { run in
+        try SyncMessage.pushRequest(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench",
+                                              clock: run.last!.hlc, actions: run)).encoded()
+    }
+}
+let lastWall = traffic.entries.last?.action.hlc.wallMillis ?? 0
+let wireBytes = wires.joined().reduce(0) { $0 + $1.count }
+print("setup: \(setupCount) office actions pushed in-process; \(wires.joined().count) change sets, \(wireBytes) bytes on the wire (\(String(format: "%.2f", Double(wireBytes) / Double(total))) B/action)")
+
+// MARK: The server process
+
+final class Server {
+    let process = Process()
+    let port: Int
+
+    init(binary: String, data: String) throws {
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", "0", "--data", data]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var line = ""
+        let handle = output.fileHandleForReading
+        while !line.contains("\n") {
+            let chunk = handle.availableData
+            guard !chunk.isEmpty else { throw CocoaError(.fileReadUnknown) }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let text = line.split(separator: " ").first(where: { $0.contains("127.0.0.1:") })?.split(separator: ":").last?.filter(\.isNumber),
+              let port = Int(text) else { throw CocoaError(.fileReadCorruptFile) }
+        self.port = port
+    }
+
+    /// Peak and current resident memory of the server, in MiB (from /proc).
+    func memory() -> (peak: Double, now: Double) {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Double {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(name) } ?? ""
+            return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+        }
+        return (field("VmHWM:"), field("VmRSS:"))
+    }
+
+    func stop() -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        process.terminate()
+        process.waitUntilExit()
+        return clock.now - start
+    }
+}
+
+let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
+let throttled = Atomic<Int>(0)
+
+/// Sends one sync message; waits out a 429 as a device would. Returns the answer.
+func send(_ wire: [UInt8], device: Int, port: Int) async throws -> SyncMessage {
+    while true {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token(device))")
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.body = .bytes(ByteBuffer(bytes: wire))
+        let response = try await client.execute(request, timeout: .seconds(120))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        if response.status.code == 429 {
+            throttled.add(1, ordering: .relaxed)
+            let wait = Double(response.headers.first(name: "Retry-After") ?? "1") ?? 1
+            try await Task.sleep(for: .seconds(wait))
+            continue
+        }
+        let answer = try SyncMessage.decode(Array(buffer: body))
+        guard response.status == .ok else { throw CocoaError(.coderInvalidValue, userInfo: ["answer": "\(answer)"]) }
+        return answer
+    }
+}
+
+/// The fixed push: 1,000 one-dollar cash payments from the probe device, one change set.
+var probeCounter: UInt64 = 0
+var probeWall = lastWall
+@MainActor func probe(port: Int, head: UInt64) async throws -> (Double, UInt64) {
+    let day = try CalendarDate.parse("2026-11-01")
+    let actions = (0..<1_000).map { index -> Action in
+        probeCounter += 1
+        probeWall += 10
+        return Action(dot: Dot(replica: probeReplica, counter: probeCounter), hlc: HLCTimestamp(wallMillis: probeWall), actor: probeActor,
+                      job: jobs[Int(probeCounter) % jobs.count], seenSequence: head, businessDay: day,
+                      payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
+    }
+    let wire = try SyncMessage.pushRequest(ChangeSet(replica: probeReplica, lastAppliedSequence: head, appVersion: "bench", clock: actions.last!.hlc, actions: actions)).encoded()
+    let start = clock.now
+    guard case .pushResponse(let response) = try await send(wire, device: traffic.devices.count, port: port), response.outcomes.count == 1_000 else {
+        throw CocoaError(.coderInvalidValue)
+    }
+    return (seconds(clock.now - start), response.serverSequence)
+}
+
+/// Five fixed pushes: their median time and the log's head after them.
+@MainActor func probes(port: Int, head: UInt64) async throws -> (Double, UInt64) {
+    var times: [Double] = [], head = head
+    for _ in 0..<5 {
+        let (time, sequence) = try await probe(port: port, head: head)
+        times.append(time)
+        head = sequence
+    }
+    return (median(times), head)
+}
+
+// MARK: The run
+
+var server = try Server(binary: serverBinary, data: dataDirectory)
+var head = UInt64(setupCount)
+var probeTimes: [(log: UInt64, seconds: Double)] = []
+let (firstProbe, probedHead) = try await probes(port: server.port, head: head)
+probeTimes.append((head, firstProbe))
+head = probedHead
+let quarters = 4
+var pushedTotal = 0
+var loadTime = Duration.zero
+for quarter in 0..<quarters {
+    let port = server.port
+    let start = clock.now
+    let pushed = try await withThrowingTaskGroup(of: Int.self) { group in
+        for (device, sets) in wires.enumerated() {
+            let slice = sets[(sets.count * quarter / quarters)..<(sets.count * (quarter + 1) / quarters)]
+            group.addTask {
+                var count = 0
+                for wire in slice {
+                    guard case .pushResponse(let response) = try await send(wire, device: device, port: port), response.sendFrom == nil else {
+                        throw CocoaError(.coderInvalidValue)
+                    }
+                    count += response.outcomes.count
+                }
+                return count
+            }
+        }
+        var sum = 0
+        for try await count in group { sum += count }
+        return sum
+    }
+    let elapsed = clock.now - start
+    loadTime += elapsed
+    pushedTotal += pushed
+    head += UInt64(pushed)
+    let memory = server.memory()
+    print(String(format: "quarter %d: %d actions in %.2f s: %.0f actions/s; server memory %.0f MiB (peak %.0f)",
+                 quarter + 1, pushed, seconds(elapsed), Double(pushed) / seconds(elapsed), memory.now, memory.peak))
+    let (probeTime, next) = try await probes(port: port, head: head)
+    probeTimes.append((head, probeTime))
+    head = next
+}
+let peak = server.memory().peak
+print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answers waited out: %d); server peak memory %.0f MiB",
+             pushedTotal, seconds(loadTime), Double(pushedTotal) / seconds(loadTime), throttled.load(ordering: .relaxed), peak))
+for (log, time) in probeTimes {
+    print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f)", log, time * 1000, time / probeTimes[0].seconds))
+}
+let stopTime = server.stop()
+print("graceful stop (snapshot of the projections): \(stopTime)")
+let restart = clock.now
+server = try Server(binary: serverBinary, data: dataDirectory)
+let (_, afterRestart) = try await probe(port: server.port, head: head)
+print("restart until the first push was answered: \(clock.now - restart) (log now \(afterRestart))")
+_ = server.stop()
+try await client.shutdown().get()
