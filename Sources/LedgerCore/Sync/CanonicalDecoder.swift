@@ -115,21 +115,27 @@ func decodeTree<T: Decodable>(_ type: T.Type, _ value: CanonicalValue, codingPat
         guard let fitted = N(exactly: number) else { throw mismatch("a number that fits \(N.self)") }
         return fitted
     }
-    switch type {
-    case is String.Type:
+    // Metadata comparisons rather than dynamic casts: this runs for every stored value read.
+    if T.self == String.self {
         guard case .string(let text) = value else { throw mismatch("a string") }
-        return text as! T
-    case is Bool.Type:
+        return unsafeBitCast(text, to: T.self)
+    } else if T.self == UInt64.self {
+        return unsafeBitCast(try unsigned(), to: T.self)
+    } else if T.self == Int64.self {
+        return unsafeBitCast(try signed(), to: T.self)
+    } else if T.self == Int.self {
+        return unsafeBitCast(try fit(try signed(), Int.self), to: T.self)
+    } else if T.self == Bool.self {
         guard case .bool(let flag) = value else { throw mismatch("a boolean") }
-        return flag as! T
-    case is Int64.Type: return try signed() as! T
-    case is Int.Type: return try fit(try signed(), Int.self) as! T
-    case is Int32.Type: return try fit(try signed(), Int32.self) as! T
-    case is UInt64.Type: return try unsigned() as! T
-    case is UInt.Type: return try fit(try unsigned(), UInt.self) as! T
-    case is UInt32.Type: return try fit(try unsigned(), UInt32.self) as! T
-    default: return try T(from: TreeDecoder(value: value, codingPath: codingPath))
+        return unsafeBitCast(flag, to: T.self)
+    } else if T.self == Int32.self {
+        return unsafeBitCast(try fit(try signed(), Int32.self), to: T.self)
+    } else if T.self == UInt32.self {
+        return unsafeBitCast(try fit(try unsigned(), UInt32.self), to: T.self)
+    } else if T.self == UInt.self {
+        return unsafeBitCast(try fit(try unsigned(), UInt.self), to: T.self)
     }
+    return try T(from: TreeDecoder(value: value, codingPath: codingPath))
 }
 
 struct TreeDecoder: Decoder {
@@ -168,12 +174,12 @@ struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
         if case .null = try value(key) { return true }
         return false
     }
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeTree(type, try value(key), codingPath: codingPath + [key]) }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decodeTree(type, try value(key), codingPath: codingPath) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decodeTree(type, try value(key), codingPath: codingPath) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decodeTree(type, try value(key), codingPath: codingPath) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decodeTree(type, try value(key), codingPath: codingPath) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decodeTree(type, try value(key), codingPath: codingPath) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decodeTree(type, try value(key), codingPath: codingPath) }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         try TreeDecoder(value: try value(key), codingPath: codingPath + [key]).container(keyedBy: type)

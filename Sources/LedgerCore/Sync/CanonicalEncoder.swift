@@ -97,18 +97,27 @@ final class Frame {
     func string(_ value: String) { bytes.append(4); writeString(value, to: &bytes) }
 
     /// Writes one value: numbers and strings directly, anything else through its `encode(to:)`.
+    /// Types are told apart by comparing metadata, which is much cheaper than a dynamic cast.
     func write<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
-        switch value {
-        case let value as String: string(value)
-        case let value as Bool: bool(value)
-        case let value as Int: int(Int64(value))
-        case let value as Int64: int(value)
-        case let value as Int32: int(Int64(value))
-        case let value as UInt64: uint(value)
-        case let value as UInt32: uint(UInt64(value))
-        case let value as UInt: uint(UInt64(value))
-        case is Double, is Float: throw CanonicalEncodingError(message: "floating point has no canonical form here")
-        default:
+        if T.self == String.self {
+            string(unsafeBitCast(value, to: String.self))
+        } else if T.self == UInt64.self {
+            uint(unsafeBitCast(value, to: UInt64.self))
+        } else if T.self == Int64.self {
+            int(unsafeBitCast(value, to: Int64.self))
+        } else if T.self == Int.self {
+            int(Int64(unsafeBitCast(value, to: Int.self)))
+        } else if T.self == Bool.self {
+            bool(unsafeBitCast(value, to: Bool.self))
+        } else if T.self == Int32.self {
+            int(Int64(unsafeBitCast(value, to: Int32.self)))
+        } else if T.self == UInt32.self {
+            uint(UInt64(unsafeBitCast(value, to: UInt32.self)))
+        } else if T.self == UInt.self {
+            uint(UInt64(unsafeBitCast(value, to: UInt.self)))
+        } else if T.self == Double.self || T.self == Float.self {
+            throw CanonicalEncodingError(message: "floating point has no canonical form here")
+        } else {
             let encoder = ValueEncoder(frame: self, codingPath: codingPath)
             try value.encode(to: encoder)
             // A value that wrote nothing is null, as a value that encodes nil.
@@ -160,7 +169,7 @@ struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt64, forKey key: Key) throws { frame.key(key); frame.uint(value) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         frame.key(key)
-        try frame.write(value, codingPath: codingPath + [key])
+        try frame.write(value, codingPath: codingPath)
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         frame.key(key)
