@@ -37,7 +37,8 @@ let package = Package(
         // The office sync server's HTTP shell over LedgerService (issue D).
         .target(name: "LedgerServer", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
         ]),
         .executableTarget(name: "fieldledger-server", dependencies: [
             "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "LedgerCore",

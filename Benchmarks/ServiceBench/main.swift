@@ -53,5 +53,6 @@ func rate(_ n: Int, _ d: Duration) -> Int { Int(Double(n) / (Double(d.components
 print("service-bench: SQLite (WAL, synchronous FULL), group commit of concurrent pushes")
 print("setup: \(traffic.setup.count) office actions in \(setup.count) change sets: \(rate(traffic.setup.count, setupTime)) actions/s")
 print("devices: \(pushed) actions from \(perDevice.count) devices at once in \(perDevice.map(\.count).reduce(0, +)) change sets of up to 100: \(rate(pushed, pushTime)) actions/s")
-let closeTime = try clock.measure { try service.close() }
-print("close (projection snapshot of \(try service.projectedLedger(company: company).jobCount) jobs): \(closeTime)")
+let snapshotTime = try clock.measure { try service.storeSnapshots() }
+print("snapshot of the projections (\(try service.projectedLedger(company: company).jobCount) jobs) at the head: \(snapshotTime)")
+service.close()

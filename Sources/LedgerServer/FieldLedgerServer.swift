@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import LedgerCore
 import LedgerService
 import SQLiteLedgerStorage
@@ -29,11 +31,13 @@ public struct FieldLedgerServer: Sendable {
         administration = Administration(storage: storage)
     }
 
-    /// The HTTP application, bound to `host` and `port` (0: any free port, reported to `onRunning`).
-    public func application(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    /// The HTTP application, bound to `host` and `port` (0: any free port, reported to `onRunning`);
+    /// HTTPS when `tls` is given. Throws when the certificate or key cannot be read.
+    public func application(host: String, port: Int, tls: ServerTLS? = nil, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
         -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "fieldledger"),
-                    onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
+        return Application(router: router(), server: server, configuration: .init(address: .hostname(host, port: port), serverName: "fieldledger"),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
     }
 
     /// Every route as "METHOD /path/{parameter}" (docs/openapi.json must list the same).
@@ -228,5 +232,34 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+/// The certificate chain and private key (PEM files) for serving HTTPS without a proxy.
+public struct ServerTLS: Sendable {
+    public let certificatePath: String
+    public let keyPath: String
+
+    /// Names the two files.
+    public init(certificatePath: String, keyPath: String) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+
+    func configuration() throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificatePath)
+        } catch {
+            throw ServiceError(.invalidRequest, "The certificate '\(certificatePath)' could not be read as PEM (\(error)); pass the full chain, leaf first.")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        } catch {
+            throw ServiceError(.invalidRequest, "The private key '\(keyPath)' could not be read as an unencrypted PEM key (\(error)).")
+        }
+        guard !chain.isEmpty else { throw ServiceError(.invalidRequest, "The certificate file '\(certificatePath)' holds no certificate.") }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 }

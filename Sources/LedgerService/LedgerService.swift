@@ -10,8 +10,8 @@ import SyncProtocol
 /// Each company's fold is kept in memory (decision 0012). A push is checked, merged on that
 /// fold, appended to the log at the next sequences and committed durably before its outcomes
 /// are returned; pushes that arrive while the writer is busy share one commit. The stored job
-/// projections are a snapshot written every `ServiceLimits.snapshotLagEntries` entries and on
-/// `close()`; on start the log after the snapshot is replayed. `ServerLog` is the in-memory
+/// projections are a snapshot written every `ServiceLimits.snapshotLagEntries` entries; on
+/// start the log after the snapshot is replayed. `ServerLog` is the in-memory
 /// reference this must agree with (the tests compare them).
 public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     public let storage: Storage
@@ -32,9 +32,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         writer = WriteQueue(name: "fieldledger-writer") { [unowned self] group in self.process(group) }
     }
 
-    /// Writes the projection snapshots of every company in memory and stops the writer, after
-    /// the writes already queued. Graceful shutdown calls it; later writes are refused.
-    public func close() throws {
+    /// Stores a snapshot of the projections at the head for every company in memory, on the
+    /// writer (after the writes already queued).
+    public func storeSnapshots() throws {
         let companies = lock.withLock { memories.keys.sorted() }
         for company in companies {
             try perform(company, weight: 0) { memory, tx in
@@ -42,6 +42,12 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                 return .success(())
             }
         }
+    }
+
+    /// Stops the writer once the writes already queued have committed; later writes are
+    /// refused. No snapshot is stored: the log is the record, and the next start replays at
+    /// most `snapshotLagEntries` entries (decision 0012), so a stop stays quick.
+    public func close() {
         writer.stop()
     }
 

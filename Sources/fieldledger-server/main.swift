@@ -29,19 +29,30 @@ struct Serve: AsyncParsableCommand {
     var host: String = ProcessInfo.processInfo.environment["FIELDLEDGER_HOST"] ?? "127.0.0.1"
     @Option(help: "The port to listen on (environment: FIELDLEDGER_PORT).")
     var port: Int = ProcessInfo.processInfo.environment["FIELDLEDGER_PORT"].flatMap(Int.init) ?? 8080
+    @Option(name: .customLong("tls-cert"), help: "A PEM certificate chain, leaf first, to serve HTTPS directly (environment: FIELDLEDGER_TLS_CERT).")
+    var tlsCertificate: String? = ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_CERT"]
+    @Option(name: .customLong("tls-key"), help: "The certificate's unencrypted PEM private key (environment: FIELDLEDGER_TLS_KEY).")
+    var tlsKey: String? = ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_KEY"]
     @OptionGroup var data: DataOption
+
+    func validate() throws {
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw ValidationError("Give both --tls-cert and --tls-key to serve HTTPS, or neither to serve HTTP (behind a TLS-terminating proxy).")
+        }
+    }
 
     func run() async throws {
         let server = try data.server()
-        let app = server.application(host: host, port: port) { port in
-            print("fieldledger-server listening on \(host):\(port), data in \(data.data)")
+        let tls = tlsCertificate.map { ServerTLS(certificatePath: $0, keyPath: tlsKey ?? "") }
+        let scheme = tls == nil ? "http" : "https"
+        let app = try server.application(host: host, port: port, tls: tls) { port in
+            print("fieldledger-server listening on \(scheme)://\(host):\(port), data in \(data.data)")
             // Out now even into a pipe: supervisors and tests wait for this line to learn the port.
             fflush(nil)
         }
-        // Hummingbird finishes the requests in flight (and their commits) before it stops; then
-        // the projection snapshots are written so the next start replays nothing.
+        // Hummingbird finishes the requests in flight (and their commits) before it stops.
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-        try server.service.close()
+        server.service.close()
     }
 }
 

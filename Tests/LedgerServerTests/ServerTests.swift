@@ -28,7 +28,7 @@ struct ServerWorld {
         otherToken = try admin.issueToken(company: other, user: try UserID("cy")).token
     }
 
-    func app() -> some ApplicationProtocol { server.application(host: "127.0.0.1", port: 0) }
+    func app() throws -> some ApplicationProtocol { try server.application(host: "127.0.0.1", port: 0) }
 }
 
 /// Sends sync messages over HTTP with a device token.

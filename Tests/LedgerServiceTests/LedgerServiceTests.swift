@@ -156,7 +156,7 @@ struct LedgerServiceTests {
         #expect(throws: ServiceError.self) { try CompanyID("Not Valid") }
     }
 
-    @Test("Snapshots of the projections: a restart without one replays the log after the last stored one; close stores one at the head")
+    @Test("Snapshots of the projections: a restart replays the log after the last stored one; one can be stored at the head; a closed service refuses writes")
     func snapshots() throws {
         let fixture = try ServiceFixture(snapshotLagEntries: 97)
         let traffic = try Self.workload(seed: 16)
@@ -166,9 +166,10 @@ struct LedgerServiceTests {
         let restarted = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
         #expect(try restarted.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
         #expect(try restarted.openReviewCaseCount() == traffic.ledger.openReviewCases.count)
-        try fixture.service.close()
+        try fixture.service.storeSnapshots()
         let through = try fixture.service.storage.read(fixture.company) { try $0.projectedThrough() }
-        #expect(through == UInt64(log.count), "close stores a snapshot at the head")
+        #expect(through == UInt64(log.count), "a snapshot at the head")
+        fixture.service.close()
         #expect(throws: ServiceError.self, "a closed service takes no more writes") {
             try fixture.service.push(ChangeSet(replica: traffic.devices[0], lastAppliedSequence: 0, appVersion: "t", clock: log[0].action.hlc, actions: []),
                                      company: fixture.company)
@@ -189,8 +190,8 @@ struct LedgerServiceTests {
             #expect(try service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
             #expect(try service.head(company: fixture.company) == UInt64(log.count))
         }
-        try other.close()
-        try fixture.service.close()
+        try other.storeSnapshots()
+        try fixture.service.storeSnapshots()
         let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
         #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
     }

@@ -14,7 +14,7 @@ struct MigrationTests {
         let traffic = try LedgerServiceTests.workload(seed: 18)
         let log = traffic.setup + traffic.entries
         _ = try fixture.pushInLogOrder(log.map(\.action))
-        try fixture.service.close()
+        try fixture.service.storeSnapshots()
         // Turn the file back into what v5 wrote: JSON in every blob, v6 not yet applied.
         let queue = try DatabaseQueue(path: fixture.path)
         try queue.write { db in
