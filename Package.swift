@@ -20,6 +20,8 @@ let package = Package(
         // The server's HTTP shell and command line.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The server's structured logs (already in the graph through Hummingbird).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // The end-to-end benchmark's HTTP client (already in the graph through HummingbirdTesting).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
@@ -38,11 +40,11 @@ let package = Package(
         .target(name: "LedgerServer", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
-            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "fieldledger-server", dependencies: [
             "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "LedgerCore",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "LedgerServerTests", dependencies: [
             "LedgerServer", "LedgerService", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "LedgerServiceTests", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import Logging
 import LedgerCore
 import LedgerService
 import SQLiteLedgerStorage
@@ -32,12 +33,13 @@ public struct FieldLedgerServer: Sendable {
     }
 
     /// The HTTP application, bound to `host` and `port` (0: any free port, reported to `onRunning`);
-    /// HTTPS when `tls` is given. Throws when the certificate or key cannot be read.
-    public func application(host: String, port: Int, tls: ServerTLS? = nil, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
-        -> some ApplicationProtocol {
+    /// HTTPS when `tls` is given; logging to `logger` (see `SyncLog` for what is logged). Throws
+    /// when the certificate or key cannot be read.
+    public func application(host: String, port: Int, tls: ServerTLS? = nil, logger: Logger = Logger(label: "fieldledger"),
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
         return Application(router: router(), server: server, configuration: .init(address: .hostname(host, port: port), serverName: "fieldledger"),
-                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 
     /// Every route as "METHOD /path/{parameter}" (docs/openapi.json must list the same).
@@ -54,7 +56,7 @@ public struct FieldLedgerServer: Sendable {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(openReviewCases: open))))
         }
-        router.post("/v1/sync") { request, _ in try await self.sync(request) }
+        router.post("/v1/sync") { request, context in try await self.sync(request, logger: context.logger) }
         router.get("/v1/jobs") { request, _ in
             let device = try self.office(request)
             let ledger = try await offload { try self.service.projectedLedger(company: device.company) }
@@ -84,7 +86,7 @@ public struct FieldLedgerServer: Sendable {
     }
 
     /// One sync request: decode, check who sends it, push or pull, answer in binary.
-    func sync(_ request: Request) async throws -> Response {
+    func sync(_ request: Request, logger: Logger) async throws -> Response {
         let device = try authenticate(request)
         var request = request
         let wire: [UInt8]
@@ -105,14 +107,17 @@ public struct FieldLedgerServer: Sendable {
         case .respond(let answer):
             return Self.binary(answer, status: .badRequest)
         case .applyPush(let changeSet):
+            let started = ContinuousClock.now
             let response = try await service.push(changeSet, from: device)
             metrics.recordPush(response.outcomes)
+            SyncLog.push(logger, device: device, response: response, elapsed: ContinuousClock.now - started)
             return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
         case .readPage(let after, let limit):
             let (page, head) = try await offload {
                 (try self.service.pull(company: device.company, after: after, limit: limit), try self.service.head(company: device.company))
             }
             metrics.recordPull(lag: head >= after ? head - after : 0)
+            SyncLog.pull(logger, device: device, after: after, page: page, head: head)
             return Self.binary(session.pageReady(entries: page.entries, checkpoint: page.checkpoint), status: .ok)
         }
     }
@@ -195,17 +200,27 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch {
+            let response = Self.response(for: error)
+            SyncLog.refused(context.logger, request: request, status: response.status, error: error)
+            return response
+        }
+    }
+
+    static func response(for error: any Error) -> Response {
+        do {
+            throw error
         } catch let limited as RateLimited {
-            var response = Self.json(code: "rate_limited", message: "Too many requests from this device; retry after \(limited.retryAfterSeconds) s.",
+            var response = json(code: "rate_limited", message: "Too many requests from this device; retry after \(limited.retryAfterSeconds) s.",
                                      status: .tooManyRequests)
             response.headers[.retryAfter] = String(limited.retryAfterSeconds)
             return response
         } catch let error as ServiceError {
-            return Self.json(code: error.code.rawValue, message: error.message, status: Self.status(error.code))
+            return json(code: error.code.rawValue, message: error.message, status: status(error.code))
         } catch let error as HTTPError {
-            return Self.json(code: error.status == .notFound ? "not_found" : "http_error", message: error.body ?? "\(error.status)", status: error.status)
+            return json(code: error.status == .notFound ? "not_found" : "http_error", message: error.body ?? "\(error.status)", status: error.status)
         } catch {
-            return Self.json(code: "internal_error", message: "The server failed to handle the request; try again, and tell the operator if it repeats.",
+            return json(code: "internal_error", message: "The server failed to handle the request; try again, and tell the operator if it repeats.",
                              status: .internalServerError)
         }
     }

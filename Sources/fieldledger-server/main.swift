@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Logging
 import LedgerCore
 import LedgerServer
 import LedgerService
@@ -30,22 +31,32 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to listen on (environment: FIELDLEDGER_PORT).")
     var port: Int = ProcessInfo.processInfo.environment["FIELDLEDGER_PORT"].flatMap(Int.init) ?? 8080
     @Option(name: .customLong("tls-cert"), help: "A PEM certificate chain, leaf first, to serve HTTPS directly (environment: FIELDLEDGER_TLS_CERT).")
-    var tlsCertificate: String? = ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_CERT"]
+    var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "The certificate's unencrypted PEM private key (environment: FIELDLEDGER_TLS_KEY).")
-    var tlsKey: String? = ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_KEY"]
+    var tlsKey: String?
+    @Option(help: "trace, debug, info (default), notice, warning, error or critical (environment: FIELDLEDGER_LOG_LEVEL). Pulls are logged at debug; no level logs amounts, names or tokens.")
+    var logLevel: String = ProcessInfo.processInfo.environment["FIELDLEDGER_LOG_LEVEL"] ?? "info"
     @OptionGroup var data: DataOption
 
+    var certificate: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_CERT"] }
+    var key: String? { tlsKey ?? ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_KEY"] }
+
     func validate() throws {
-        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("The log level is one of trace, debug, info, notice, warning, error, critical.")
+        }
+        guard (certificate == nil) == (key == nil) else {
             throw ValidationError("Give both --tls-cert and --tls-key to serve HTTPS, or neither to serve HTTP (behind a TLS-terminating proxy).")
         }
     }
 
     func run() async throws {
         let server = try data.server()
-        let tls = tlsCertificate.map { ServerTLS(certificatePath: $0, keyPath: tlsKey ?? "") }
+        let tls = certificate.map { ServerTLS(certificatePath: $0, keyPath: key ?? "") }
         let scheme = tls == nil ? "http" : "https"
-        let app = try server.application(host: host, port: port, tls: tls) { port in
+        var logger = Logger(label: "fieldledger")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let app = try server.application(host: host, port: port, tls: tls, logger: logger) { port in
             print("fieldledger-server listening on \(scheme)://\(host):\(port), data in \(data.data)")
             // Out now even into a pipe: supervisors and tests wait for this line to learn the port.
             fflush(nil)
