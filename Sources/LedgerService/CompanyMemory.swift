@@ -156,8 +156,10 @@ final class CompanyMemory {
         return outcome
     }
 
+    /// Counted in place: `openReviewCases` would build an array twice per action, and a job
+    /// with a long history holds many cases.
     private func openCases(_ job: JobID?) -> Int {
         guard let job, let state = try? ledger.job(job) else { return 0 }
-        return state.sync.openReviewCases.count
+        return state.sync.reviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
     }
 }
