@@ -148,18 +148,10 @@ final class CompanyMemory {
     /// the job the action touches and the company-wide cases (not every job).
     private func applyCountingCases(_ action: Action, sequence: UInt64) -> Outcome {
         let job = action.touchedJob
-        let casesBefore = ledger.companyReviewCases
-        let before = openCases(job) + casesBefore.lazy.filter(\.isOpen).count
+        let before = ledger.openReviewCaseCount(job: job)
         let outcome = ledger.apply(action, sequence: sequence)
-        openReviewCases += openCases(job) + ledger.companyReviewCases.lazy.filter(\.isOpen).count - before
+        openReviewCases += ledger.openReviewCaseCount(job: job) - before
         if let job { dirtyJobs.insert(job) }
         return outcome
-    }
-
-    /// Counted in place: `openReviewCases` would build an array twice per action, and a job
-    /// with a long history holds many cases.
-    private func openCases(_ job: JobID?) -> Int {
-        guard let job, let state = try? ledger.job(job) else { return 0 }
-        return state.sync.reviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
     }
 }

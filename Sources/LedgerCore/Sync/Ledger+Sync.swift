@@ -95,6 +95,17 @@ extension Ledger {
         return .applied
     }
 
+    /// The number of open review cases: the company-wide ones, plus those of one job if given.
+    /// Counted in place, without copying the job (the server keeps the company's count by the
+    /// job each action touches, and a job with a long history holds many cases).
+    public func openReviewCaseCount(job id: JobID?) -> Int {
+        var count = companyReviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
+        if let id, let index = jobsByID.index(forKey: id) {
+            count += jobsByID.values[index].sync.reviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
+        }
+        return count
+    }
+
     /// Every open review case, company-wide ones first, then by job and raising dot.
     public var openReviewCases: [ReviewCase] {
         companyReviewCases.filter(\.isOpen) + jobs.flatMap { $0.sync.openReviewCases }
