@@ -147,11 +147,9 @@ final class CompanyMemory {
     /// Applies an action and keeps the open-case count and the dirty marks, looking only at
     /// the job the action touches and the company-wide cases (not every job).
     private func applyCountingCases(_ action: Action, sequence: UInt64) -> Outcome {
-        let job = action.touchedJob
-        let before = ledger.openReviewCaseCount(job: job)
-        let outcome = ledger.apply(action, sequence: sequence)
-        openReviewCases += ledger.openReviewCaseCount(job: job) - before
-        if let job { dirtyJobs.insert(job) }
+        let (outcome, delta) = ledger.applyCountingOpenCases(action, sequence: sequence)
+        openReviewCases += delta
+        if let job = action.touchedJob { dirtyJobs.insert(job) }
         return outcome
     }
 }

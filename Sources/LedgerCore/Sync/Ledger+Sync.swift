@@ -95,15 +95,26 @@ extension Ledger {
         return .applied
     }
 
-    /// The number of open review cases: the company-wide ones, plus those of one job if given.
-    /// Counted in place, without copying the job (the server keeps the company's count by the
-    /// job each action touches, and a job with a long history holds many cases).
-    public func openReviewCaseCount(job id: JobID?) -> Int {
+    /// `apply(_:sequence:)`, also saying by how much the number of open review cases changed
+    /// (the server keeps a company's count this way rather than recounting every job).
+    public mutating func applyCountingOpenCases(_ action: Action, sequence: UInt64) -> (outcome: Outcome, openCasesDelta: Int) {
+        let job = action.touchedJob
+        let before = openCaseCount(touching: job)
+        let outcome = apply(action, sequence: sequence)
+        return (outcome, openCaseCount(touching: job) - before)
+    }
+
+    /// The open company-wide cases plus one job's. Mutating only to reach the job in place:
+    /// reading `jobsByID.values[index]` would copy the whole `Job` (measured: a tenth of a
+    /// server push once jobs carry long histories).
+    private mutating func openCaseCount(touching id: JobID?) -> Int {
         var count = companyReviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
-        if let id, let index = jobsByID.index(forKey: id) {
-            count += jobsByID.values[index].sync.reviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
-        }
+        if let id, let index = jobsByID.index(forKey: id) { count += Self.openCases(in: &jobsByID.values[index]) }
         return count
+    }
+
+    private static func openCases(in job: inout Job) -> Int {
+        job.sync.reviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
     }
 
     /// Every open review case, company-wide ones first, then by job and raising dot.
