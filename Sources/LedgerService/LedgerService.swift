@@ -1,6 +1,3 @@
-import LedgerCore
-import SyncProtocol
-
 import Foundation
 import LedgerCore
 import SyncProtocol
