@@ -43,11 +43,9 @@ struct LoggingTests {
             var logger = Logger(label: "test") { _ in CapturingLogHandler(sink: sink) }
             logger.logLevel = level
             try await world.server.application(host: "127.0.0.1", port: 0, logger: logger).test(.live) { client in
-                var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
+                var office = try world.devices().office
                 let day = Fixtures.date("2026-06-01")
-                let created = office.perform(.createJob(number: "J-7", customer: Customer(name: "Dana Whitfield"), department: "HVAC", currency: .usd, notes: ""),
-                                             job: nil, day: day, physicalMillis: 1_000)
-                let job = JobID(try #require(created.action).dot)
+                let job = try office.createJob("J-7", customer: "Dana Whitfield", on: day, at: 1_000)
                 office.perform(.setInvoice(number: "HV-9", baseTotalMinor: 987_654, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
                 let sync = SyncClient(client: client, token: world.officeToken)
                 try await sync.sync(&office)

@@ -29,6 +29,20 @@ struct ServerWorld {
     }
 
     func app() throws -> some ApplicationProtocol { try server.application(host: "127.0.0.1", port: 0) }
+
+    /// The office's and the technician's devices, with nothing synced yet.
+    func devices() throws -> (office: TestDevice, tech: TestDevice) {
+        (TestDevice(replica: office.replica, actor: office.actor, initial: try Ledger()), TestDevice(replica: tech.replica, actor: tech.actor, initial: try Ledger()))
+    }
+}
+
+extension TestDevice {
+    /// Creates a job in this device's outbox and returns its id.
+    mutating func createJob(_ number: String, customer: String, on day: CalendarDate, at millis: Int64) throws -> JobID {
+        let created = perform(.createJob(number: number, customer: Customer(name: customer), department: "HVAC", currency: .usd, notes: ""),
+                              job: nil, day: day, physicalMillis: millis)
+        return JobID(try #require(created.action).dot)
+    }
 }
 
 /// Sends sync messages over HTTP with a device token.
@@ -71,12 +85,9 @@ struct ServerTests {
     func twoDevices() async throws {
         let world = try ServerWorld()
         try await world.app().test(.live) { client in
-            var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
-            var tech = TestDevice(replica: world.tech.replica, actor: world.tech.actor, initial: try Ledger())
+            var (office, tech) = try world.devices()
             let day = Fixtures.date("2026-06-01")
-            let created = office.perform(.createJob(number: "J-1042", customer: Customer(name: "Dana Whitfield"), department: "HVAC", currency: .usd, notes: ""),
-                                         job: nil, day: day, physicalMillis: 1_000)
-            let job = JobID(try #require(created.action).dot)
+            let job = try office.createJob("J-1042", customer: "Dana Whitfield", on: day, at: 1_000)
             office.perform(.setInvoice(number: "HV-2048", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
             office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
             let officeSync = SyncClient(client: client, token: world.officeToken), techSync = SyncClient(client: client, token: world.techToken)
@@ -128,11 +139,9 @@ struct ServerTests {
     func officeActions() async throws {
         let world = try ServerWorld()
         try await world.app().test(.live) { client in
-            var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
-            var tech = TestDevice(replica: world.tech.replica, actor: world.tech.actor, initial: try Ledger())
+            var (office, tech) = try world.devices()
             let day = Fixtures.date("2026-06-01")
-            let job = JobID(try #require(office.perform(.createJob(number: "J-7", customer: Customer(name: "Lee"), department: nil, currency: .usd, notes: ""),
-                                                        job: nil, day: day, physicalMillis: 1_000).action).dot)
+            let job = try office.createJob("J-7", customer: "Lee", on: day, at: 1_000)
             office.perform(.setInvoice(number: "HV-7", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
             office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
             let officeSync = SyncClient(client: client, token: world.officeToken), techSync = SyncClient(client: client, token: world.techToken)
