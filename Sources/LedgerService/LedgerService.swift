@@ -36,7 +36,6 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         for company in companies {
             try perform(company, weight: 0) { memory, tx in
                 if memory.snapshotLag > 0 { try memory.saveSnapshot(tx) }
-                return .success(())
             }
         }
     }
@@ -52,14 +51,14 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     public func push(_ changeSet: ChangeSet, from device: DeviceCredential) async throws -> PushResponse {
         try Self.check(changeSet, from: device)
         let encoded = Self.encode(changeSet)
-        return try await performAsync(device.company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, encoded, memory, tx)) }
+        return try await performAsync(device.company, weight: changeSet.actions.count) { memory, tx in try Self.push(changeSet, encoded, memory, tx) }
     }
 
     /// Handles one replica's change set and returns the answer after the commit.
     public func push(_ changeSet: ChangeSet, company: CompanyID) throws -> PushResponse {
         try Self.check(changeSet, from: nil)
         let encoded = Self.encode(changeSet)
-        return try perform(company, weight: changeSet.actions.count) { memory, tx in .success(try Self.push(changeSet, encoded, memory, tx)) }
+        return try perform(company, weight: changeSet.actions.count) { memory, tx in try Self.push(changeSet, encoded, memory, tx) }
     }
 
     /// An office user's action through the server's JSON API: made as the company's server
@@ -76,7 +75,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             guard let outcome = response.outcomes.first else {
                 throw ServiceError(.storageFailed, "The server's own action was not handled.")
             }
-            return .success(outcome)
+            return outcome
         }
     }
 
@@ -194,7 +193,6 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                                                       state: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases),
                                                       openReviewCases: memory.openReviewCases, through: head.sequence))
             memories[company] = memory
-            return .success(())
         }
     }
 
@@ -213,7 +211,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         let head = try self.head(company: company)
         if let value = try lock.withLock({ try memories[company].flatMap { $0.head >= head ? try read($0) : nil } }) { return value }
         // Not loaded, or another process wrote: the writer loads or replays, then we read.
-        try perform(company, weight: 0) { _, _ in .success(()) }
+        try perform(company, weight: 0) { _, _ in }
         return try lock.withLock {
             guard let memory = memories[company] else { throw ServiceError(.storageFailed, "The company's memory was dropped after a failed write; retry.") }
             return try read(memory)
@@ -221,7 +219,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     }
 
     /// Runs `work` on the writer and waits for its group to commit.
-    private func perform<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> Result<T, ServiceError>) throws -> T {
+    private func perform<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<T, Error>?
         writer.submit(request(company, weight: weight, work) { result = $0; done.signal() })
@@ -230,21 +228,16 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     }
 
     /// Runs `work` on the writer and suspends until its group committed.
-    private func performAsync<T: Sendable>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> Result<T, ServiceError>) async throws -> T {
+    private func performAsync<T: Sendable>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             writer.submit(request(company, weight: weight, work) { continuation.resume(with: $0) })
         }
     }
 
-    private func request<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> Result<T, ServiceError>,
+    private func request<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> T,
                             answer: @escaping (Result<T, Error>) -> Void) -> WriteRequest {
         nonisolated(unsafe) var value: T?
-        return WriteRequest(company: company, weight: weight, run: { memory, tx in
-            switch try work(memory, tx) {
-            case .success(let produced): value = produced; return nil
-            case .failure(let refusal): return refusal
-            }
-        }, finish: { error in
+        return WriteRequest(company: company, weight: weight, run: { memory, tx in value = try work(memory, tx) }, finish: { error in
             if let error { answer(.failure(error)) } else if let value { answer(.success(value)) } else {
                 answer(.failure(ServiceError(.storageFailed, "A write finished without an answer.")))
             }
@@ -271,7 +264,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                         if let memory = memories[request.company] { try memory.catchUp(tx) } else { memories[request.company] = try CompanyMemory.load(tx) }
                     }
                     guard let memory = memories[request.company] else { continue }
-                    refusals[index] = try request.run(memory, tx)
+                    try request.run(memory, tx)
                 }
                 for company in touched {
                     if let memory = memories[company], memory.snapshotLag >= snapshotLagEntries, !memory.snapshotInFlight {
@@ -301,7 +294,6 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             writer.submit(WriteRequest(company: company, weight: 0, run: { memory, tx in
                 if try tx.projectedThrough() <= snapshot.through { try tx.saveProjections(snapshot) }
                 memory.stored(cut)
-                return nil
             }, finish: { [self] error in
                 guard error != nil else { return }
                 lock.withLock { memories[company]?.notStored(cut) }

@@ -5,13 +5,14 @@ final class WriteRequest: @unchecked Sendable {
     let company: CompanyID
     /// How many actions it may append (the writer caps a group by this).
     let weight: Int
-    /// Runs inside the group's transaction. Returns a refusal that changed nothing; throws only
-    /// when the transaction (and the memory of its companies) can no longer be trusted.
-    let run: (CompanyMemory, any LedgerTransaction) throws -> ServiceError?
-    /// Called once, after the group committed (nil or the request's own refusal) or failed.
+    /// Runs inside the group's transaction. Everything that can refuse a request is checked
+    /// before it is queued, so a throw here means the transaction (and the memory of its
+    /// companies) can no longer be trusted: the whole group fails.
+    let run: (CompanyMemory, any LedgerTransaction) throws -> Void
+    /// Called once: nil after the group committed, else why the request did not happen.
     let finish: (Error?) -> Void
 
-    init(company: CompanyID, weight: Int, run: @escaping (CompanyMemory, any LedgerTransaction) throws -> ServiceError?,
+    init(company: CompanyID, weight: Int, run: @escaping (CompanyMemory, any LedgerTransaction) throws -> Void,
          finish: @escaping (Error?) -> Void) {
         self.company = company
         self.weight = weight
