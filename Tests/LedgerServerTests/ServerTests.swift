@@ -30,6 +30,19 @@ struct ServerWorld {
 
     func app() throws -> some ApplicationProtocol { try server.application(host: "127.0.0.1", port: 0) }
 
+    /// The office creates a job invoiced at $3,000.00 on a thirds plan; both devices sync it.
+    /// Returns the job and each device's sync client.
+    func jobOnThirds(_ number: String, customer: String, day: CalendarDate, client: any TestClientProtocol,
+                     office: inout TestDevice, tech: inout TestDevice) async throws -> (JobID, SyncClient, SyncClient) {
+        let job = try office.createJob(number, customer: customer, on: day, at: 1_000)
+        office.perform(.setInvoice(number: "HV-\(number)", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
+        office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
+        let officeSync = SyncClient(client: client, token: officeToken), techSync = SyncClient(client: client, token: techToken)
+        try await officeSync.sync(&office)
+        try await techSync.sync(&tech)
+        return (job, officeSync, techSync)
+    }
+
     /// The office's and the technician's devices, with nothing synced yet.
     func devices() throws -> (office: TestDevice, tech: TestDevice) {
         (TestDevice(replica: office.replica, actor: office.actor, initial: try Ledger()), TestDevice(replica: tech.replica, actor: tech.actor, initial: try Ledger()))
@@ -87,12 +100,7 @@ struct ServerTests {
         try await world.app().test(.live) { client in
             var (office, tech) = try world.devices()
             let day = Fixtures.date("2026-06-01")
-            let job = try office.createJob("J-1042", customer: "Dana Whitfield", on: day, at: 1_000)
-            office.perform(.setInvoice(number: "HV-2048", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
-            office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
-            let officeSync = SyncClient(client: client, token: world.officeToken), techSync = SyncClient(client: client, token: world.techToken)
-            try await officeSync.sync(&office)
-            try await techSync.sync(&tech)
+            let (job, officeSync, techSync) = try await world.jobOnThirds("J-1042", customer: "Dana Whitfield", day: day, client: client, office: &office, tech: &tech)
             tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
             try await techSync.sync(&tech)
             try await officeSync.sync(&office)
@@ -141,12 +149,7 @@ struct ServerTests {
         try await world.app().test(.live) { client in
             var (office, tech) = try world.devices()
             let day = Fixtures.date("2026-06-01")
-            let job = try office.createJob("J-7", customer: "Lee", on: day, at: 1_000)
-            office.perform(.setInvoice(number: "HV-7", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, physicalMillis: 1_001)
-            office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, physicalMillis: 1_002)
-            let officeSync = SyncClient(client: client, token: world.officeToken), techSync = SyncClient(client: client, token: world.techToken)
-            try await officeSync.sync(&office)
-            try await techSync.sync(&tech)
+            let (job, officeSync, techSync) = try await world.jobOnThirds("J-7", customer: "Lee", day: day, client: client, office: &office, tech: &tech)
             // The technician takes a deposit the office has not seen; the office re-splits the plan.
             tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
             office.perform(.editPlan(PlanDraft(template: .fiftyFifty)), job: job, day: day, physicalMillis: 2_100)
