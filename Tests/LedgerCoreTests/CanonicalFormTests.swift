@@ -21,6 +21,23 @@ struct CanonicalFormTests {
         let odd: [[Int64?]] = [[], [nil], [Int64.min, -1, 0, 1, Int64.max], [nil, 300]]
         #expect(CanonicalEncoding.bytes(of: odd) == (try ReferenceCanonicalEncoding.bytes(of: odd)))
         #expect(CanonicalEncoding.bytes(of: ["", "é", "a\u{0}b"]) == (try ReferenceCanonicalEncoding.bytes(of: ["", "é", "a\u{0}b"])))
+        // Outcomes and review case ids are written by hand; every case, alone and nested.
+        let raised = ReviewCaseID(Dot(replica: ReplicaID(high: 1, low: 2), counter: 300), index: 2)
+        let outcomes: [Outcome] = [.applied, .exists, .appliedWithException(raised), .parkedForReview(raised),
+                                   .rejected(LedgerError(.jobUnknown, "No such job."))]
+        for outcome in outcomes { #expect(CanonicalEncoding.bytes(of: outcome) == (try ReferenceCanonicalEncoding.bytes(of: outcome)), "\(outcome)") }
+        #expect(CanonicalEncoding.bytes(of: outcomes) == (try ReferenceCanonicalEncoding.bytes(of: outcomes)))
+        #expect(CanonicalEncoding.bytes(of: raised) == (try ReferenceCanonicalEncoding.bytes(of: raised)))
+        // Actions too, with and without a job, a payment with and without a reference.
+        let base = traffic.entries[0].action
+        let payments = [PaymentRequest(amountMinor: -5, currency: .usd, method: .check, reference: "1042"),
+                        PaymentRequest(amountMinor: 12_345, currency: .usd, method: .card, pending: true)]
+        for job in [base.job, nil] {
+            for payload in payments.map(ActionPayload.recordPayment) + [.cancelPlan] {
+                let action = Action(dot: base.dot, hlc: base.hlc, actor: base.actor, job: job, seenSequence: 9, businessDay: base.businessDay, payload: payload)
+                #expect(CanonicalEncoding.bytes(of: action) == (try ReferenceCanonicalEncoding.bytes(of: action)), "\(action)")
+            }
+        }
     }
 
     @Test("Entries, jobs and the whole ledger read back from their canonical bytes unchanged")

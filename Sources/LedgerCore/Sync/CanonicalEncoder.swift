@@ -117,7 +117,7 @@ final class Frame {
             uint(UInt64(unsafeBitCast(value, to: UInt.self)))
         } else if T.self == Double.self || T.self == Float.self {
             throw CanonicalEncodingError(message: "floating point has no canonical form here")
-        } else if !writeSmall(value) {
+        } else if try !writeSmall(value, codingPath: codingPath) {
             let encoder = ValueEncoder(frame: self, codingPath: codingPath)
             try value.encode(to: encoder)
             // A value that wrote nothing is null, as a value that encodes nil.
@@ -129,7 +129,7 @@ final class Frame {
     /// the bytes their synthesized conformances give through the generic path (the reference
     /// test holds them equal), without the Codable machinery, which for values this small
     /// costs far more than the bytes. False for any other type.
-    private func writeSmall<T>(_ value: T) -> Bool {
+    private func writeSmall<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> Bool {
         if T.self == Dot.self {
             dot(unsafeBitCast(value, to: Dot.self))
         } else if T.self == JobID.self {
@@ -145,25 +145,19 @@ final class Frame {
         } else if T.self == ReplicaID.self {
             string(unsafeBitCast(value, to: ReplicaID.self).description)
         } else if T.self == HLCTimestamp.self {
-            let reading = unsafeBitCast(value, to: HLCTimestamp.self)
-            keyed(2)
-            writeString("wallMillis", to: &bytes)
-            int(reading.wallMillis)
-            writeString("logical", to: &bytes)
-            uint(UInt64(reading.logical))
+            hlc(unsafeBitCast(value, to: HLCTimestamp.self))
         } else if T.self == Actor.self {
-            let actor = unsafeBitCast(value, to: Actor.self)
-            keyed(2)
-            writeString("user", to: &bytes)
-            keyed(1)
-            writeString("rawValue", to: &bytes)
-            string(actor.user.rawValue)
-            writeString("role", to: &bytes)
-            string(actor.role.rawValue)
+            actor(unsafeBitCast(value, to: Actor.self))
+        } else if T.self == Action.self {
+            try action(unsafeBitCast(value, to: Action.self), codingPath: codingPath)
         } else if T.self == CalendarDate.self {
             string(unsafeBitCast(value, to: CalendarDate.self).iso)
         } else if T.self == Currency.self {
             string(unsafeBitCast(value, to: Currency.self).code)
+        } else if T.self == ReviewCaseID.self {
+            reviewCaseID(unsafeBitCast(value, to: ReviewCaseID.self))
+        } else if T.self == Outcome.self {
+            return outcome(unsafeBitCast(value, to: Outcome.self))
         } else if T.self == InstallmentID.self {
             let id = unsafeBitCast(value, to: InstallmentID.self)
             keyed(2)
@@ -189,6 +183,97 @@ final class Frame {
         string(dot.replica.description)
         writeString("counter", to: &bytes)
         uint(dot.counter)
+    }
+
+    private func hlc(_ reading: HLCTimestamp) {
+        keyed(2)
+        writeString("wallMillis", to: &bytes)
+        int(reading.wallMillis)
+        writeString("logical", to: &bytes)
+        uint(UInt64(reading.logical))
+    }
+
+    private func actor(_ actor: Actor) {
+        keyed(2)
+        writeString("user", to: &bytes)
+        keyed(1)
+        writeString("rawValue", to: &bytes)
+        string(actor.user.rawValue)
+        writeString("role", to: &bytes)
+        string(actor.role.rawValue)
+    }
+
+    /// Every action the server logs is encoded once on arrival; a payment (most of them) is
+    /// written here entirely, other payloads through the generic path. `job` is left out
+    /// when nil, as the synthesized conformance does.
+    private func action(_ action: Action, codingPath: [any CodingKey]) throws {
+        keyed(action.job == nil ? 6 : 7)
+        writeString("dot", to: &bytes)
+        dot(action.dot)
+        writeString("hlc", to: &bytes)
+        hlc(action.hlc)
+        writeString("actor", to: &bytes)
+        actor(action.actor)
+        if let job = action.job {
+            writeString("job", to: &bytes)
+            dotIdentifier(job.dot)
+        }
+        writeString("seenSequence", to: &bytes)
+        uint(action.seenSequence)
+        writeString("businessDay", to: &bytes)
+        string(action.businessDay.iso)
+        writeString("payload", to: &bytes)
+        guard case .recordPayment(let payment) = action.payload else {
+            return try write(action.payload, codingPath: codingPath)
+        }
+        keyed(1)
+        writeString("recordPayment", to: &bytes)
+        keyed(1)
+        writeString("_0", to: &bytes)
+        keyed(payment.reference == nil ? 4 : 5)
+        writeString("amountMinor", to: &bytes)
+        int(payment.amountMinor)
+        writeString("currency", to: &bytes)
+        string(payment.currency.code)
+        writeString("method", to: &bytes)
+        string(payment.method.rawValue)
+        if let reference = payment.reference {
+            writeString("reference", to: &bytes)
+            string(reference)
+        }
+        writeString("pending", to: &bytes)
+        bool(payment.pending)
+    }
+
+    private func reviewCaseID(_ id: ReviewCaseID) {
+        keyed(2)
+        writeString("dot", to: &bytes)
+        dot(id.dot)
+        writeString("index", to: &bytes)
+        int(Int64(id.index))
+    }
+
+    /// Every outcome but a rejection (whose error goes through the generic path), as the
+    /// synthesized conformance writes an enum: the case's name, then its values keyed `_0`.
+    private func outcome(_ outcome: Outcome) -> Bool {
+        let name: String, id: ReviewCaseID?
+        switch outcome {
+        case .applied: (name, id) = ("applied", nil)
+        case .exists: (name, id) = ("exists", nil)
+        case .appliedWithException(let raised): (name, id) = ("appliedWithException", raised)
+        case .parkedForReview(let raised): (name, id) = ("parkedForReview", raised)
+        case .rejected: return false
+        }
+        keyed(1)
+        writeString(name, to: &bytes)
+        if let id {
+            keyed(1)
+            writeString("_0", to: &bytes)
+            reviewCaseID(id)
+        } else {
+            keyed(0)
+        }
+        return true
     }
 
     private func dotIdentifier(_ dot: Dot) {

@@ -113,8 +113,14 @@ extension Ledger {
         return count
     }
 
+    /// Reads each case's decision where it lies: `reduce` would copy every whole case (its
+    /// proposal, plan and texts) to look at one field.
     private static func openCases(in job: inout Job) -> Int {
-        job.sync.reviewCases.reduce(0) { $1.isOpen ? $0 + 1 : $0 }
+        job.sync.reviewCases.withUnsafeBufferPointer { cases in
+            var open = 0
+            for index in cases.indices where cases[index].decision == nil { open += 1 }
+            return open
+        }
     }
 
     /// Every open review case, company-wide ones first, then by job and raising dot.
