@@ -115,6 +115,15 @@ final class Server {
         return (field("VmHWM:"), field("VmRSS:"))
     }
 
+    /// CPU seconds the server has used (user and system, from /proc; clock ticks of 1/100 s).
+    func cpuSeconds() -> Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / 100
+    }
+
     func stop() -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
@@ -193,9 +202,11 @@ head = probedHead
 let quarters = 4
 var pushedTotal = 0
 var loadTime = Duration.zero
+var loadCPU = 0.0
 for quarter in 0..<quarters {
     let port = server.port
     let start = clock.now
+    let startCPU = server.cpuSeconds()
     let pushed = try await withThrowingTaskGroup(of: Int.self) { group in
         for (device, sets) in wires.enumerated() {
             let slice = sets[(sets.count * quarter / quarters)..<(sets.count * (quarter + 1) / quarters)]
@@ -215,19 +226,21 @@ for quarter in 0..<quarters {
         return sum
     }
     let elapsed = clock.now - start
+    let cpu = server.cpuSeconds() - startCPU
+    loadCPU += cpu
     loadTime += elapsed
     pushedTotal += pushed
     head += UInt64(pushed)
     let memory = server.memory()
-    print(String(format: "quarter %d: %d actions in %.2f s: %.0f actions/s; server memory %.0f MiB (peak %.0f)",
-                 quarter + 1, pushed, seconds(elapsed), Double(pushed) / seconds(elapsed), memory.now, memory.peak))
+    print(String(format: "quarter %d: %d actions in %.2f s: %.0f actions/s; server CPU %.1f µs/action; server memory %.0f MiB (peak %.0f)",
+                 quarter + 1, pushed, seconds(elapsed), Double(pushed) / seconds(elapsed), cpu / Double(pushed) * 1e6, memory.now, memory.peak))
     let (probeTime, next) = try await probes(port: port, head: head)
     probeTimes.append((head, probeTime))
     head = next
 }
 let peak = server.memory().peak
-print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answers waited out: %d); server peak memory %.0f MiB",
-             pushedTotal, seconds(loadTime), Double(pushedTotal) / seconds(loadTime), throttled.load(ordering: .relaxed), peak))
+print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answers waited out: %d); server CPU %.1f µs/action; server peak memory %.0f MiB",
+             pushedTotal, seconds(loadTime), Double(pushedTotal) / seconds(loadTime), throttled.load(ordering: .relaxed), loadCPU / Double(pushedTotal) * 1e6, peak))
 for (log, time) in probeTimes {
     print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f)", log, time * 1000, time / probeTimes[0].seconds))
 }
