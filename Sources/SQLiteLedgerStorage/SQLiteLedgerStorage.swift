@@ -11,6 +11,7 @@ import LedgerService
 /// log's dot index grows at one end per replica, not at random.
 public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
     private let pool: DatabasePool
+    private let checkpointer: Checkpointer
 
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     public init(path: String) throws {
@@ -19,9 +20,18 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
         configuration.prepareDatabase { db in
             // WAL with NORMAL may lose the last commits on power loss; a sync server must not.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            if !db.configuration.readonly {
+                // A group commit's pages stay in memory until its commit instead of spilling
+                // into the WAL halfway through.
+                try db.execute(sql: "PRAGMA cache_size = -\(SQLiteLimits.writerCacheKiB)")
+                // The checkpointer copies the WAL into the file beside the writer; the writer
+                // only does it itself when that falls far behind.
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = \(SQLiteLimits.writerCheckpointPages)")
+            }
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        checkpointer = try Checkpointer(path: path)
     }
 
     /// Append-only: a shipped migration is never edited; changes come as new ones.
@@ -131,7 +141,8 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
     }
 
     public func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T {
-        try pool.write { db in try body { company in SQLiteTransaction(db: db, company: try Self.key(of: company, in: db)) } }
+        defer { checkpointer.poke() }
+        return try pool.write { db in try body { company in SQLiteTransaction(db: db, company: try Self.key(of: company, in: db)) } }
     }
 
     public func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
@@ -360,6 +371,45 @@ enum Codec {
             return try CanonicalEncoding.decode(type, from: bytes)
         } catch {
             throw ServiceError(.storageFailed, "A stored \(T.self) does not read back (\(error)); the database is damaged.")
+        }
+    }
+}
+
+/// The SQLite storage's tuning, in one place.
+public enum SQLiteLimits {
+    /// Page cache of the writing connection, in KiB (SQLite's default is 2,000).
+    public static let writerCacheKiB = 65_536
+    /// WAL pages (4 KiB) after which the writer checkpoints on its own: only when the
+    /// background checkpointer has fallen this far behind.
+    public static let writerCheckpointPages = 16_384
+    /// How long after a commit the background checkpointer runs; commits meanwhile share it.
+    public static let checkpointDelayMillis = 50
+}
+
+/// Copies the write-ahead log into the database file on its own connection and thread, so
+/// the writer's commits only append to the WAL (decision 0013). Passive checkpoints never wait
+/// for or block the writer or readers; a failed one is simply retried after the next commit.
+final class Checkpointer: @unchecked Sendable {
+    private let connection: DatabaseQueue
+    private let queue = DispatchQueue(label: "fieldledger-checkpoint", qos: .utility)
+    private let lock = NSLock()
+    private var scheduled = false
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        connection = try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// A commit happened: checkpoint soon, unless a checkpoint is already due.
+    func poke() {
+        guard lock.withLock({ () -> Bool in
+            defer { scheduled = true }
+            return !scheduled
+        }) else { return }
+        queue.asyncAfter(deadline: .now() + .milliseconds(SQLiteLimits.checkpointDelayMillis)) { [self] in
+            lock.withLock { scheduled = false }
+            _ = try? connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
         }
     }
 }
