@@ -74,7 +74,7 @@ final class CompanyMemory {
         let outcome = applyCountingCases(action, sequence: sequence)
         let entry = LogEntry(sequence: sequence, action: action, outcome: outcome)
         let encoded = CanonicalEncoding.entryBytes(sequence: sequence, actionBytes: actionBytes, outcome: outcome)
-        logDigest = LogDigest.next(logDigest, entryBytes: encoded)
+        logDigest = LogDigest.next(logDigest, sequence: sequence, actionDigest: bodyDigest, outcome: outcome)
         head = sequence
         highest[action.dot.replica] = action.dot.counter
         return StoredEntry(entry: entry, encoded: encoded, bodyDigest: bodyDigest, logDigest: logDigest)

@@ -122,6 +122,25 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             try convert(Job.self, table: "job", column: "state", keys: ["company", "id"])
             try convert(LogEntry.self, table: "log", column: "entry", keys: ["company", "sequence"])
         }
+        migrator.registerMigration("v7: log digests over the action's digest and the outcome") { db in
+            // Before v7 each running digest hashed the whole entry (Protocol/README.md §9 changed);
+            // recomputed here in pages, never while a cursor is open on the rows being changed.
+            let update = try db.makeStatement(sql: "UPDATE log SET log_digest = ? WHERE company = ? AND sequence = ?")
+            for company in try Int64.fetchAll(db, sql: "SELECT key FROM company") {
+                var digest = LogDigest.empty, after: Int64 = 0
+                while true {
+                    let rows = try Row.fetchAll(db, sql: "SELECT sequence, entry FROM log WHERE company = ? AND sequence > ? ORDER BY sequence LIMIT 5000",
+                                                arguments: [company, after])
+                    guard let last = rows.last else { break }
+                    for row in rows {
+                        digest = LogDigest.next(digest, try Codec.decode(LogEntry.self, row["entry"] as Data?))
+                        try update.execute(arguments: [Data(digest), company, row["sequence"] as Int64])
+                    }
+                    after = last["sequence"]
+                }
+                try db.execute(sql: "UPDATE company SET log_digest = ? WHERE key = ?", arguments: [Data(digest), company])
+            }
+        }
         return migrator
     }
 

@@ -21,6 +21,13 @@ struct ServiceFixture {
         try service.storage.createCompany(company, state: CompanyState(settings: settings))
     }
 
+    /// Another service on `other`'s file (a restarted server), migrations run again.
+    init(reopening other: ServiceFixture) throws {
+        directory = other.directory
+        path = other.path
+        service = LedgerService(storage: try SQLiteLedgerStorage(path: path))
+    }
+
     /// Pushes consecutive runs of one replica's actions as change sets, as devices would; the
     /// n-th run goes through `services[n % count]` (several services on one file stand for
     /// several server processes).

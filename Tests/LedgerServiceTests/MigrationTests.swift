@@ -30,7 +30,7 @@ struct MigrationTests {
             try toJSON(CompanyState.self, table: "company", column: "initial_state", keys: ["key"])
             try toJSON(Job.self, table: "job", column: "state", keys: ["company", "id"])
             try toJSON(LogEntry.self, table: "log", column: "entry", keys: ["company", "sequence"])
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v6:%'")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v6:%' OR identifier LIKE 'v7:%'")
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") == 5)
         }
         try queue.close()
@@ -39,5 +39,45 @@ struct MigrationTests {
         #expect(try migrated.foldedLedger(company: fixture.company) == traffic.ledger)
         let page = try migrated.pull(company: fixture.company, after: 0, limit: 5_000)
         #expect(page.entries == Array(log.prefix(page.entries.count)))
+    }
+
+    @Test("A database from before v7 (each log digest over the whole entry) gets the new running digests, and pushes go on from them")
+    func logDigestsRecomputed() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try LedgerServiceTests.workload(seed: 24)
+        let log = traffic.setup + traffic.entries
+        let half = log.count / 2
+        _ = try fixture.pushInLogOrder(log.prefix(half).map(\.action))
+        try fixture.service.storeSnapshots()
+        // What v6 wrote: SHA-256 of the previous digest and the entry's canonical bytes.
+        let queue = try DatabaseQueue(path: fixture.path)
+        try queue.write { db in
+            var old = LogDigest.empty
+            for row in try Row.fetchAll(db, sql: "SELECT sequence, entry FROM log ORDER BY sequence") {
+                var hasher = SHA256()
+                hasher.update(old)
+                hasher.update(Array(row["entry"] as Data))
+                old = hasher.finalize()
+                try db.execute(sql: "UPDATE log SET log_digest = ? WHERE sequence = ?", arguments: [Data(old), row["sequence"] as Int64])
+            }
+            try db.execute(sql: "UPDATE company SET log_digest = ?", arguments: [Data(old)])
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v7:%'")
+        }
+        try queue.close()
+        let migrated = try ServiceFixture(reopening: fixture)
+        _ = try migrated.pushInLogOrder(log.dropFirst(half).map(\.action))
+        var expected = LogDigest.empty
+        var stored: [[UInt8]] = []
+        for entry in log { expected = LogDigest.next(expected, entry) }
+        var cursor: UInt64 = 0
+        while true {
+            let page = try migrated.service.pull(company: fixture.company, after: cursor, limit: 5_000)
+            guard let last = page.entries.last else { break }
+            stored.append(page.checkpoint.logDigest)
+            cursor = last.sequence
+        }
+        #expect(cursor == UInt64(log.count))
+        #expect(stored.last == expected, "the digest at the head continues the recomputed chain")
+        #expect(try DatabaseQueue(path: fixture.path).read { db in try Data.fetchOne(db, sql: "SELECT log_digest FROM company") } == Data(expected))
     }
 }
