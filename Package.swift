@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LedgerCore", targets: ["LedgerCore"]),
         .library(name: "LedgerTestSupport", targets: ["LedgerTestSupport"]),
         .library(name: "SyncProtocol", targets: ["SyncProtocol"]),
+        .library(name: "FieldClient", targets: ["FieldClient"]),
         .executable(name: "ledger-example", targets: ["ledger-example"]),
         .executable(name: "fieldledger-server", targets: ["fieldledger-server"]),
     ],
@@ -47,6 +48,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
+        // The device side: a replica in SQLite, the outbox, sync over a transport.
+        .target(name: "FieldClient", dependencies: [
+            "LedgerCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.
         .executableTarget(name: "ledger-example", dependencies: ["LedgerCore"]),
@@ -71,6 +77,10 @@ let package = Package(
             "LedgerServer", "LedgerService", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "FieldClientTests", dependencies: [
+            "FieldClient", "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "LedgerServiceTests", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,0 +1,50 @@
+/// What went wrong on a device, with a stable code and a message that says what to do.
+/// Nothing was changed when one of these is thrown, unless the message says otherwise.
+public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable classification scripts can rely on.
+    public enum Code: String, Sendable, Hashable {
+        /// The ledger rules refused the action on this device; nothing was queued.
+        case actionRefused = "action_refused"
+        /// The replica file is missing, damaged or of another kind.
+        case replicaUnusable = "replica_unusable"
+        /// A replica already exists at that path.
+        case replicaExists = "replica_exists"
+        /// The server address is plain HTTP to another machine, or not a URL at all.
+        case insecureServer = "insecure_server"
+        /// The server did not answer, or answered something that is not a sync message.
+        case serverUnreachable = "server_unreachable"
+        /// The token was refused (revoked or wrong); the outbox keeps every action.
+        case unauthorized
+        /// The server asks the device to wait; the outbox keeps every action.
+        case serverBusy = "server_busy"
+        /// The server refused the request or the session stopped; nothing was lost.
+        case syncFailed = "sync_failed"
+        /// What the server sent does not match what this device folded (log or job digests).
+        case diverged
+    }
+
+    public let code: Code
+    public let message: String
+
+    /// Makes an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// The client library's bounds, in one place.
+public enum ClientLimits {
+    /// Actions per pushed change set.
+    public static let pushBatchActions = 100
+    /// Log entries asked for per pull page (the server caps it at 5,000).
+    public static let pullPageEntries: UInt32 = 5_000
+    /// Seconds an HTTP sync request may take before the sync stops (and can be resumed).
+    public static let requestTimeoutSeconds: Int64 = 120
+    /// Bytes of one sync answer the device accepts.
+    public static let answerBytesMax = 64 << 20
+    /// What the device reports as its app version in change sets.
+    public static let appVersion = "fieldledger-client/1"
+}

@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import LedgerCore
+import SyncProtocol
+
+/// What one sync did.
+public struct SyncReport: Hashable, Sendable {
+    /// Outcomes the server gave this device's actions during the sync, oldest first.
+    public internal(set) var outcomes: [(dot: Dot, outcome: Outcome)] = []
+    /// Log entries folded.
+    public internal(set) var entriesFolded = 0
+    /// The last log sequence folded.
+    public internal(set) var cursor: UInt64 = 0
+
+    public static func == (lhs: SyncReport, rhs: SyncReport) -> Bool {
+        lhs.outcomes.map(\.dot) == rhs.outcomes.map(\.dot) && lhs.outcomes.map(\.outcome) == rhs.outcomes.map(\.outcome)
+            && lhs.entriesFolded == rhs.entriesFolded && lhs.cursor == rhs.cursor
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(outcomes.map(\.dot))
+        hasher.combine(entriesFolded)
+        hasher.combine(cursor)
+    }
+}
+
+extension FieldReplica {
+    /// Pushes the pending actions, then pulls pages until caught up (DESIGN §4).
+    ///
+    /// Each step is written before the next message is sent: outcomes as they arrive, each
+    /// page in one transaction with its cursor. A sync stopped at any point (no signal, the
+    /// process killed) resumes from what was written: actions the server already logged are
+    /// answered "exists" and nothing is counted twice. `progress` hears the cursor after
+    /// each page.
+    @discardableResult
+    public func sync(over transport: any SyncTransport, pageEntries: UInt32 = ClientLimits.pullPageEntries,
+                     progress: (@Sendable (_ cursor: UInt64) -> Void)? = nil) async throws -> SyncReport {
+        var session = ClientSyncSession(replica: identity.replica, appVersion: ClientLimits.appVersion,
+                                        batchSize: ClientLimits.pushBatchActions, pageSize: pageEntries)
+        let (pending, cursor, clock) = lock.withLock { (unfolded.filter { $0.status == .pending }.map(\.action), self.cursor, self.clock.last) }
+        var report = SyncReport()
+        var step = session.start(pending: pending, cursor: cursor, clock: clock)
+        while true {
+            switch step {
+            case .send(let message):
+                step = session.received(try await transport.exchange(message))
+            case .recordOutcomes(let outcomes):
+                try record(outcomes)
+                report.outcomes += outcomes.map { (dot: $0.0, outcome: $0.1) }
+                step = session.outcomesRecorded()
+            case .applyPage(let page):
+                try apply(page)
+                report.entriesFolded += page.entries.count
+                report.cursor = page.checkpoint.sequence
+                progress?(page.checkpoint.sequence)
+                step = session.pageApplied()
+            case .finished:
+                report.cursor = lock.withLock { self.cursor }
+                return report
+            case .failed(let error):
+                throw ClientError(.syncFailed, "\(error.message) Nothing was lost; sync again.")
+            }
+        }
+    }
+
+    /// The server's outcomes for pushed actions: acknowledged, or rejected and kept visible.
+    func record(_ outcomes: [(Dot, Outcome)]) throws {
+        try lock.withLock {
+            var answered: [UInt64: (OutboxStatus, Outcome)] = [:]
+            for (dot, outcome) in outcomes where dot.replica == identity.replica {
+                if case .rejected = outcome { answered[dot.counter] = (.rejected, outcome) } else { answered[dot.counter] = (.acknowledged, outcome) }
+            }
+            try database.write { db in
+                for (counter, (status, outcome)) in answered.sorted(by: { $0.key < $1.key }) {
+                    try db.execute(sql: "UPDATE outbox SET status = ?, outcome = ? WHERE counter = ? AND status = ?",
+                                   arguments: [status.rawValue, Stored.encode(outcome), Int64(counter), OutboxStatus.pending.rawValue])
+                }
+            }
+            unfolded = unfolded.map { entry in
+                guard entry.status == .pending, let (status, outcome) = answered[entry.action.dot.counter] else { return entry }
+                return OutboxEntry(action: entry.action, status: status, outcome: outcome, madeAtMillis: entry.madeAtMillis)
+            }
+        }
+    }
+
+    /// Folds a page into the confirmed state, checks the running log digest and the digests
+    /// of the jobs it names, and stores it all with the cursor in one transaction. On any
+    /// mismatch nothing is stored.
+    func apply(_ page: PullPage) throws {
+        try lock.withLock {
+            var ledger = confirmed, digest = logDigest, clock = self.clock, own = foldedOwn
+            var touched = Set<JobID>(), companyTouched = false, ownOutcomes: [(UInt64, Outcome)] = []
+            for entry in page.entries {
+                do {
+                    try ledger.fold(entry)
+                } catch let error as FoldDivergence {
+                    throw ClientError(.diverged, "Folding log entry \(error.sequence) gave \(error.recomputed), the server recorded \(error.recorded); this device's copy differs from the server's. Nothing from this page was kept; update the app, or set the device up again.")
+                }
+                if let job = entry.action.touchedJob { touched.insert(job) } else { companyTouched = true }
+                if entry.action.dot.replica == identity.replica {
+                    own = max(own, entry.action.dot.counter)
+                    ownOutcomes.append((entry.action.dot.counter, entry.outcome))
+                }
+                clock = HybridLogicalClock(last: max(clock.last, entry.action.hlc))
+                digest = LogDigest.next(digest, entry)
+            }
+            guard digest == page.checkpoint.logDigest else {
+                throw ClientError(.diverged, "The server's log digest at \(page.checkpoint.sequence) differs from this device's; nothing from this page was kept. Set the device up again if it persists.")
+            }
+            for expected in page.checkpoint.jobs where (try? ledger.job(expected.job))?.digest != expected {
+                throw ClientError(.diverged, "Job \(expected.job) differs from the server's after folding; nothing from this page was kept. Set the device up again if it persists.")
+            }
+            let jobs = touched.sorted().compactMap { try? ledger.job($0) }
+            try database.write { db in
+                for job in jobs {
+                    try db.execute(sql: "INSERT INTO job (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                                   arguments: [Stored.encode(job.id), Stored.encode(job)])
+                }
+                // The log's outcome is the last word (a resent action was answered "exists").
+                for (counter, outcome) in ownOutcomes {
+                    let status: OutboxStatus = if case .rejected = outcome { .rejected } else { .acknowledged }
+                    try db.execute(sql: "UPDATE outbox SET status = ?, outcome = ? WHERE counter = ?",
+                                   arguments: [status.rawValue, Stored.encode(outcome), Int64(counter)])
+                }
+                if companyTouched {
+                    try db.execute(sql: "UPDATE replica SET company = ?",
+                                   arguments: [Stored.encode(ConfirmedCompany(settings: ledger.settings, reviewCases: ledger.companyReviewCases))])
+                }
+                try db.execute(sql: "UPDATE replica SET cursor = ?, log_digest = ?, clock_wall = ?, clock_logical = ?, folded_own = ?",
+                               arguments: [Int64(page.checkpoint.sequence), Data(digest), clock.last.wallMillis, Int64(clock.last.logical), Int64(own)])
+            }
+            confirmed = ledger
+            logDigest = digest
+            cursor = page.checkpoint.sequence
+            self.clock = clock
+            foldedOwn = own
+            unfolded.removeAll { $0.action.dot.counter <= own }
+        }
+    }
+}

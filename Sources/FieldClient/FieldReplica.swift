@@ -1,0 +1,270 @@
+import Foundation
+import GRDB
+import LedgerCore
+
+/// Who a replica is: one device of one user, bound to a server by its token.
+public struct DeviceIdentity: Hashable, Sendable {
+    public let replica: ReplicaID
+    public let actor: Actor
+    /// The server's address as given at set-up (for example `https://office.example.com`).
+    public let server: String
+    public let token: String
+
+    /// Makes an identity.
+    public init(replica: ReplicaID, actor: Actor, server: String, token: String) {
+        self.replica = replica
+        self.actor = actor
+        self.server = server
+        self.token = token
+    }
+}
+
+/// Where an action a device made stands.
+public enum OutboxStatus: Int, Sendable, Hashable {
+    /// Made here, not yet answered by the server.
+    case pending = 0
+    /// The server logged it (applied, booked with an exception, or parked for review).
+    case acknowledged = 1
+    /// The server refused it; it stays visible and never holds back the actions after it.
+    case rejected = 2
+}
+
+/// An action in the outbox with what the server said of it.
+public struct OutboxEntry: Hashable, Sendable {
+    public let action: Action
+    public let status: OutboxStatus
+    /// The server's outcome, once it answered.
+    public let outcome: Outcome?
+    /// The device's wall clock when the action was made, in milliseconds.
+    public let madeAtMillis: Int64
+}
+
+/// A device's sync state at a glance (`fieldledger status`).
+public struct SyncStatus: Hashable, Sendable {
+    public let pending: Int
+    public let acknowledged: Int
+    public let rejected: Int
+    /// How long the oldest pending action has waited, in milliseconds (nil when none waits).
+    public let oldestPendingAgeMillis: Int64?
+    /// The last log sequence this device folded.
+    public let lastConfirmedSequence: UInt64
+}
+
+/// A device's replica of its company's ledger in a SQLite file: the state confirmed by the
+/// server's log, the cursor into that log, and the outbox of actions made here. It works
+/// fully offline; `sync(over:)` meets the server.
+///
+/// Every action is checked by the same core rules as on the server before it is queued, and
+/// the action and its outbox entry are written in one transaction. The view shown to people
+/// is the confirmed state with the actions the log has not brought back yet replayed on top.
+public final class FieldReplica: @unchecked Sendable {
+    public let path: String
+    public let identity: DeviceIdentity
+    let database: DatabaseQueue
+    /// Guards everything below, which mirrors the file (it is loaded at open).
+    let lock = NSLock()
+    var confirmed: Ledger
+    var cursor: UInt64
+    var logDigest: [UInt8]
+    var clock: HybridLogicalClock
+    /// The highest counter this device has given an action.
+    var counter: UInt64
+    /// The highest of this device's counters the folded log holds.
+    var foldedOwn: UInt64
+    /// Actions the log has not brought back yet, oldest first (rejected ones included).
+    var unfolded: [OutboxEntry]
+
+    private init(path: String, identity: DeviceIdentity, database: DatabaseQueue) throws {
+        self.path = path
+        self.identity = identity
+        self.database = database
+        (confirmed, cursor, logDigest, clock, counter, foldedOwn, unfolded) = try database.read { db in
+            guard let meta = try Row.fetchOne(db, sql: "SELECT * FROM replica") else {
+                throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
+            }
+            let company = try Stored.decode(ConfirmedCompany.self, meta["company"])
+            let jobs = try Data.fetchAll(db, sql: "SELECT state FROM job ORDER BY id").map { try Stored.decode(Job.self, $0) }
+            let ledger: Ledger
+            do {
+                ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: jobs)
+            } catch let error as LedgerError {
+                throw ClientError(.replicaUnusable, "The replica at \(path) holds an inconsistent ledger (\(error.message)); set it up again.")
+            }
+            let foldedOwn = UInt64(meta["folded_own"] as Int64)
+            let unfolded = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE counter > ? ORDER BY counter", arguments: [Int64(foldedOwn)]).map(Stored.entry)
+            return (ledger, UInt64(meta["cursor"] as Int64), Array(meta["log_digest"] as Data),
+                    HybridLogicalClock(last: HLCTimestamp(wallMillis: meta["clock_wall"], logical: UInt32(meta["clock_logical"] as Int64))),
+                    UInt64(meta["counter"] as Int64), foldedOwn, unfolded)
+        }
+    }
+
+    /// Creates a replica file at `path` for a device that has folded nothing yet. The company
+    /// starts from the default settings, as the server creates companies (settings changes
+    /// arrive through the log).
+    public static func create(at path: String, identity: DeviceIdentity) throws -> FieldReplica {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw ClientError(.replicaExists, "A replica already exists at \(path); use it, or choose another home for a second device.")
+        }
+        let database = try openDatabase(path)
+        let empty = try Ledger()
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO replica (id, replica, user_id, role, server, token, company, cursor, log_digest, clock_wall, clock_logical, counter, folded_own)
+                VALUES (1, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, 0)
+                """, arguments: [Data(identity.replica.bytes), identity.actor.user.rawValue, identity.actor.role.rawValue, identity.server, identity.token,
+                                 Stored.encode(ConfirmedCompany(settings: empty.settings, reviewCases: empty.companyReviewCases)), Data(LogDigest.empty)])
+        }
+        return try FieldReplica(path: path, identity: identity, database: database)
+    }
+
+    /// Opens the replica file at `path`.
+    public static func open(at path: String) throws -> FieldReplica {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ClientError(.replicaUnusable, "There is no replica at \(path); set this device up first.")
+        }
+        let database = try openDatabase(path)
+        let identity = try database.read { db -> DeviceIdentity in
+            guard let row = try Row.fetchOne(db, sql: "SELECT replica, user_id, role, server, token FROM replica") else {
+                throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
+            }
+            guard let role = Role(rawValue: row["role"]), let replica = ReplicaID(bytes: Array(row["replica"] as Data)) else {
+                throw ClientError(.replicaUnusable, "The replica at \(path) has a damaged identity; set it up again.")
+            }
+            return DeviceIdentity(replica: replica, actor: Actor(user: try UserID(row["user_id"] as String), role: role), server: row["server"], token: row["token"])
+        }
+        return try FieldReplica(path: path, identity: identity, database: database)
+    }
+
+    private static func openDatabase(_ path: String) throws -> DatabaseQueue {
+        do {
+            var configuration = Configuration()
+            // The device acknowledges nothing to anyone, but a payment recorded on site must
+            // survive the phone dying a second later.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            let database = try DatabaseQueue(path: path, configuration: configuration)
+            try ReplicaSchema.migrator.migrate(database)
+            return database
+        } catch let error as ClientError {
+            throw error
+        } catch {
+            throw ClientError(.replicaUnusable, "The replica at \(path) cannot be opened (\(error)); check the path, or set the device up again.")
+        }
+    }
+
+    /// What people see: the confirmed state with the actions the log has not brought back
+    /// replayed on top (rejected ones left out).
+    public var view: Ledger {
+        lock.withLock { confirmed.replaying(replayed).view }
+    }
+
+    /// The state the server's log confirms, as far as this device has folded it.
+    public var confirmedLedger: Ledger { lock.withLock { confirmed } }
+
+    private var replayed: [Action] { unfolded.filter { $0.status != .rejected }.map(\.action) }
+
+    /// Makes an action, checks it against the view with the ledger rules, and queues it with
+    /// its outbox entry in one transaction. Returns the action and its outcome on this device
+    /// (applied, applied with an exception, or parked for the office to review). A refused
+    /// action throws `actionRefused` and nothing is stored.
+    @discardableResult
+    public func perform(_ payload: ActionPayload, job: JobID?, day: CalendarDate, wallMillis: Int64) throws -> (action: Action, outcome: Outcome) {
+        try lock.withLock {
+            var nextClock = clock
+            let action = Action(dot: Dot(replica: identity.replica, counter: counter + 1), hlc: nextClock.tick(physicalMillis: wallMillis),
+                                actor: identity.actor, job: job, seenSequence: cursor, businessDay: day, payload: payload)
+            var view = confirmed.replaying(replayed).view
+            let outcome = view.apply(action)
+            if case .rejected(let error) = outcome { throw ClientError(.actionRefused, error.message) }
+            try database.write { db in
+                try db.execute(sql: "INSERT INTO outbox (counter, action, status, outcome, made_at) VALUES (?, ?, ?, NULL, ?)",
+                               arguments: [Int64(action.dot.counter), Stored.encode(action), OutboxStatus.pending.rawValue, wallMillis])
+                try db.execute(sql: "UPDATE replica SET counter = ?, clock_wall = ?, clock_logical = ?",
+                               arguments: [Int64(action.dot.counter), nextClock.last.wallMillis, Int64(nextClock.last.logical)])
+            }
+            counter = action.dot.counter
+            clock = nextClock
+            unfolded.append(OutboxEntry(action: action, status: .pending, outcome: nil, madeAtMillis: wallMillis))
+            return (action, outcome)
+        }
+    }
+
+    /// Every action made on this device, oldest first, with what the server said of it.
+    public func outbox() throws -> [OutboxEntry] {
+        try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY counter").map(Stored.entry) }
+    }
+
+    /// Counts of the outbox by status, the oldest pending action's age, and the cursor.
+    public func status(nowMillis: Int64) throws -> SyncStatus {
+        try database.read { db in
+            let counts = try Row.fetchAll(db, sql: "SELECT status, count(*) AS n, min(made_at) AS oldest FROM outbox GROUP BY status")
+            func count(_ status: OutboxStatus) -> Int { counts.first { $0["status"] == status.rawValue }?["n"] ?? 0 }
+            let oldest: Int64? = counts.first { $0["status"] == OutboxStatus.pending.rawValue }?["oldest"]
+            return SyncStatus(pending: count(.pending), acknowledged: count(.acknowledged), rejected: count(.rejected),
+                              oldestPendingAgeMillis: oldest.map { max(0, nowMillis - $0) }, lastConfirmedSequence: try Int64.fetchOne(db, sql: "SELECT cursor FROM replica").map(UInt64.init) ?? 0)
+        }
+    }
+}
+
+/// The company-wide part of the confirmed state.
+struct ConfirmedCompany: Codable {
+    let settings: CompanySettings
+    let reviewCases: [ReviewCase]
+}
+
+/// Rows to values and back: canonical bytes, as on the server.
+enum Stored {
+    static func encode<T: Encodable>(_ value: T) -> Data { Data(CanonicalEncoding.bytes(of: value)) }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data?) throws -> T {
+        guard let data, let value = try? CanonicalEncoding.decode(type, from: Array(data)) else {
+            throw ClientError(.replicaUnusable, "A stored \(T.self) does not read back; the replica file is damaged. Set the device up again.")
+        }
+        return value
+    }
+
+    static func entry(_ row: Row) throws -> OutboxEntry {
+        guard let status = OutboxStatus(rawValue: row["status"]) else {
+            throw ClientError(.replicaUnusable, "An outbox entry has an unknown status; the replica file is damaged.")
+        }
+        let outcome: Outcome? = try (row["outcome"] as Data?).map { try decode(Outcome.self, $0) }
+        return OutboxEntry(action: try decode(Action.self, row["action"]), status: status, outcome: outcome, madeAtMillis: row["made_at"])
+    }
+}
+
+/// The replica file's schema. Append-only: a shipped migration is never edited.
+enum ReplicaSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: identity, confirmed state, outbox") { db in
+            try db.execute(sql: """
+                CREATE TABLE replica (
+                  id INTEGER PRIMARY KEY CHECK (id = 1),
+                  replica BLOB NOT NULL CHECK (length(replica) = 16),
+                  user_id TEXT NOT NULL,
+                  role TEXT NOT NULL,
+                  server TEXT NOT NULL,
+                  token TEXT NOT NULL,
+                  company BLOB NOT NULL,
+                  cursor INTEGER NOT NULL CHECK (cursor >= 0),
+                  log_digest BLOB NOT NULL CHECK (length(log_digest) = 32),
+                  clock_wall INTEGER NOT NULL,
+                  clock_logical INTEGER NOT NULL,
+                  counter INTEGER NOT NULL CHECK (counter >= 0),
+                  folded_own INTEGER NOT NULL CHECK (folded_own >= 0)
+                );
+                CREATE TABLE job (
+                  id BLOB PRIMARY KEY,
+                  state BLOB NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE outbox (
+                  counter INTEGER PRIMARY KEY CHECK (counter > 0),
+                  action BLOB NOT NULL,
+                  status INTEGER NOT NULL CHECK (status IN (0, 1, 2)),
+                  outcome BLOB,
+                  made_at INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import SyncProtocol
+
+/// How a replica reaches the server: one sync message out, its answer back.
+public protocol SyncTransport: Sendable {
+    /// Sends `message` and returns the server's answer (which may be an error message).
+    func exchange(_ message: SyncMessage) async throws -> SyncMessage
+}
+
+/// A transport that hands messages to a function in the same process: for tests and the
+/// simulator, where the server side is a `LedgerService` or a model of one.
+public struct InMemorySyncTransport: SyncTransport {
+    private let handler: @Sendable (SyncMessage) async throws -> SyncMessage
+
+    /// Makes a transport whose answers come from `handler`.
+    public init(_ handler: @escaping @Sendable (SyncMessage) async throws -> SyncMessage) {
+        self.handler = handler
+    }
+
+    public func exchange(_ message: SyncMessage) async throws -> SyncMessage {
+        try await handler(message)
+    }
+}
+
+/// The server's `POST /v1/sync` over HTTP(S) with the device token (decision 0014).
+public struct HTTPSyncTransport: SyncTransport {
+    public let endpoint: URL
+    private let token: String
+
+    /// Makes a transport to the server at `server` (for example `https://office.example.com`).
+    /// Plain `http` is refused unless the host is this machine or `allowInsecure` is set:
+    /// the token and the company's payments would cross the network in clear.
+    public init(server: String, token: String, allowInsecure: Bool = false) throws {
+        guard let url = URL(string: server), let scheme = url.scheme?.lowercased(), let host = url.host, ["http", "https"].contains(scheme) else {
+            throw ClientError(.insecureServer, "'\(server)' is not a server address; give one like https://office.example.com:8080.")
+        }
+        if scheme == "http" && !allowInsecure && !Self.isLoopback(host) {
+            throw ClientError(.insecureServer, "Plain HTTP to \(host) would send the device token and payments in clear; use https://, or allow it explicitly for a trusted network.")
+        }
+        endpoint = url.appendingPathComponent("v1/sync")
+        self.token = token
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return bare == "localhost" || bare == "::1" || bare.hasPrefix("127.")
+    }
+
+    public func exchange(_ message: SyncMessage) async throws -> SyncMessage {
+        var request = HTTPClientRequest(url: endpoint.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        request.body = .bytes(ByteBuffer(bytes: try message.encoded()))
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
+            body = try await response.body.collect(upTo: ClientLimits.answerBytesMax)
+        } catch {
+            throw ClientError(.serverUnreachable, "The server at \(endpoint.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
+        }
+        switch response.status.code {
+        case 401:
+            throw ClientError(.unauthorized, "The server refused this device's token (revoked or wrong); the outbox keeps every action. Ask the office for a new token.")
+        case 429:
+            let wait = response.headers.first(name: "Retry-After") ?? "a few"
+            throw ClientError(.serverBusy, "The server is busy; the outbox keeps every action. Sync again in \(wait) seconds.")
+        default:
+            do {
+                return try SyncMessage.decode(Array(buffer: body))
+            } catch {
+                throw ClientError(.serverUnreachable, "The server answered HTTP \(response.status.code) without a sync message; check the server address.")
+            }
+        }
+    }
+}

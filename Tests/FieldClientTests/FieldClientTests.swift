@@ -1,0 +1,234 @@
+import FieldClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LedgerCore
+import LedgerServer
+import LedgerService
+import LedgerTestSupport
+import SQLiteLedgerStorage
+import Synchronization
+import SyncProtocol
+import Testing
+
+/// A company on a real `LedgerService` over SQLite, with an office user and a technician, and
+/// replicas in files beside it; the in-memory transport hands their messages to the service as
+/// the HTTP handler does.
+struct ClientWorld {
+    let directory: URL
+    let service: LedgerService<SQLiteLedgerStorage>
+    let company = try! CompanyID("acme")
+    let day = Fixtures.date("2026-06-01")
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldclient-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let storage = try SQLiteLedgerStorage(path: directory.appendingPathComponent("server.sqlite").path)
+        let admin = Administration(storage: storage)
+        try admin.createCompany(company)
+        try admin.setUser(try UserID("ben"), role: .office, company: company)
+        try admin.setUser(try UserID("ana"), role: .technician, company: company)
+        service = LedgerService(storage: storage)
+    }
+
+    /// A new device of `user`: its token issued, its replica file created.
+    func device(_ user: String) throws -> (replica: FieldReplica, credential: DeviceCredential) {
+        let (token, credential) = try Administration(storage: service.storage).issueToken(company: company, user: try UserID(user))
+        let replica = try FieldReplica.create(at: directory.appendingPathComponent("\(user)-\(UUID().uuidString).sqlite").path,
+                                              identity: DeviceIdentity(replica: credential.replica, actor: credential.actor, server: "http://127.0.0.1:1", token: token))
+        return (replica, credential)
+    }
+
+    /// The server's side of one message, as `FieldLedgerServer` does it (without HTTP).
+    func transport(_ device: DeviceCredential) -> InMemorySyncTransport {
+        let service = service, company = company
+        return InMemorySyncTransport { message in
+            let session = ServerSyncSession(authenticatedReplica: device.replica)
+            switch session.received(message) {
+            case .respond(let answer):
+                return answer
+            case .applyPush(let changeSet):
+                let response = try await service.push(changeSet, from: device)
+                return session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence)
+            case .readPage(let after, let limit):
+                let page = try service.pull(company: company, after: after, limit: limit)
+                return session.pageReady(entries: page.entries, checkpoint: page.checkpoint)
+            }
+        }
+    }
+
+    /// The office opens a job invoiced at $3,000.00 on a thirds plan.
+    func jobOnThirds(_ office: FieldReplica, at millis: Int64) throws -> JobID {
+        let create = try office.perform(.createJob(number: "J-1", customer: Customer(name: "Dana Whitfield"), department: "HVAC", currency: .usd, notes: ""),
+                                        job: nil, day: day, wallMillis: millis)
+        let job = JobID(create.action.dot)
+        try office.perform(.setInvoice(number: "HV-1", baseTotalMinor: 300_000, issuedOn: day), job: job, day: day, wallMillis: millis + 1)
+        try office.perform(.createPlan(PlanDraft(template: .thirds)), job: job, day: day, wallMillis: millis + 2)
+        return job
+    }
+}
+
+/// Passes messages on, but loses the answer of the `failing`-th exchange (the server did the
+/// work; the device never heard back), as a dropped connection would.
+final class LosingTransport: SyncTransport {
+    let inner: any SyncTransport
+    let failing: Int
+    let count = Mutex(0)
+
+    init(inner: any SyncTransport, failing: Int) {
+        self.inner = inner
+        self.failing = failing
+    }
+
+    func exchange(_ message: SyncMessage) async throws -> SyncMessage {
+        let answer = try await inner.exchange(message)
+        let index = count.withLock { count in
+            count += 1
+            return count
+        }
+        if index == failing { throw ClientError(.serverUnreachable, "the connection dropped (test)") }
+        return answer
+    }
+}
+
+@Suite("The client library: a replica in a file, its outbox, sync")
+struct FieldClientTests {
+    @Test("Two devices offline, concurrent edits, both sync: each sees what the server has, the conflict as a review case")
+    func twoDevicesConverge() async throws {
+        let world = try ClientWorld()
+        let (office, officeCredential) = try world.device("ben")
+        let (tech, techCredential) = try world.device("ana")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        try await office.sync(over: world.transport(officeCredential))
+        try await tech.sync(over: world.transport(techCredential))
+        #expect(try tech.view.job(job).plan?.rows.count == 3)
+        // Offline: the technician changes the split the customer asked for and takes the deposit
+        // on site, while the office records a portal payment and edits the plan too.
+        #expect(try tech.perform(.editPlan(PlanDraft(template: .fiftyFifty)), job: job, day: world.day, wallMillis: 2_000).outcome == .applied)
+        let deposit = try tech.perform(.recordPayment(PaymentRequest(amountMinor: 150_000, currency: .usd, method: .check, reference: "1042")), job: job, day: world.day, wallMillis: 2_001)
+        #expect(deposit.outcome == .applied)
+        try office.perform(.recordPayment(PaymentRequest(amountMinor: 50_000, currency: .usd, method: .card)), job: job, day: world.day, wallMillis: 2_010)
+        try office.perform(.editPlan(PlanDraft(template: .sixtyForty)), job: job, day: world.day, wallMillis: 2_011)
+        #expect(try tech.status(nowMillis: 2_500).pending == 2)
+        #expect(try tech.status(nowMillis: 2_500).oldestPendingAgeMillis == 500)
+        try await tech.sync(over: world.transport(techCredential))
+        let officeReport = try await office.sync(over: world.transport(officeCredential))
+        try await tech.sync(over: world.transport(techCredential))
+        let server = try world.service.projectedLedger(company: world.company)
+        #expect(tech.view == server)
+        #expect(office.view == server)
+        #expect(tech.confirmedLedger == server)
+        #expect(try server.job(job).payments.count == 2, "both payments booked")
+        // The technician's plan reached the server first; the office's edit had not seen the
+        // deposit, so it waits for a person with both versions.
+        #expect(server.openReviewCases.map(\.kind) == [.planEditAfterUnseenPayment])
+        #expect(server.openReviewCases.first?.raisedBy.dot.replica == officeCredential.replica)
+        #expect(try server.job(job).plan?.rows.map(\.amountMinor) == [150_000, 150_000])
+        guard case .parkedForReview = officeReport.outcomes.last?.outcome else {
+            Issue.record("the office's plan edit reached the server second: \(officeReport.outcomes)")
+            return
+        }
+        for replica in [office, tech] {
+            let status = try replica.status(nowMillis: 3_000)
+            #expect(status.pending == 0 && status.rejected == 0 && status.oldestPendingAgeMillis == nil)
+            #expect(status.lastConfirmedSequence == (try world.service.head(company: world.company)))
+        }
+        #expect(try office.outbox().map(\.outcome) == [.applied, .applied, .applied, .applied, officeReport.outcomes.last!.outcome])
+    }
+
+    @Test("A replica reopened from its file has the same view, outbox and cursor, and syncs on")
+    func reopened() async throws {
+        let world = try ClientWorld()
+        let (office, credential) = try world.device("ben")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        try await office.sync(over: world.transport(credential))
+        try office.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 5_000)
+        let before = office.view
+        let again = try FieldReplica.open(at: office.path)
+        #expect(again.identity == office.identity)
+        #expect(again.view == before)
+        #expect(try again.outbox() == (try office.outbox()))
+        #expect(try again.status(nowMillis: 5_000).pending == 1)
+        try again.perform(.recordPayment(PaymentRequest(amountMinor: 20_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 5_001)
+        try await again.sync(over: world.transport(credential))
+        #expect(again.view == (try world.service.projectedLedger(company: world.company)))
+        #expect(try again.outbox().map(\.action.dot.counter) == [1, 2, 3, 4, 5])
+        #expect(throws: ClientError.self) { try FieldReplica.create(at: office.path, identity: office.identity) }
+    }
+
+    @Test("A sync cut off after the server logged a push, or in the middle of the pull, resumes with nothing lost or doubled")
+    func interrupted() async throws {
+        let world = try ClientWorld()
+        let (office, credential) = try world.device("ben")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        for index in 0..<250 {
+            try office.perform(.recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 2_000 + Int64(index))
+        }
+        // The second push's answer is lost: the server logged those 100 actions, the device does not know.
+        await #expect(throws: ClientError.self) { try await office.sync(over: LosingTransport(inner: world.transport(credential), failing: 2)) }
+        #expect(try office.status(nowMillis: 3_000).pending == 153)
+        // The next sync loses a pull page's answer (pages of 40 entries).
+        await #expect(throws: ClientError.self) {
+            try await office.sync(over: LosingTransport(inner: world.transport(credential), failing: 5), pageEntries: 40)
+        }
+        #expect(try office.status(nowMillis: 3_000).pending == 0)
+        let report = try await office.sync(over: world.transport(credential), pageEntries: 40)
+        #expect(report.outcomes.isEmpty)
+        let head = try world.service.head(company: world.company)
+        #expect(head == 253, "each action logged exactly once")
+        #expect(office.view == (try world.service.projectedLedger(company: world.company)))
+        #expect(try office.view.job(job).payments.count == 250)
+        // The log's outcomes replaced the "exists" answers of the resent actions.
+        #expect(try office.outbox().allSatisfy { $0.status == .acknowledged && $0.outcome == .applied })
+    }
+
+    @Test("An action the rules refuse is not queued: a typed error, and the replica is unchanged")
+    func refusedLocally() throws {
+        let world = try ClientWorld()
+        let (tech, _) = try world.device("ana")
+        let unknown = JobID(Dot(replica: ReplicaID(high: 9, low: 9), counter: 1))
+        #expect {
+            try tech.perform(.recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)), job: unknown, day: world.day, wallMillis: 1)
+        } throws: { ($0 as? ClientError)?.code == .actionRefused }
+        #expect(try tech.outbox().isEmpty)
+        #expect(try tech.status(nowMillis: 2).pending == 0)
+        // The next action gets the first counter: the refused one left no gap.
+        let job = try tech.perform(.createJob(number: "J-9", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""), job: nil, day: world.day, wallMillis: 3)
+        #expect(job.action.dot.counter == 1)
+    }
+
+    @Test("Plain HTTP is refused for another machine unless allowed; loopback and HTTPS are fine")
+    func insecureServers() throws {
+        #expect { try HTTPSyncTransport(server: "http://office.example.com:8080", token: "t") } throws: { ($0 as? ClientError)?.code == .insecureServer }
+        #expect { try HTTPSyncTransport(server: "not a url", token: "t") } throws: { ($0 as? ClientError)?.code == .insecureServer }
+        _ = try HTTPSyncTransport(server: "http://office.example.com:8080", token: "t", allowInsecure: true)
+        _ = try HTTPSyncTransport(server: "https://office.example.com", token: "t")
+        for local in ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"] { _ = try HTTPSyncTransport(server: local, token: "t") }
+    }
+
+    @Test("Over HTTP to the real server on a loopback port: a device syncs, a revoked token is refused and the outbox keeps its actions")
+    func overHTTP() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldclient-http-\(UUID().uuidString)")
+        let server = try FieldLedgerServer(dataDirectory: directory.path)
+        let company = try CompanyID("acme")
+        try server.administration.createCompany(company)
+        try server.administration.setUser(try UserID("ben"), role: .office, company: company)
+        let (token, credential) = try server.administration.issueToken(company: company, user: try UserID("ben"))
+        try await server.application(host: "127.0.0.1", port: 0).test(.live) { client in
+            let port = try #require(client.port)
+            let address = "http://127.0.0.1:\(port)"
+            let office = try FieldReplica.create(at: directory.appendingPathComponent("office.sqlite").path,
+                                                 identity: DeviceIdentity(replica: credential.replica, actor: credential.actor, server: address, token: token))
+            let transport = try HTTPSyncTransport(server: address, token: token)
+            let day = Fixtures.date("2026-06-01")
+            let job = JobID(try office.perform(.createJob(number: "J-1", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""),
+                                               job: nil, day: day, wallMillis: 1_000).action.dot)
+            try await office.sync(over: transport)
+            #expect(office.view == (try server.service.projectedLedger(company: company)))
+            try server.administration.revoke(replica: credential.replica, company: company)
+            try office.perform(.setInvoice(number: "HV-1", baseTotalMinor: 10_000, issuedOn: day), job: job, day: day, wallMillis: 2_000)
+            await #expect { try await office.sync(over: transport) } throws: { ($0 as? ClientError)?.code == .unauthorized }
+            #expect(try office.status(nowMillis: 3_000).pending == 1)
+        }
+    }
+}
