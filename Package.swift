@@ -38,7 +38,10 @@ let package = Package(
         // The default storage: one SQLite file through GRDB.
         .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")]),
         // The office sync server's HTTP shell over LedgerService (issue D).
+        // The reports by name, rendered as tables and JSON: shared by the server and the CLI.
+        .target(name: "LedgerReports", dependencies: ["LedgerCore"]),
         .target(name: "LedgerServer", dependencies: [
+            "LedgerReports",
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),

@@ -4,18 +4,28 @@ import LedgerCore
 
 /// Who a replica is: one device of one user, bound to a server by its token.
 public struct DeviceIdentity: Hashable, Sendable {
+    public let company: String
     public let replica: ReplicaID
     public let actor: Actor
     /// The server's address as given at set-up (for example `https://office.example.com`).
     public let server: String
     public let token: String
+    /// Plain HTTP to another machine was allowed explicitly at set-up.
+    public let allowInsecure: Bool
 
     /// Makes an identity.
-    public init(replica: ReplicaID, actor: Actor, server: String, token: String) {
+    public init(company: String, replica: ReplicaID, actor: Actor, server: String, token: String, allowInsecure: Bool = false) {
+        self.company = company
         self.replica = replica
         self.actor = actor
         self.server = server
         self.token = token
+        self.allowInsecure = allowInsecure
+    }
+
+    /// The transport to this device's server.
+    public func transport() throws -> HTTPSyncTransport {
+        try HTTPSyncTransport(server: server, token: token, allowInsecure: allowInsecure)
     }
 }
 
@@ -109,9 +119,10 @@ public final class FieldReplica: @unchecked Sendable {
         let empty = try Ledger()
         try database.write { db in
             try db.execute(sql: """
-                INSERT INTO replica (id, replica, user_id, role, server, token, company, cursor, log_digest, clock_wall, clock_logical, counter, folded_own)
-                VALUES (1, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, 0)
-                """, arguments: [Data(identity.replica.bytes), identity.actor.user.rawValue, identity.actor.role.rawValue, identity.server, identity.token,
+                INSERT INTO replica (id, company_id, replica, user_id, role, server, token, allow_insecure, company, cursor, log_digest, clock_wall, clock_logical, counter, folded_own)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, 0)
+                """, arguments: [identity.company, Data(identity.replica.bytes), identity.actor.user.rawValue, identity.actor.role.rawValue, identity.server,
+                                 identity.token, identity.allowInsecure,
                                  Stored.encode(ConfirmedCompany(settings: empty.settings, reviewCases: empty.companyReviewCases)), Data(LogDigest.empty)])
         }
         return try FieldReplica(path: path, identity: identity, database: database)
@@ -124,13 +135,14 @@ public final class FieldReplica: @unchecked Sendable {
         }
         let database = try openDatabase(path)
         let identity = try database.read { db -> DeviceIdentity in
-            guard let row = try Row.fetchOne(db, sql: "SELECT replica, user_id, role, server, token FROM replica") else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT company_id, replica, user_id, role, server, token, allow_insecure FROM replica") else {
                 throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
             }
             guard let role = Role(rawValue: row["role"]), let replica = ReplicaID(bytes: Array(row["replica"] as Data)) else {
                 throw ClientError(.replicaUnusable, "The replica at \(path) has a damaged identity; set it up again.")
             }
-            return DeviceIdentity(replica: replica, actor: Actor(user: try UserID(row["user_id"] as String), role: role), server: row["server"], token: row["token"])
+            return DeviceIdentity(company: row["company_id"], replica: replica, actor: Actor(user: try UserID(row["user_id"] as String), role: role),
+                                  server: row["server"], token: row["token"], allowInsecure: row["allow_insecure"])
         }
         return try FieldReplica(path: path, identity: identity, database: database)
     }
@@ -239,11 +251,13 @@ enum ReplicaSchema {
             try db.execute(sql: """
                 CREATE TABLE replica (
                   id INTEGER PRIMARY KEY CHECK (id = 1),
+                  company_id TEXT NOT NULL,
                   replica BLOB NOT NULL CHECK (length(replica) = 16),
                   user_id TEXT NOT NULL,
                   role TEXT NOT NULL,
                   server TEXT NOT NULL,
                   token TEXT NOT NULL,
+                  allow_insecure INTEGER NOT NULL CHECK (allow_insecure IN (0, 1)),
                   company BLOB NOT NULL,
                   cursor INTEGER NOT NULL CHECK (cursor >= 0),
                   log_digest BLOB NOT NULL CHECK (length(log_digest) = 32),

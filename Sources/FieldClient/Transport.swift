@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import LedgerCore
 import NIOCore
 import SyncProtocol
 
@@ -27,11 +28,14 @@ public struct InMemorySyncTransport: SyncTransport {
 /// The server's `POST /v1/sync` over HTTP(S) with the device token (decision 0014).
 public struct HTTPSyncTransport: SyncTransport {
     public let endpoint: URL
+    let base: URL
     private let token: String
 
     /// Makes a transport to the server at `server` (for example `https://office.example.com`).
     /// Plain `http` is refused unless the host is this machine or `allowInsecure` is set:
     /// the token and the company's payments would cross the network in clear.
+    public let allowInsecure: Bool
+
     public init(server: String, token: String, allowInsecure: Bool = false) throws {
         guard let url = URL(string: server), let scheme = url.scheme?.lowercased(), let host = url.host, ["http", "https"].contains(scheme) else {
             throw ClientError(.insecureServer, "'\(server)' is not a server address; give one like https://office.example.com:8080.")
@@ -39,8 +43,36 @@ public struct HTTPSyncTransport: SyncTransport {
         if scheme == "http" && !allowInsecure && !Self.isLoopback(host) {
             throw ClientError(.insecureServer, "Plain HTTP to \(host) would send the device token and payments in clear; use https://, or allow it explicitly for a trusted network.")
         }
+        self.allowInsecure = allowInsecure
+        base = url
         endpoint = url.appendingPathComponent("v1/sync")
         self.token = token
+    }
+
+    /// Asks the server who `token` belongs to (`GET /v1/device`): what a device needs to set
+    /// up its replica.
+    public func identify() async throws -> DeviceIdentity {
+        var request = HTTPClientRequest(url: base.appendingPathComponent("v1/device").absoluteString)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
+            body = try await response.body.collect(upTo: 1 << 16)
+        } catch {
+            throw ClientError(.serverUnreachable, "The server at \(base.host ?? "?") did not answer (\(error)); check the address and the network.")
+        }
+        if response.status.code == 401 {
+            throw ClientError(.unauthorized, "The server does not know this token (revoked or mistyped); ask the office for a new one.")
+        }
+        struct Described: Decodable { let company, user, role, replica: String }
+        guard response.status.code == 200, let described = try? JSONDecoder().decode(Described.self, from: Data(body.readableBytesView)),
+              let role = Role(rawValue: described.role), let replica = try? ReplicaID(uuidString: described.replica),
+              let user = try? UserID(described.user) else {
+            throw ClientError(.serverUnreachable, "The server answered HTTP \(response.status.code) without describing the device; check that the address is a FieldLedger server.")
+        }
+        return DeviceIdentity(company: described.company, replica: replica, actor: Actor(user: user, role: role), server: base.absoluteString,
+                              token: token, allowInsecure: allowInsecure)
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -57,6 +57,8 @@ public struct FieldLedgerServer: Sendable {
                             body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(openReviewCases: open))))
         }
         router.post("/v1/sync") { request, context in try await self.sync(request, logger: context.logger) }
+        // Who a token belongs to: what a device asks once when it is set up.
+        router.get("/v1/device") { request, _ in try JSONBody(DeviceDescription(try self.authenticate(request))) }
         router.get("/v1/jobs") { request, _ in
             let device = try self.office(request)
             let ledger = try await offload { try self.service.projectedLedger(company: device.company) }
@@ -184,12 +186,30 @@ struct JobSummary: Codable, Sendable {
 }
 
 /// A JSON response with sorted keys: every JSON answer of the server but the errors.
+/// A device as its token describes it (`GET /v1/device`).
+struct DeviceDescription: Encodable {
+    let company: String
+    let user: String
+    let role: String
+    let replica: String
+
+    init(_ device: DeviceCredential) {
+        company = device.company.rawValue
+        user = device.actor.user.rawValue
+        role = device.actor.role.rawValue
+        replica = device.replica.description
+    }
+}
+
 struct JSONBody: ResponseGenerator {
     let response: Response
 
     init(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws {
+        // Sorted keys, as the reports: equal values give equal bytes.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
         response = Response(status: status, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try FieldLedgerServer.encode(value))))
+                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response { response }

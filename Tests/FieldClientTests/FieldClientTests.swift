@@ -35,7 +35,8 @@ struct ClientWorld {
     func device(_ user: String) throws -> (replica: FieldReplica, credential: DeviceCredential) {
         let (token, credential) = try Administration(storage: service.storage).issueToken(company: company, user: try UserID(user))
         let replica = try FieldReplica.create(at: directory.appendingPathComponent("\(user)-\(UUID().uuidString).sqlite").path,
-                                              identity: DeviceIdentity(replica: credential.replica, actor: credential.actor, server: "http://127.0.0.1:1", token: token))
+                                              identity: DeviceIdentity(company: company.rawValue, replica: credential.replica, actor: credential.actor,
+                                                                                       server: "http://127.0.0.1:1", token: token))
         return (replica, credential)
     }
 
@@ -217,9 +218,10 @@ struct FieldClientTests {
         try await server.application(host: "127.0.0.1", port: 0).test(.live) { client in
             let port = try #require(client.port)
             let address = "http://127.0.0.1:\(port)"
-            let office = try FieldReplica.create(at: directory.appendingPathComponent("office.sqlite").path,
-                                                 identity: DeviceIdentity(replica: credential.replica, actor: credential.actor, server: address, token: token))
             let transport = try HTTPSyncTransport(server: address, token: token)
+            let identity = try await transport.identify()
+            #expect(identity == DeviceIdentity(company: "acme", replica: credential.replica, actor: credential.actor, server: address, token: token))
+            let office = try FieldReplica.create(at: directory.appendingPathComponent("office.sqlite").path, identity: identity)
             let day = Fixtures.date("2026-06-01")
             let job = JobID(try office.perform(.createJob(number: "J-1", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""),
                                                job: nil, day: day, wallMillis: 1_000).action.dot)
