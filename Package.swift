@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "FieldClient", targets: ["FieldClient"]),
         .executable(name: "ledger-example", targets: ["ledger-example"]),
         .executable(name: "fieldledger-server", targets: ["fieldledger-server"]),
+        .executable(name: "fieldledger", targets: ["fieldledger"]),
     ],
     dependencies: [
         // Only the wire format uses it; LedgerCore stays dependency-free.
@@ -55,6 +56,9 @@ let package = Package(
         .target(name: "FieldClient", dependencies: [
             "LedgerCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        .executableTarget(name: "fieldledger", dependencies: [
+            "FieldClient", "LedgerReports", "LedgerCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.

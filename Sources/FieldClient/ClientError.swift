@@ -43,6 +43,8 @@ public enum ClientLimits {
     public static let pullPageEntries: UInt32 = 5_000
     /// Seconds an HTTP sync request may take before the sync stops (and can be resumed).
     public static let requestTimeoutSeconds: Int64 = 120
+    /// Seconds to wait for a connection to the server before giving up on this sync.
+    public static let connectTimeoutSeconds: Int64 = 10
     /// Bytes of one sync answer the device accepts.
     public static let answerBytesMax = 64 << 20
     /// What the device reports as its app version in change sets.

@@ -57,7 +57,7 @@ public struct HTTPSyncTransport: SyncTransport {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
+            response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
             body = try await response.body.collect(upTo: 1 << 16)
         } catch {
             throw ClientError(.serverUnreachable, "The server at \(base.host ?? "?") did not answer (\(error)); check the address and the network.")
@@ -89,7 +89,7 @@ public struct HTTPSyncTransport: SyncTransport {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
+            response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
             body = try await response.body.collect(upTo: ClientLimits.answerBytesMax)
         } catch {
             throw ClientError(.serverUnreachable, "The server at \(endpoint.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
@@ -108,4 +108,16 @@ public struct HTTPSyncTransport: SyncTransport {
             }
         }
     }
+}
+
+/// The device's HTTP client: one for the process, never shut down (as `HTTPClient.shared`),
+/// but failing fast when there is no signal instead of retrying the connection until the
+/// request's deadline: the person with the phone retries, and the outbox keeps everything.
+enum DeviceHTTP {
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(ClientLimits.connectTimeoutSeconds)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 }

@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import LedgerCore
+import LedgerReports
 import LedgerService
 import SQLiteLedgerStorage
 import SyncProtocol
@@ -161,29 +162,6 @@ struct RateLimited: Error {
     let retryAfterSeconds: Int
 }
 
-/// A job as the office list shows it.
-struct JobSummary: Codable, Sendable {
-    let id: String
-    let number: String
-    let customer: String
-    let invoiceTotalMinor: Int64
-    let completedMinor: Int64
-    let pendingMinor: Int64
-    let refundedMinor: Int64
-    let openReviewCases: Int
-
-    init(_ job: Job) {
-        id = "\(job.id.dot.replica)/\(job.id.dot.counter)"
-        number = job.number
-        customer = job.customer.name
-        let totals = job.totals
-        invoiceTotalMinor = totals.invoiceTotalMinor
-        completedMinor = totals.completedMinor
-        pendingMinor = totals.pendingMinor
-        refundedMinor = totals.refundedMinor
-        openReviewCases = job.sync.openReviewCases.count
-    }
-}
 
 /// A JSON response with sorted keys: every JSON answer of the server but the errors.
 /// A device as its token describes it (`GET /v1/device`).

@@ -4,6 +4,13 @@ public struct CSVTable: Hashable, Sendable {
     public enum Cell: Hashable, Sendable {
         case text(String)
         case number(String)
+
+        /// The cell as written, for a table shown to people.
+        public var plain: String {
+            switch self {
+            case .text(let text), .number(let text): text
+            }
+        }
     }
 
     public let header: [String]
