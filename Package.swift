@@ -57,8 +57,10 @@ let package = Package(
             "LedgerCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
+        // The field CLI; it links the server only for `fieldledger demo`'s embedded server.
         .executableTarget(name: "fieldledger", dependencies: [
-            "FieldClient", "LedgerReports", "LedgerCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FieldClient", "LedgerReports", "LedgerCore", "LedgerServer", "LedgerService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
         // Prints a worked example of the rules until the field CLI exists.

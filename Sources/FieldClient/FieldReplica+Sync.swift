@@ -76,6 +76,8 @@ extension FieldReplica {
                                    arguments: [status.rawValue, Stored.encode(outcome), Int64(counter), OutboxStatus.pending.rawValue])
                 }
             }
+            // A rejected action leaves the view; acknowledged ones stay in it until the log brings them back.
+            if answered.values.contains(where: { $0.0 == .rejected }) { cachedView = nil }
             unfolded = unfolded.map { entry in
                 guard entry.status == .pending, let (status, outcome) = answered[entry.action.dot.counter] else { return entry }
                 return OutboxEntry(action: entry.action, status: status, outcome: outcome, madeAtMillis: entry.madeAtMillis)
@@ -135,6 +137,7 @@ extension FieldReplica {
             self.clock = clock
             foldedOwn = own
             unfolded.removeAll { $0.action.dot.counter <= own }
+            cachedView = nil
         }
     }
 }

@@ -83,6 +83,9 @@ public final class FieldReplica: @unchecked Sendable {
     var foldedOwn: UInt64
     /// Actions the log has not brought back yet, oldest first (rejected ones included).
     var unfolded: [OutboxEntry]
+    /// The view, kept between actions so that recording one costs one job's work, not a replay
+    /// of every pending action (nil when it must be rebuilt: after a sync changed either side).
+    var cachedView: Ledger?
 
     private init(path: String, identity: DeviceIdentity, database: DatabaseQueue) throws {
         self.path = path
@@ -166,7 +169,15 @@ public final class FieldReplica: @unchecked Sendable {
     /// What people see: the confirmed state with the actions the log has not brought back
     /// replayed on top (rejected ones left out).
     public var view: Ledger {
-        lock.withLock { confirmed.replaying(replayed).view }
+        lock.withLock { currentView() }
+    }
+
+    /// The view, built once and kept; call with the lock held.
+    func currentView() -> Ledger {
+        if let cachedView { return cachedView }
+        let view = confirmed.replaying(replayed).view
+        cachedView = view
+        return view
     }
 
     /// The state the server's log confirms, as far as this device has folded it.
@@ -184,9 +195,14 @@ public final class FieldReplica: @unchecked Sendable {
             var nextClock = clock
             let action = Action(dot: Dot(replica: identity.replica, counter: counter + 1), hlc: nextClock.tick(physicalMillis: wallMillis),
                                 actor: identity.actor, job: job, seenSequence: cursor, businessDay: day, payload: payload)
-            var view = confirmed.replaying(replayed).view
+            // Taken out of the cache while it changes, so the change does not copy every job.
+            var view = currentView()
+            cachedView = nil
             let outcome = view.apply(action)
-            if case .rejected(let error) = outcome { throw ClientError(.actionRefused, error.message) }
+            if case .rejected(let error) = outcome {
+                cachedView = view // a refused action changed nothing
+                throw ClientError(.actionRefused, error.message)
+            }
             try database.write { db in
                 try db.execute(sql: "INSERT INTO outbox (counter, action, status, outcome, made_at) VALUES (?, ?, ?, NULL, ?)",
                                arguments: [Int64(action.dot.counter), Stored.encode(action), OutboxStatus.pending.rawValue, wallMillis])
@@ -196,6 +212,7 @@ public final class FieldReplica: @unchecked Sendable {
             counter = action.dot.counter
             clock = nextClock
             unfolded.append(OutboxEntry(action: action, status: .pending, outcome: nil, madeAtMillis: wallMillis))
+            cachedView = view
             return (action, outcome)
         }
     }

@@ -12,7 +12,8 @@ struct FieldLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fieldledger",
         abstract: "A device's ledger: jobs, payment plans and payments, offline first; `sync` meets the office server.",
-        subcommands: [Init.self, Jobs.self, Invoice.self, Plans.self, Pay.self, Sync.self, Status.self, Reviews.self, Report.self])
+        subcommands: [Init.self, Jobs.self, Invoice.self, Plans.self, Pay.self, Payment.self, Refund.self, ChangeOrders.self, Sync.self, Status.self,
+                      Reviews.self, Report.self, Demo.self])
 }
 
 struct Init: AsyncParsableCommand {
@@ -99,9 +100,15 @@ struct Jobs: AsyncParsableCommand {
                 if let plan = job.plan { print(""); print(planTable(plan, job: job)) }
                 if !job.payments.isEmpty {
                     print("")
-                    print(table(["payment", "day", "method", "reference", "amount", "state"], job.payments.map {
-                        ["\($0.id.dot.counter)", $0.occurredOn.iso, $0.method.rawValue, $0.reference ?? "", money($0.amountMinor, job.currency), "\($0.state)"]
-                    }, rightAligned: [4]))
+                    print(table(["payment", "day", "by", "method", "reference", "amount", "state"], job.payments.enumerated().map { index, paid in
+                        ["\(index + 1)", paid.occurredOn.iso, paid.actor.user.rawValue, paid.method.rawValue, paid.reference ?? "", money(paid.amountMinor, job.currency), "\(paid.state)"]
+                    }, rightAligned: [5]))
+                }
+                if !job.changeOrders.isEmpty {
+                    print("")
+                    print(table(["change order", "summary", "amount", "status"], job.changeOrders.enumerated().map { index, order in
+                        ["\(index + 1)", order.summary, money(order.amountMinor, job.currency), order.status.rawValue]
+                    }, rightAligned: [2]))
                 }
                 let open = job.sync.openReviewCases
                 if !open.isEmpty { print(""); print("\(open.count) open review case(s): `fieldledger review list`") }
@@ -141,7 +148,7 @@ struct Invoice: AsyncParsableCommand {
 }
 
 struct Plans: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Set and show payment plans.", subcommands: [Set.self, Show.self])
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Set, show, edit and cancel payment plans.", subcommands: [Set.self, Show.self, EditRow.self, Cancel.self])
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -298,7 +305,7 @@ struct Status: AsyncParsableCommand {
 }
 
 struct Reviews: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "review", abstract: "Review cases: disagreements the rules left to a person.", subcommands: [List.self, Resolve.self])
+    static let configuration = CommandConfiguration(commandName: "review", abstract: "Review cases: disagreements the rules left to a person.", subcommands: [List.self, Show.self, Resolve.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The open review cases on this device.")
@@ -329,7 +336,54 @@ struct Reviews: AsyncParsableCommand {
     }
 }
 
+/// A review case for people: what is in force, what was proposed, why, and what may be decided.
+func caseLines(_ item: ReviewCase, in ledger: Ledger) -> [String] {
+    let currency = item.job.flatMap { try? ledger.job($0).currency } ?? .usd
+    let job = item.job.flatMap { try? ledger.job($0).number } ?? "the company"
+    var lines = ["Review case \(item.id) (\(item.kind.rawValue)) on \(job): \(item.isOpen ? "waiting for a person" : "decided")."]
+    lines.append("  Raised by \(item.raisedBy.actor.user.rawValue)'s \(item.raisedBy.kind.rawValue)" + (item.otherSide.map { ", against \($0.actor.user.rawValue)'s \($0.kind.rawValue)" } ?? ""))
+    if let current = item.currentPlan {
+        lines.append("  In force: " + current.rows.map { "\($0.label) \(money($0.amountMinor, currency))" }.joined(separator: ", "))
+    }
+    switch item.proposed {
+    case .editPlan(let draft)?, .createPlan(let draft)?:
+        lines.append("  Proposed: \(draft.templateName ?? "custom") — " + draft.rows.map { row in
+            "\(row.label)\(row.percentage.map { " \($0)" } ?? "")\(row.amountMinor.map { " \(money($0, currency))" } ?? "")"
+        }.joined(separator: ", "))
+    case let proposed?:
+        lines.append("  Proposed: \(proposed.kind.rawValue)")
+    case nil:
+        break
+    }
+    if item.amountMinor != 0 { lines.append("  Amount: \(money(item.amountMinor, currency))") }
+    if let reason = item.reason { lines.append("  Why: \(reason.message)") }
+    if let decision = item.decision {
+        lines.append("  Decided: \(decision.resolution.rawValue) by \(decision.by.actor.user.rawValue)\(decision.note.isEmpty ? "" : ": \(decision.note)")")
+    } else {
+        lines.append("  The office decides: \(item.suggestedResolutions.map(\.rawValue).joined(separator: " or ")) (`fieldledger review resolve \(item.id) --resolution …`).")
+    }
+    return lines
+}
+
 extension Reviews {
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One review case with both sides.")
+        @Argument(help: "The case, as `review list` shows it.") var id: String
+        @OptionGroup var home: HomeOptions
+
+        func run() async throws {
+            try await reporting {
+                let view = try home.open().view
+                let all = view.companyReviewCases + view.jobs.flatMap(\.sync.reviewCases)
+                guard let item = all.first(where: { $0.id.description == id }) else {
+                    throw Failure("There is no review case \(id) on this device; `fieldledger review list` shows the open ones.")
+                }
+                if home.json { return try printJSON(item) }
+                print(caseLines(item, in: view).joined(separator: "\n"))
+            }
+        }
+    }
+
     struct Resolve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Decide an open review case (office and owner devices).")
         @Argument(help: "The case, as `review list` shows it.") var id: String

@@ -1,4 +1,6 @@
+import FieldClient
 import Foundation
+import LedgerCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -56,10 +58,11 @@ final class LiveServer: @unchecked Sendable {
         return line.split(separator: " ").last.map(String.init) ?? ""
     }
 
-    func start() async throws {
+    /// Starts `serve` (with `arguments`, or on this server's port and data) and waits until it answers.
+    func start(arguments: [String]? = nil) async throws {
         let process = Process()
         process.executableURL = Binaries.url("fieldledger-server")
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--data", data]
+        process.arguments = arguments ?? ["serve", "--host", "127.0.0.1", "--port", String(port), "--data", data]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -178,6 +181,122 @@ struct CLITests {
         let jobs = try #require(try office.json(["job", "list"]) as? [[String: Any]])
         #expect(jobs.first?["completedMinor"] as? Int == 210_000, "1,500 + 500 + 100, each once")
         #expect(jobs.first?["openReviewCases"] as? Int == 0)
+        server.stop()
+    }
+
+    @Test("Every command of the README's quick start runs and succeeds, in order")
+    func readmeQuickStart() async throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let marker = try #require(text.range(of: "<!-- quick-start:"))
+        // The two ```sh blocks after the marker.
+        var blocks: [[String]] = []
+        var rest = text[marker.upperBound...]
+        while blocks.count < 2, let open = rest.range(of: "```sh\n"), let close = rest[open.upperBound...].range(of: "```") {
+            blocks.append(rest[open.upperBound..<close.lowerBound].split(separator: "\n").map(String.init))
+            rest = rest[close.upperBound...]
+        }
+        #expect(blocks.count == 2)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-readme-\(UUID().uuidString)").path
+        let server = try LiveServer(data: root + "/data")
+        var tokens: [String] = []
+        var ran = 0
+        for line in blocks.joined() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            var words = Self.words(line)
+            let program = words.removeFirst()
+            words = words.map { word in
+                var word = word.replacingOccurrences(of: "127.0.0.1:8080", with: "127.0.0.1:\(server.port)")
+                for folder in ["data", "office", "tech"] where word == "./\(folder)" { word = root + "/" + folder }
+                if word == "$MARIA_TOKEN" { word = tokens.first ?? "" }
+                if word == "$LUIS_TOKEN" { word = tokens.dropFirst().first ?? "" }
+                return word == "8080" ? String(server.port) : word
+            }
+            if program == "fieldledger-server" && words.first == "serve" {
+                try await server.start(arguments: words)
+            } else {
+                let result = try Binaries.run(program, words, environment: ["FIELDLEDGER_NOW": "2026-06-01T15:00:00Z"])
+                #expect(result.status == 0, "\(line): \(result.err)")
+                if words.starts(with: ["token", "issue"]), let token = result.out.split(separator: "\n").first(where: { $0.hasPrefix("token:") })?.split(separator: " ").last {
+                    tokens.append(String(token))
+                }
+            }
+            ran += 1
+        }
+        #expect(ran == 22, "the quick start has 6 server and 16 device commands")
+        server.stop()
+    }
+
+    /// Splits a shell line into words: double quotes group, `#` starts a comment.
+    static func words(_ line: String) -> [String] {
+        var words: [String] = [], current = "", quoted = false, started = false
+        for character in line {
+            if character == "\"" { quoted.toggle(); started = true; continue }
+            if !quoted && character == "#" { break }
+            if !quoted && character == " " {
+                if started { words.append(current) }
+                current = ""
+                started = false
+                continue
+            }
+            current.append(character)
+            started = true
+        }
+        if started { words.append(current) }
+        return words
+    }
+
+    @Test("A sync killed with SIGKILL mid-push and mid-pull, then run again, loses nothing and counts nothing twice")
+    func killedSyncs() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-kill-\(UUID().uuidString)").path
+        let server = try LiveServer(data: root + "/server")
+        _ = try server.admin(["company", "create", "acme"])
+        _ = try server.admin(["user", "add", "acme", "ben", "--role", "office"])
+        let officeToken = try server.token("acme", "ben"), laptopToken = try server.token("acme", "ben")
+        try await server.start()
+        let address = "http://127.0.0.1:\(server.port)"
+        // An office device with 3,000 payments waiting, made through the library (a process per
+        // action would take minutes).
+        try FileManager.default.createDirectory(atPath: root + "/office", withIntermediateDirectories: true)
+        let office = try FieldReplica.create(at: root + "/office/replica.sqlite", identity: try await HTTPSyncTransport(server: address, token: officeToken).identify())
+        let day = try CalendarDate.parse("2026-06-01")
+        let job = JobID(try office.perform(.createJob(number: "J-1", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""),
+                                           job: nil, day: day, wallMillis: 1_000).action.dot)
+        try office.perform(.setInvoice(number: "HV-1", baseTotalMinor: 100_000_000, issuedOn: day), job: job, day: day, wallMillis: 1_001)
+        for index in 0..<3_000 {
+            try office.perform(.recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)), job: job, day: day, wallMillis: 2_000 + Int64(index))
+        }
+        let laptop = Device(home: root + "/laptop", now: "2026-06-01T15:00:00Z")
+        try laptop.run(["init", "--server", address, "--token", laptopToken])
+        var killed = [0, 0]
+        for (index, home) in [root + "/office", root + "/laptop"].enumerated() {
+            // Killed at later and later moments until a run finishes on its own.
+            for attempt in 1...12 {
+                let process = Process()
+                process.executableURL = Binaries.url("fieldledger")
+                process.arguments = ["sync", "--home", home]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                try await Task.sleep(for: .milliseconds(120 * attempt))
+                guard process.isRunning else { break }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                killed[index] += 1
+            }
+            try Binaries.run("fieldledger", ["sync", "--home", home])
+        }
+        #expect(killed[0] > 0 && killed[1] > 0, "each sync was killed at least once: \(killed)")
+        let officeDevice = Device(home: root + "/office", now: "2026-06-01T15:00:00Z")
+        for device in [officeDevice, laptop] {
+            let status = try #require(try device.json(["status"]) as? [String: Any])
+            #expect(status["pending"] as? Int == 0)
+            #expect(status["lastConfirmedSequence"] as? Int == 3_002, "every action logged exactly once")
+        }
+        let jobs = try #require(try laptop.json(["job", "list"]) as? [[String: Any]])
+        #expect(jobs.first?["completedMinor"] as? Int == 300_000)
+        #expect(try laptop.run(["job", "list", "--json"]) == (try officeDevice.run(["job", "list", "--json"])))
+        #expect(try FieldReplica.open(at: root + "/office/replica.sqlite").outbox().allSatisfy { $0.status == .acknowledged && $0.outcome == .applied })
         server.stop()
     }
 

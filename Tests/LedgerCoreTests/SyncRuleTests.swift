@@ -147,6 +147,23 @@ struct SyncRuleTests {
         #expect(world.server.push([b, c]).outcomes == [.applied, .applied])
     }
 
+    @Test("The case names the payment the editor missed even when the editor's own payment came after it")
+    func unseenPaymentNamedAfterOwnPayment() throws {
+        var world = try TwoDevices()
+        let deposit = try world.act(.tech, Self.pay("1,000.00"), at: 2_000)
+        try world.sync(.tech)
+        // The office records a portal payment, then renames the last installment (allowed once
+        // paid), never having seen the deposit.
+        let portal = try world.act(.office, Self.pay("50.00"), at: 2_050)
+        let last = try #require(try world.serverJob().plan?.rows.last?.id)
+        let edit = try world.act(.office, .editInstallment(last, label: "Balance", dueDate: .keep), at: 2_100)
+        try world.sync(.office)
+        #expect(world.outcome(of: portal) == .applied)
+        let review = try world.reviewCase(world.outcome(of: edit))
+        #expect(review.kind == .planEditAfterUnseenPayment)
+        #expect(review.otherSide?.dot == deposit.dot, "not the office's own later payment")
+    }
+
     @Test("A plan edit that had not seen a payment is parked for review; the payment stands")
     func planEditAfterUnseenPayment() throws {
         var world = try TwoDevices()

@@ -11,7 +11,7 @@ extension Job {
         var outcome: Outcome
         let author = action.dot.replica
         if kind.isPlanEdit && sync.paymentMarks.hasChanges(unseenBy: author, seen: action.seenSequence) {
-            outcome = raise(.planEditAfterUnseenPayment, for: action, otherSide: sync.lastPayment)
+            outcome = raise(.planEditAfterUnseenPayment, for: action, otherSide: unseenPayment(by: author, seen: action.seenSequence))
         } else if kind.isPlanEdit && sync.planMarks.hasChanges(unseenBy: author, seen: action.seenSequence) {
             outcome = raise(.concurrentPlanEdit, for: action, otherSide: sync.lastPlanChange)
         } else {
@@ -203,6 +203,18 @@ extension Job {
             proposed: proposed ?? (parked ? action.payload : nil), currentPlan: plan, amountMinor: amountMinor, payment: payment,
             reason: reason, suggestedResolutions: suggestions, decision: nil))
         return parked ? .parkedForReview(id) : .appliedWithException(id)
+    }
+
+    /// The payment a plan edit had not seen, for its review case: the latest one by the replica
+    /// whose change the author missed. The job's last payment may be the author's own (made
+    /// after the one it missed), which would name the wrong side to the person deciding.
+    private func unseenPayment(by author: ReplicaID, seen: UInt64) -> ActionSummary? {
+        guard let missed = sync.paymentMarks.latestChange(unseenBy: author, seen: seen) else { return sync.lastPayment }
+        if sync.lastPayment?.dot.replica == missed.replica { return sync.lastPayment }
+        // A confirmation or failure by that replica of someone else's payment leaves no payment of
+        // its own to name: the job's last payment is the best there is.
+        guard let payment = payments.last(where: { $0.id.dot.replica == missed.replica }) else { return sync.lastPayment }
+        return ActionSummary(dot: payment.id.dot, actor: payment.actor, hlc: payment.occurredAt, kind: .recordPayment)
     }
 
     // The cases one action raised sit together at the end of the list while it is applied, so

@@ -120,6 +120,11 @@ public struct ChangeMarks: Hashable, Sendable, Codable {
         }
     }
 
+    /// The latest change by another replica than `author` after log sequence `seen`, if any.
+    func latestChange(unseenBy author: ReplicaID, seen: UInt64) -> Mark? {
+        marks.filter { $0.replica != author && $0.sequence > seen }.max { ($0.sequence, $0.replica) < ($1.sequence, $1.replica) }
+    }
+
     /// Whether another replica than `author` made a change after log sequence `seen`: a change
     /// the author had not seen. The author's own earlier changes are always seen.
     public func hasChanges(unseenBy author: ReplicaID, seen: UInt64) -> Bool {
