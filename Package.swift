@@ -76,6 +76,9 @@ let package = Package(
         .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
                           path: "Benchmarks/ServiceBench"),
         // Issue D's end-to-end benchmark: the fieldledger-server binary over loopback.
+        .executableTarget(name: "client-bench", dependencies: [
+            "FieldClient", "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+        ], path: "Benchmarks/ClientBench"),
         .executableTarget(name: "server-bench", dependencies: [
             "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import NIOCore
 import SyncProtocol
+import Synchronization
 
 /// How a replica reaches the server: one sync message out, its answer back.
 public protocol SyncTransport: Sendable {
@@ -25,9 +26,26 @@ public struct InMemorySyncTransport: SyncTransport {
     }
 }
 
+/// Bytes a transport sent and received (message bodies), for the sync's report and benchmarks.
+public final class TrafficCounter: Sendable {
+    private let counts = Mutex((sent: 0, received: 0))
+
+    /// Starts at zero.
+    public init() {}
+
+    /// Bytes sent and received so far.
+    public var bytes: (sent: Int, received: Int) { counts.withLock { $0 } }
+
+    func add(sent: Int, received: Int) {
+        counts.withLock { $0 = ($0.sent + sent, $0.received + received) }
+    }
+}
+
 /// The server's `POST /v1/sync` over HTTP(S) with the device token (decision 0014).
 public struct HTTPSyncTransport: SyncTransport {
     public let endpoint: URL
+    /// What this transport has sent and received.
+    public let traffic = TrafficCounter()
     let base: URL
     private let token: String
 
@@ -85,7 +103,8 @@ public struct HTTPSyncTransport: SyncTransport {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        request.body = .bytes(ByteBuffer(bytes: try message.encoded()))
+        let wire = try message.encoded()
+        request.body = .bytes(ByteBuffer(bytes: wire))
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
@@ -94,6 +113,7 @@ public struct HTTPSyncTransport: SyncTransport {
         } catch {
             throw ClientError(.serverUnreachable, "The server at \(endpoint.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
         }
+        traffic.add(sent: wire.count, received: body.readableBytes)
         switch response.status.code {
         case 401:
             throw ClientError(.unauthorized, "The server refused this device's token (revoked or wrong); the outbox keeps every action. Ask the office for a new token.")

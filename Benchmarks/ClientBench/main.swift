@@ -1,0 +1,173 @@
+// Issue E's benchmarks, release mode, after building both commands in release:
+//
+//     swift build -c release --product fieldledger-server --product fieldledger
+//     swift run -c release client-bench
+//
+// 1. A device offline for a week pulls a 100,000-action backlog from the real server binary over
+//    loopback (median of 5, each from a copy of the same replica file): time and bytes.
+// 2. Recording one payment on a replica holding 50,000 jobs (median and 99th percentile).
+// 3. `fieldledger report outstanding-draws` on that replica: the real binary, process start to exit.
+import FieldClient
+import Foundation
+import LedgerCore
+import LedgerServer
+import LedgerService
+import LedgerTestSupport
+import SQLiteLedgerStorage
+import SyncProtocol
+
+let clock = ContinuousClock()
+func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+for binary in ["fieldledger-server", "fieldledger"] where !FileManager.default.isExecutableFile(atPath: products.appendingPathComponent(binary).path) {
+    print("client-bench: build the commands first: swift build -c release --product fieldledger-server --product fieldledger")
+    exit(1)
+}
+let root = FileManager.default.temporaryDirectory.appendingPathComponent("client-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: root) }
+let vocabulary = FieldWorkload.Vocabulary(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC", installmentLabels: ["Final Payment"],
+                                          refundReason: "goodwill", changeOrders: ["Extra vent"])
+
+/// Registers the workload's users and a token per device; returns the tokens (devices first, then `extra` readers).
+func register(_ traffic: FieldWorkload, storage: SQLiteLedgerStorage, company: CompanyID, extra: Int) throws -> [String] {
+    let administration = Administration(storage: storage)
+    try administration.createCompany(company)
+    let actors = (traffic.setup + traffic.entries).map(\.action.actor) + [Actor(user: try UserID("reader"), role: .office)]
+    for actor in Set(actors).sorted(by: { $0.user.rawValue < $1.user.rawValue }) { try administration.setUser(actor.user, role: actor.role, company: company) }
+    var tokens: [String] = []
+    for (index, replica) in traffic.devices.enumerated() {
+        let token = "flt1_" + String(repeating: String(format: "%02x", index), count: 32)
+        try storage.registerDevice(tokenHash: DeviceTokens.hash(token), credential: DeviceCredential(company: company, actor: traffic.byDevice[index].first?.actor ?? actors[0], replica: replica))
+        tokens.append(token)
+    }
+    for _ in 0..<extra { tokens.append(try administration.issueToken(company: company, user: try UserID("reader")).token) }
+    return tokens
+}
+
+func pushInProcess(_ actions: [Action], service: LedgerService<SQLiteLedgerStorage>, company: CompanyID) throws {
+    for run in FieldWorkload.runs(actions, size: 100) {
+        _ = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run),
+                             company: company)
+    }
+}
+
+// MARK: 1. The week's backlog over loopback
+
+do {
+    let traffic = try FieldWorkload(.init(seed: 11, jobs: 10_000, devices: 50, actions: 100_000, gapMillisMax: 30_000, pullEvery: 20, vocabulary: vocabulary))
+    let data = root.appendingPathComponent("server").path
+    try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+    let company = try CompanyID("bench")
+    let tokens: [String]
+    do {
+        let storage = try SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: data))
+        tokens = try register(traffic, storage: storage, company: company, extra: 1)
+        let service = LedgerService(storage: storage)
+        try pushInProcess(traffic.setup.map(\.action), service: service, company: company)
+        try service.storeSnapshots()
+        service.close()
+    }
+    let server = Process()
+    server.executableURL = products.appendingPathComponent("fieldledger-server")
+    server.arguments = ["serve", "--port", "0", "--data", data, "--log-level", "error"]
+    let output = Pipe()
+    server.standardOutput = output
+    try server.run()
+    defer { server.terminate(); server.waitUntilExit() }
+    var line = ""
+    while !line.contains("\n") { line += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self) }
+    let address = "http://" + (line.split(separator: " ").first { $0.contains("127.0.0.1:") }?.split(separator: "/").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) } ?? "")
+    // The reader syncs the office's setup, then goes offline while the devices push a week's work.
+    let readerTransport = try HTTPSyncTransport(server: address, token: tokens.last!)
+    let readerPath = root.appendingPathComponent("reader.sqlite").path
+    let reader = try FieldReplica.create(at: readerPath, identity: try await readerTransport.identify())
+    try await reader.sync(over: readerTransport)
+    print("backlog: the reader synced the setup (\(traffic.setup.count) entries); the devices now push \(traffic.entries.count) actions")
+    for (index, actions) in traffic.byDevice.enumerated() {
+        let transport = try HTTPSyncTransport(server: address, token: tokens[index])
+        for run in FieldWorkload.runs(actions, size: 100) {
+            _ = try await transport.exchange(.pushRequest(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench",
+                                                                    clock: run.last!.hlc, actions: run)))
+        }
+    }
+    var times: [Double] = [], bytes = 0, folded = 0
+    for attempt in 0..<5 {
+        let copy = root.appendingPathComponent("reader-\(attempt).sqlite").path
+        try FileManager.default.copyItem(atPath: readerPath, toPath: copy)
+        let replica = try FieldReplica.open(at: copy)
+        let transport = try HTTPSyncTransport(server: address, token: tokens.last!)
+        let start = clock.now
+        let report = try await replica.sync(over: transport)
+        times.append(seconds(clock.now - start))
+        bytes = transport.traffic.bytes.received + transport.traffic.bytes.sent
+        folded = report.entriesFolded
+    }
+    print(String(format: "backlog: %d entries pulled in %.3f s (median of 5: %@ s), %d bytes on the wire (%.2f B/entry); goal ≤ 1 s and ≤ 800,000 bytes",
+                 folded, median(times), times.map { String(format: "%.3f", $0) }.joined(separator: ", "), bytes, Double(bytes) / Double(folded)))
+}
+
+// MARK: 2 and 3. A replica of 50,000 jobs
+
+do {
+    let traffic = try FieldWorkload(.init(seed: 12, jobs: 50_000, devices: 1, actions: 0, gapMillisMax: 30_000, pullEvery: 20, vocabulary: vocabulary))
+    let storage = try SQLiteLedgerStorage(path: root.appendingPathComponent("big-server.sqlite").path)
+    let company = try CompanyID("big")
+    _ = try register(traffic, storage: storage, company: company, extra: 0)
+    let service = LedgerService(storage: storage)
+    var start = clock.now
+    try pushInProcess(traffic.setup.map(\.action), service: service, company: company)
+    print("50,000 jobs: \(traffic.setup.count) setup actions pushed in-process in \(clock.now - start)")
+    let (_, credential) = try Administration(storage: storage).issueToken(company: company, user: try UserID("reader"))
+    let home = root.appendingPathComponent("big-device").path
+    try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+    let replica = try FieldReplica.create(at: home + "/replica.sqlite", identity: DeviceIdentity(company: company.rawValue, replica: credential.replica, actor: credential.actor,
+                                                                                                  server: "http://127.0.0.1:1", token: "unused"))
+    let transport = InMemorySyncTransport { message in
+        let session = ServerSyncSession(authenticatedReplica: credential.replica)
+        switch session.received(message) {
+        case .respond(let answer): return answer
+        case .applyPush(let changeSet):
+            let response = try await service.push(changeSet, from: credential)
+            return session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence)
+        case .readPage(let after, let limit):
+            let page = try service.pull(company: company, after: after, limit: limit)
+            return session.pageReady(entries: page.entries, checkpoint: page.checkpoint)
+        }
+    }
+    start = clock.now
+    try await replica.sync(over: transport)
+    print("50,000 jobs: the device pulled \(traffic.setup.count) entries (in process) in \(clock.now - start)")
+    start = clock.now
+    let reopened = try FieldReplica.open(at: home + "/replica.sqlite")
+    _ = reopened.view
+    print("50,000 jobs: opening the replica and building its view took \(clock.now - start)")
+    let jobs = reopened.view.jobs.map(\.id)
+    var random = SeededRandom(seed: 3)
+    var times: [Double] = []
+    let day = try CalendarDate.parse("2026-06-01")
+    for index in 0..<300 {
+        let job = jobs[random.int(in: 0...(jobs.count - 1))]
+        let begin = clock.now
+        try reopened.perform(.recordPayment(PaymentRequest(amountMinor: 1_000, currency: .usd, method: .cash)), job: job, day: day, wallMillis: 1_800_000_000_000 + Int64(index))
+        times.append(seconds(clock.now - begin))
+    }
+    let sorted = times.sorted()
+    print(String(format: "record one payment on 50,000 jobs: median %.3f ms, 99th percentile %.3f ms (300 payments, each durable); goal ≤ 2 ms",
+                 median(times) * 1000, sorted[sorted.count * 99 / 100] * 1000))
+    var reports: [Double] = []
+    for _ in 0..<5 {
+        let process = Process()
+        process.executableURL = products.appendingPathComponent("fieldledger")
+        process.arguments = ["report", "outstanding-draws", "--home", home]
+        process.standardOutput = FileHandle.nullDevice
+        let begin = clock.now
+        try process.run()
+        process.waitUntilExit()
+        reports.append(seconds(clock.now - begin))
+    }
+    print(String(format: "fieldledger report outstanding-draws on 50,000 jobs: median %.0f ms (%@); goal ≤ 200 ms",
+                 median(reports) * 1000, reports.map { String(format: "%.0f", $0 * 1000) }.joined(separator: ", ")))
+    service.close()
+}
