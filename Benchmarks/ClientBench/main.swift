@@ -92,6 +92,7 @@ do {
                                                                     clock: run.last!.hlc, actions: run)))
         }
     }
+    print("backlog: pushed; the reader pulls")
     var times: [Double] = [], bytes = 0, folded = 0
     for attempt in 0..<5 {
         let copy = root.appendingPathComponent("reader-\(attempt).sqlite").path
