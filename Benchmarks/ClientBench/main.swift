@@ -125,18 +125,7 @@ do {
     try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
     let replica = try FieldReplica.create(at: home + "/replica.sqlite", identity: DeviceIdentity(company: company.rawValue, replica: credential.replica, actor: credential.actor,
                                                                                                   server: "http://127.0.0.1:1", token: "unused"))
-    let transport = InMemorySyncTransport { message in
-        let session = ServerSyncSession(authenticatedReplica: credential.replica)
-        switch session.received(message) {
-        case .respond(let answer): return answer
-        case .applyPush(let changeSet):
-            let response = try await service.push(changeSet, from: credential)
-            return session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence)
-        case .readPage(let after, let limit):
-            let page = try service.pull(company: company, after: after, limit: limit)
-            return session.pageReady(entries: page.entries, checkpoint: page.checkpoint)
-        }
-    }
+    let transport = InMemorySyncTransport { try await service.answer($0, from: credential) }
     start = clock.now
     try await replica.sync(over: transport)
     print("50,000 jobs: the device pulled \(traffic.setup.count) entries (in process) in \(clock.now - start)")

@@ -132,6 +132,22 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         return PushResponse(outcomes: outcomes, sendFrom: sendFrom, serverSequence: memory.head)
     }
 
+    /// The answer to one sync message from an authenticated device, as the HTTP handler gives
+    /// it but without HTTP: for in-process transports (tests, benchmarks, the simulator).
+    public func answer(_ message: SyncMessage, from device: DeviceCredential) async throws -> SyncMessage {
+        let session = ServerSyncSession(authenticatedReplica: device.replica)
+        switch session.received(message) {
+        case .respond(let answer):
+            return answer
+        case .applyPush(let changeSet):
+            let response = try await push(changeSet, from: device)
+            return session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence)
+        case .readPage(let after, let limit):
+            let page = try pull(company: device.company, after: after, limit: limit)
+            return session.pageReady(entries: page.entries, checkpoint: page.checkpoint)
+        }
+    }
+
     /// Up to `limit` entries after `cursor`, ending at a checkpoint. The page that reaches the
     /// head carries the digests of the jobs it touched, as they are at the head.
     public func pull(company: CompanyID, after cursor: UInt64, limit: Int) throws -> PullPage {

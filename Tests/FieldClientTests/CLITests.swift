@@ -45,6 +45,16 @@ final class LiveServer: @unchecked Sendable {
         port = Int.random(in: 20_000...60_000)
     }
 
+    /// A server in a new temporary folder (returned too) with company "acme" and `users`
+    /// (name and role), not started.
+    static func acme(_ users: [(String, String)]) throws -> (root: String, server: LiveServer) {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-cli-\(UUID().uuidString)").path
+        let server = try LiveServer(data: root + "/server")
+        _ = try server.admin(["company", "create", "acme"])
+        for (user, role) in users { _ = try server.admin(["user", "add", "acme", user, "--role", role]) }
+        return (root, server)
+    }
+
     func admin(_ arguments: [String]) throws -> String {
         let result = try Binaries.run("fieldledger-server", arguments + ["--data", data])
         guard result.status == 0 else { throw CLIFailure(message: "fieldledger-server \(arguments): \(result.err)") }
@@ -118,11 +128,7 @@ struct Device {
 struct CLITests {
     @Test("Two devices offline with concurrent edits sync to identical reports; a case resolved twice shows as refused while later actions sync")
     func twoDevices() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-cli-\(UUID().uuidString)").path
-        let server = try LiveServer(data: root + "/server")
-        _ = try server.admin(["company", "create", "acme"])
-        _ = try server.admin(["user", "add", "acme", "ben", "--role", "office"])
-        _ = try server.admin(["user", "add", "acme", "ana", "--role", "technician"])
+        let (root, server) = try LiveServer.acme([("ben", "office"), ("ana", "technician")])
         let officeToken = try server.token("acme", "ben"), techToken = try server.token("acme", "ana"), secondOfficeToken = try server.token("acme", "ben")
         try await server.start()
         let address = "http://127.0.0.1:\(server.port)"
@@ -248,10 +254,7 @@ struct CLITests {
 
     @Test("A sync killed with SIGKILL mid-push and mid-pull, then run again, loses nothing and counts nothing twice")
     func killedSyncs() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-kill-\(UUID().uuidString)").path
-        let server = try LiveServer(data: root + "/server")
-        _ = try server.admin(["company", "create", "acme"])
-        _ = try server.admin(["user", "add", "acme", "ben", "--role", "office"])
+        let (root, server) = try LiveServer.acme([("ben", "office")])
         let officeToken = try server.token("acme", "ben"), laptopToken = try server.token("acme", "ben")
         try await server.start()
         let address = "http://127.0.0.1:\(server.port)"

@@ -42,20 +42,8 @@ struct ClientWorld {
 
     /// The server's side of one message, as `FieldLedgerServer` does it (without HTTP).
     func transport(_ device: DeviceCredential) -> InMemorySyncTransport {
-        let service = service, company = company
-        return InMemorySyncTransport { message in
-            let session = ServerSyncSession(authenticatedReplica: device.replica)
-            switch session.received(message) {
-            case .respond(let answer):
-                return answer
-            case .applyPush(let changeSet):
-                let response = try await service.push(changeSet, from: device)
-                return session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence)
-            case .readPage(let after, let limit):
-                let page = try service.pull(company: company, after: after, limit: limit)
-                return session.pageReady(entries: page.entries, checkpoint: page.checkpoint)
-            }
-        }
+        let service = service
+        return InMemorySyncTransport { try await service.answer($0, from: device) }
     }
 
     /// The office opens a job invoiced at $3,000.00 on a thirds plan.
