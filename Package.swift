@@ -93,6 +93,7 @@ let package = Package(
         .testTarget(name: "FieldClientTests", dependencies: [
             "FieldClient", "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "LedgerServiceTests", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),

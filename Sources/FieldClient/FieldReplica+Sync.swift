@@ -11,10 +11,12 @@ public struct SyncReport: Hashable, Sendable {
     public internal(set) var entriesFolded = 0
     /// The last log sequence folded.
     public internal(set) var cursor: UInt64 = 0
+    /// Jobs whose digest differed after a fold and were replaced by the server's copy.
+    public internal(set) var repairedJobs: [JobID] = []
 
     public static func == (lhs: SyncReport, rhs: SyncReport) -> Bool {
         lhs.outcomes.map(\.dot) == rhs.outcomes.map(\.dot) && lhs.outcomes.map(\.outcome) == rhs.outcomes.map(\.outcome)
-            && lhs.entriesFolded == rhs.entriesFolded && lhs.cursor == rhs.cursor
+            && lhs.entriesFolded == rhs.entriesFolded && lhs.cursor == rhs.cursor && lhs.repairedJobs == rhs.repairedJobs
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -49,7 +51,25 @@ extension FieldReplica {
                 report.outcomes += outcomes.map { (dot: $0.0, outcome: $0.1) }
                 step = session.outcomesRecorded()
             case .applyPage(let page):
-                try apply(page)
+                do {
+                    try apply(page)
+                } catch let differing as JobsDiffer {
+                    // The log is the same but these jobs folded differently here: take the
+                    // server's copies, which must then match the page's digests.
+                    var copies: [Job] = []
+                    for id in differing.jobs {
+                        guard let copy = try await transport.job(id) else {
+                            throw ClientError(.diverged, "Job \(id) differs from the server's after folding and the server's copy could not be fetched; nothing from this page was kept. Sync again; set the device up again if it persists.")
+                        }
+                        copies.append(copy)
+                    }
+                    do {
+                        try apply(page, repairing: copies)
+                    } catch is JobsDiffer {
+                        throw ClientError(.diverged, "Jobs \(differing.jobs.map(\.description).joined(separator: ", ")) still differ from the server's after a repair (the server may have moved on); nothing from this page was kept. Sync again.")
+                    }
+                    report.repairedJobs += differing.jobs
+                }
                 report.entriesFolded += page.entries.count
                 report.cursor = page.checkpoint.sequence
                 progress?(page.checkpoint.sequence)
@@ -87,8 +107,9 @@ extension FieldReplica {
 
     /// Folds a page into the confirmed state, checks the running log digest and the digests
     /// of the jobs it names, and stores it all with the cursor in one transaction. On any
-    /// mismatch nothing is stored.
-    func apply(_ page: PullPage) throws {
+    /// mismatch nothing is stored: `JobsDiffer` names jobs that folded differently (the log
+    /// being the same), which `repairing` copies from the server then replace.
+    func apply(_ page: PullPage, repairing copies: [Job] = []) throws {
         try lock.withLock {
             var ledger = confirmed, digest = logDigest, clock = self.clock, own = foldedOwn
             var touched = Set<JobID>(), companyTouched = false, ownOutcomes: [(UInt64, Outcome)] = []
@@ -109,9 +130,12 @@ extension FieldReplica {
             guard digest == page.checkpoint.logDigest else {
                 throw ClientError(.diverged, "The server's log digest at \(page.checkpoint.sequence) differs from this device's; nothing from this page was kept. Set the device up again if it persists.")
             }
-            for expected in page.checkpoint.jobs where (try? ledger.job(expected.job))?.digest != expected {
-                throw ClientError(.diverged, "Job \(expected.job) differs from the server's after folding; nothing from this page was kept. Set the device up again if it persists.")
+            for copy in copies {
+                ledger.restore(copy)
+                touched.insert(copy.id)
             }
+            let differing = page.checkpoint.jobs.filter { (try? ledger.job($0.job))?.digest != $0 }.map(\.job)
+            if !differing.isEmpty { throw JobsDiffer(jobs: differing) }
             let jobs = touched.sorted().compactMap { try? ledger.job($0) }
             try database.write { db in
                 for job in jobs {
@@ -140,4 +164,9 @@ extension FieldReplica {
             cachedView = nil
         }
     }
+}
+
+/// Jobs whose digest after a fold differs from the page's: the sync repairs them.
+struct JobsDiffer: Error {
+    let jobs: [JobID]
 }

@@ -9,20 +9,36 @@ import Synchronization
 public protocol SyncTransport: Sendable {
     /// Sends `message` and returns the server's answer (which may be an error message).
     func exchange(_ message: SyncMessage) async throws -> SyncMessage
+
+    /// The server's copy of a job as it is now, to repair one whose digest differs here; nil
+    /// when the server has no such job or the transport cannot fetch jobs.
+    func job(_ id: JobID) async throws -> Job?
+}
+
+extension SyncTransport {
+    /// A transport that cannot fetch jobs: a job that differs stops the sync (`diverged`).
+    public func job(_ id: JobID) async throws -> Job? { nil }
 }
 
 /// A transport that hands messages to a function in the same process: for tests and the
 /// simulator, where the server side is a `LedgerService` or a model of one.
 public struct InMemorySyncTransport: SyncTransport {
     private let handler: @Sendable (SyncMessage) async throws -> SyncMessage
+    private let jobs: (@Sendable (JobID) async throws -> Job?)?
 
-    /// Makes a transport whose answers come from `handler`.
-    public init(_ handler: @escaping @Sendable (SyncMessage) async throws -> SyncMessage) {
+    /// Makes a transport whose answers come from `handler` and whose jobs (for repairs) from
+    /// `jobs`.
+    public init(jobs: (@Sendable (JobID) async throws -> Job?)? = nil, _ handler: @escaping @Sendable (SyncMessage) async throws -> SyncMessage) {
         self.handler = handler
+        self.jobs = jobs
     }
 
     public func exchange(_ message: SyncMessage) async throws -> SyncMessage {
         try await handler(message)
+    }
+
+    public func job(_ id: JobID) async throws -> Job? {
+        try await jobs?(id)
     }
 }
 
@@ -65,6 +81,31 @@ public struct HTTPSyncTransport: SyncTransport {
         base = url
         endpoint = url.appendingPathComponent("v1/sync")
         self.token = token
+    }
+
+    /// `GET /v1/jobs/<replica>/<counter>`: the server's copy of a job, for a repair.
+    public func job(_ id: JobID) async throws -> Job? {
+        var request = HTTPClientRequest(url: base.appendingPathComponent("v1/jobs/\(id.dot.replica)/\(id.dot.counter)").absoluteString)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
+            body = try await response.body.collect(upTo: ClientLimits.answerBytesMax)
+        } catch {
+            throw ClientError(.serverUnreachable, "The server at \(base.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
+        }
+        traffic.add(sent: 0, received: body.readableBytes)
+        switch response.status.code {
+        case 200:
+            guard let job = try? JSONDecoder().decode(Job.self, from: Data(body.readableBytesView)) else {
+                throw ClientError(.diverged, "The server's copy of job \(id) does not read on this device; update the app.")
+            }
+            return job
+        case 404: return nil
+        case 401: throw ClientError(.unauthorized, "The server refused this device's token (revoked or wrong); the outbox keeps every action. Ask the office for a new token.")
+        default: throw ClientError(.serverUnreachable, "The server answered HTTP \(response.status.code) for a job; sync again later.")
+        }
     }
 
     /// Asks the server who `token` belongs to (`GET /v1/device`): what a device needs to set

@@ -45,6 +45,12 @@ public struct Ledger: Hashable, Sendable {
         jobsByID[job.id] = job
     }
 
+    /// Puts the server's copy of a job in place of this replica's (repairing a job whose digest
+    /// differs after a fold). Adds it when this replica did not have it.
+    public mutating func restore(_ job: Job) {
+        jobsByID[job.id] = job
+    }
+
     /// Runs `change` on a copy of the job and keeps the result only if it does not throw.
     @discardableResult
     public mutating func updateJob<Result>(

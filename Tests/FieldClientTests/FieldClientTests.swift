@@ -1,5 +1,6 @@
 import FieldClient
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import LedgerCore
@@ -125,6 +126,37 @@ struct FieldClientTests {
         #expect(try office.outbox().map(\.outcome) == [.applied, .applied, .applied, .applied, officeReport.outcomes.last!.outcome])
     }
 
+    @Test("A job that folded differently on a device is repaired from the server's copy; without one the page is refused whole")
+    func repair() async throws {
+        let world = try ClientWorld()
+        let (office, officeCredential) = try world.device("ben")
+        let (tech, techCredential) = try world.device("ana")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        try await office.sync(over: world.transport(officeCredential))
+        try await tech.sync(over: world.transport(techCredential))
+        // The technician's confirmed copy differs (another number), as a fold by other rules would.
+        var fields = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(try tech.confirmedLedger.job(job))) as? [String: Any])
+        fields["number"] = "J-999"
+        let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
+        let file = try DatabaseQueue(path: tech.path)
+        try await file.write { db in try db.execute(sql: "UPDATE job SET state = ?", arguments: [Data(CanonicalEncoding.bytes(of: damaged))]) }
+        try file.close()
+        let reopened = try FieldReplica.open(at: tech.path)
+        #expect(try reopened.view.job(job).number == "J-999")
+        // A payment makes the next page touch the job and carry its digest.
+        try office.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 2_000)
+        try await office.sync(over: world.transport(officeCredential))
+        let cursor = try reopened.status(nowMillis: 0).lastConfirmedSequence
+        await #expect { try await reopened.sync(over: world.transport(techCredential)) } throws: { ($0 as? ClientError)?.code == .diverged }
+        #expect(try reopened.status(nowMillis: 0).lastConfirmedSequence == cursor, "nothing of the page was kept")
+        let service = world.service, company = world.company
+        let repairing = InMemorySyncTransport(jobs: { try? service.projectedLedger(company: company).job($0) }) { try await service.answer($0, from: techCredential) }
+        let report = try await reopened.sync(over: repairing)
+        #expect(report.repairedJobs == [job])
+        #expect(reopened.view == (try world.service.projectedLedger(company: world.company)))
+        #expect(try FieldReplica.open(at: tech.path).view == reopened.view, "the repair was stored")
+    }
+
     @Test("A replica reopened from its file has the same view, outbox and cursor, and syncs on")
     func reopened() async throws {
         let world = try ClientWorld()
@@ -215,6 +247,8 @@ struct FieldClientTests {
                                                job: nil, day: day, wallMillis: 1_000).action.dot)
             try await office.sync(over: transport)
             #expect(office.view == (try server.service.projectedLedger(company: company)))
+            #expect(try await transport.job(job) == (try server.service.projectedLedger(company: company).job(job)), "GET /v1/jobs/… gives the job as it is")
+            #expect(try await transport.job(JobID(Dot(replica: credential.replica, counter: 99))) == nil)
             try server.administration.revoke(replica: credential.replica, company: company)
             try office.perform(.setInvoice(number: "HV-1", baseTotalMinor: 10_000, issuedOn: day), job: job, day: day, wallMillis: 2_000)
             await #expect { try await office.sync(over: transport) } throws: { ($0 as? ClientError)?.code == .unauthorized }
