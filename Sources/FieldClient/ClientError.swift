@@ -41,6 +41,9 @@ public enum ClientLimits {
     public static let pushBatchActions = 100
     /// Log entries asked for per pull page (the server caps it at 5,000).
     public static let pullPageEntries: UInt32 = 5_000
+    /// Log entries a sync folds in memory before it stores them (and its cursor): what a sync
+    /// killed mid-pull has to fetch again, at most.
+    public static let saveEveryEntries = 50_000
     /// Seconds an HTTP sync request may take before the sync stops (and can be resumed).
     public static let requestTimeoutSeconds: Int64 = 120
     /// Seconds to wait for a connection to the server before giving up on this sync.

@@ -42,6 +42,8 @@ extension FieldReplica {
         let (pending, cursor, clock) = lock.withLock { (unfolded.filter { $0.status == .pending }.map(\.action), self.cursor, self.clock.last) }
         var report = SyncReport()
         var step = session.start(pending: pending, cursor: cursor, clock: clock)
+        // Whatever stops the sync, what was folded so far is kept for the next one.
+        defer { try? save() }
         while true {
             switch step {
             case .send(let message):
@@ -70,6 +72,7 @@ extension FieldReplica {
                     }
                     report.repairedJobs += differing.jobs
                 }
+                if page.checkpoint.caughtUp || lock.withLock({ unsaved.entries }) >= ClientLimits.saveEveryEntries { try save() }
                 report.entriesFolded += page.entries.count
                 report.cursor = page.checkpoint.sequence
                 progress?(page.checkpoint.sequence)
@@ -105,10 +108,10 @@ extension FieldReplica {
         }
     }
 
-    /// Folds a page into the confirmed state, checks the running log digest and the digests
-    /// of the jobs it names, and stores it all with the cursor in one transaction. On any
-    /// mismatch nothing is stored: `JobsDiffer` names jobs that folded differently (the log
-    /// being the same), which `repairing` copies from the server then replace.
+    /// Folds a page into the confirmed state in memory, checking the running log digest and
+    /// the digests of the jobs it names; `save()` stores what was folded. On any mismatch
+    /// nothing changes: `JobsDiffer` names jobs that folded differently (the log being the
+    /// same), which `repairing` copies from the server then replace.
     func apply(_ page: PullPage, repairing copies: [Job] = []) throws {
         try lock.withLock {
             var ledger = confirmed, digest = logDigest, clock = self.clock, own = foldedOwn
@@ -136,25 +139,6 @@ extension FieldReplica {
             }
             let differing = page.checkpoint.jobs.filter { (try? ledger.job($0.job))?.digest != $0 }.map(\.job)
             if !differing.isEmpty { throw JobsDiffer(jobs: differing) }
-            let jobs = touched.sorted().compactMap { try? ledger.job($0) }
-            try database.write { db in
-                for job in jobs {
-                    try db.execute(sql: "INSERT INTO job (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
-                                   arguments: [Stored.encode(job.id), Stored.encode(job)])
-                }
-                // The log's outcome is the last word (a resent action was answered "exists").
-                for (counter, outcome) in ownOutcomes {
-                    let status: OutboxStatus = if case .rejected = outcome { .rejected } else { .acknowledged }
-                    try db.execute(sql: "UPDATE outbox SET status = ?, outcome = ? WHERE counter = ?",
-                                   arguments: [status.rawValue, Stored.encode(outcome), Int64(counter)])
-                }
-                if companyTouched {
-                    try db.execute(sql: "UPDATE replica SET company = ?",
-                                   arguments: [Stored.encode(ConfirmedCompany(settings: ledger.settings, reviewCases: ledger.companyReviewCases))])
-                }
-                try db.execute(sql: "UPDATE replica SET cursor = ?, log_digest = ?, clock_wall = ?, clock_logical = ?, folded_own = ?",
-                               arguments: [Int64(page.checkpoint.sequence), Data(digest), clock.last.wallMillis, Int64(clock.last.logical), Int64(own)])
-            }
             confirmed = ledger
             logDigest = digest
             cursor = page.checkpoint.sequence
@@ -162,8 +146,49 @@ extension FieldReplica {
             foldedOwn = own
             unfolded.removeAll { $0.action.dot.counter <= own }
             cachedView = nil
+            unsaved.jobs.formUnion(touched)
+            unsaved.company = unsaved.company || companyTouched
+            unsaved.outcomes += ownOutcomes
+            unsaved.entries += page.entries.count
         }
     }
+
+    /// Stores what pages folded since the last save, with their cursor, in one transaction: a
+    /// sync stopped after this resumes from here. Saving every page would rewrite a job once per
+    /// page that touches it (measured: most of a week's backlog pull went to that).
+    func save() throws {
+        try lock.withLock {
+            guard unsaved.entries > 0 || !unsaved.jobs.isEmpty else { return }
+            let jobs = unsaved.jobs.sorted().compactMap { try? confirmed.job($0) }
+            try database.write { db in
+                for job in jobs {
+                    try db.execute(sql: "INSERT INTO job (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+                                   arguments: [Stored.encode(job.id), Stored.encode(job)])
+                }
+                // The log's outcome is the last word (a resent action was answered "exists").
+                for (counter, outcome) in unsaved.outcomes {
+                    let status: OutboxStatus = if case .rejected = outcome { .rejected } else { .acknowledged }
+                    try db.execute(sql: "UPDATE outbox SET status = ?, outcome = ? WHERE counter = ?",
+                                   arguments: [status.rawValue, Stored.encode(outcome), Int64(counter)])
+                }
+                if unsaved.company {
+                    try db.execute(sql: "UPDATE replica SET company = ?",
+                                   arguments: [Stored.encode(ConfirmedCompany(settings: confirmed.settings, reviewCases: confirmed.companyReviewCases))])
+                }
+                try db.execute(sql: "UPDATE replica SET cursor = ?, log_digest = ?, clock_wall = ?, clock_logical = ?, folded_own = ?",
+                               arguments: [Int64(cursor), Data(logDigest), clock.last.wallMillis, Int64(clock.last.logical), Int64(foldedOwn)])
+            }
+            unsaved = Unsaved()
+        }
+    }
+}
+
+/// What pages folded into memory that the file does not hold yet.
+struct Unsaved {
+    var jobs = Set<JobID>()
+    var company = false
+    var outcomes: [(UInt64, Outcome)] = []
+    var entries = 0
 }
 
 /// Jobs whose digest after a fold differs from the page's: the sync repairs them.

@@ -86,6 +86,8 @@ public final class FieldReplica: @unchecked Sendable {
     /// The view, kept between actions so that recording one costs one job's work, not a replay
     /// of every pending action (nil when it must be rebuilt: after a sync changed either side).
     var cachedView: Ledger?
+    /// Folded by the sync under way, not stored yet (`save()`).
+    var unsaved = Unsaved()
 
     private init(path: String, identity: DeviceIdentity, database: DatabaseQueue) throws {
         self.path = path
