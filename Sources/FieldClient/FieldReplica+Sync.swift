@@ -44,15 +44,30 @@ extension FieldReplica {
         var step = session.start(pending: pending, cursor: cursor, clock: clock)
         // Whatever stops the sync, what was folded so far is kept for the next one.
         defer { try? save() }
+        // The next page, asked for while this one is folded: the server reads and encodes it on
+        // one core while the device folds on the other, instead of each waiting in turn.
+        var prefetched: (request: SyncMessage, answer: Task<SyncMessage, Error>)?
+        defer { prefetched?.answer.cancel() }
         while true {
             switch step {
             case .send(let message):
-                step = session.received(try await transport.exchange(message))
+                let answer: SyncMessage
+                if let ahead = prefetched, ahead.request == message {
+                    answer = try await ahead.answer.value
+                } else {
+                    answer = try await transport.exchange(message)
+                }
+                prefetched = nil
+                step = session.received(answer)
             case .recordOutcomes(let outcomes):
                 try record(outcomes)
                 report.outcomes += outcomes.map { (dot: $0.0, outcome: $0.1) }
                 step = session.outcomesRecorded()
             case .applyPage(let page):
+                if !page.checkpoint.caughtUp {
+                    let next = SyncMessage.pullRequest(PullRequest(replica: identity.replica, afterSequence: page.checkpoint.sequence, limit: pageEntries))
+                    prefetched = (next, Task { try await transport.exchange(next) })
+                }
                 do {
                     try apply(page)
                 } catch let differing as JobsDiffer {
