@@ -29,11 +29,12 @@ public struct SyncReport: Hashable, Sendable {
 extension FieldReplica {
     /// Pushes the pending actions, then pulls pages until caught up (DESIGN §4).
     ///
-    /// Each step is written before the next message is sent: outcomes as they arrive, each
-    /// page in one transaction with its cursor. A sync stopped at any point (no signal, the
+    /// Outcomes are written as they arrive; folded pages are stored with their cursor in one
+    /// transaction every `ClientLimits.saveEveryEntries` entries, when the device is caught
+    /// up, and when the sync stops for any reason. A sync stopped at any point (no signal, the
     /// process killed) resumes from what was written: actions the server already logged are
-    /// answered "exists" and nothing is counted twice. `progress` hears the cursor after
-    /// each page.
+    /// answered "exists" and nothing is counted twice. `progress` hears the cursor after each
+    /// page. One sync at a time per replica file.
     @discardableResult
     public func sync(over transport: any SyncTransport, pageEntries: UInt32 = ClientLimits.pullPageEntries,
                      progress: (@Sendable (_ cursor: UInt64) -> Void)? = nil) async throws -> SyncReport {
