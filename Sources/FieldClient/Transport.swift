@@ -59,7 +59,6 @@ public final class TrafficCounter: Sendable {
 
 /// The server's `POST /v1/sync` over HTTP(S) with the device token (decision 0014).
 public struct HTTPSyncTransport: SyncTransport {
-    public let endpoint: URL
     /// What this transport has sent and received.
     public let traffic = TrafficCounter()
     let base: URL
@@ -79,24 +78,33 @@ public struct HTTPSyncTransport: SyncTransport {
         }
         self.allowInsecure = allowInsecure
         base = url
-        endpoint = url.appendingPathComponent("v1/sync")
         self.token = token
+    }
+
+    /// One request with the device token: the answer's status, its Retry-After and its body.
+    /// No answer at all (no signal, timeout, refused connection) is `serverUnreachable`.
+    private func send(_ path: String, body: [UInt8]? = nil) async throws -> (status: UInt, retryAfter: String?, body: ByteBuffer) {
+        var request = HTTPClientRequest(url: base.appendingPathComponent(path).absoluteString)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        do {
+            let response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
+            let answer = try await response.body.collect(upTo: ClientLimits.answerBytesMax)
+            traffic.add(sent: body?.count ?? 0, received: answer.readableBytes)
+            return (response.status.code, response.headers.first(name: "Retry-After"), answer)
+        } catch {
+            throw ClientError(.serverUnreachable, "The server at \(base.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
+        }
     }
 
     /// `GET /v1/jobs/<replica>/<counter>`: the server's copy of a job, for a repair.
     public func job(_ id: JobID) async throws -> Job? {
-        var request = HTTPClientRequest(url: base.appendingPathComponent("v1/jobs/\(id.dot.replica)/\(id.dot.counter)").absoluteString)
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
-            body = try await response.body.collect(upTo: ClientLimits.answerBytesMax)
-        } catch {
-            throw ClientError(.serverUnreachable, "The server at \(base.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
-        }
-        traffic.add(sent: 0, received: body.readableBytes)
-        switch response.status.code {
+        let (status, _, body) = try await send("v1/jobs/\(id.dot.replica)/\(id.dot.counter)")
+        switch status {
         case 200:
             guard let job = try? JSONDecoder().decode(Job.self, from: Data(body.readableBytesView)) else {
                 throw ClientError(.diverged, "The server's copy of job \(id) does not read on this device; update the app.")
@@ -104,31 +112,22 @@ public struct HTTPSyncTransport: SyncTransport {
             return job
         case 404: return nil
         case 401: throw ClientError(.unauthorized, "The server refused this device's token (revoked or wrong); the outbox keeps every action. Ask the office for a new token.")
-        default: throw ClientError(.serverUnreachable, "The server answered HTTP \(response.status.code) for a job; sync again later.")
+        default: throw ClientError(.serverUnreachable, "The server answered HTTP \(status) for a job; sync again later.")
         }
     }
 
     /// Asks the server who `token` belongs to (`GET /v1/device`): what a device needs to set
     /// up its replica.
     public func identify() async throws -> DeviceIdentity {
-        var request = HTTPClientRequest(url: base.appendingPathComponent("v1/device").absoluteString)
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
-            body = try await response.body.collect(upTo: 1 << 16)
-        } catch {
-            throw ClientError(.serverUnreachable, "The server at \(base.host ?? "?") did not answer (\(error)); check the address and the network.")
-        }
-        if response.status.code == 401 {
+        let (status, _, body) = try await send("v1/device")
+        if status == 401 {
             throw ClientError(.unauthorized, "The server does not know this token (revoked or mistyped); ask the office for a new one.")
         }
         struct Described: Decodable { let company, user, role, replica: String }
-        guard response.status.code == 200, let described = try? JSONDecoder().decode(Described.self, from: Data(body.readableBytesView)),
+        guard status == 200, let described = try? JSONDecoder().decode(Described.self, from: Data(body.readableBytesView)),
               let role = Role(rawValue: described.role), let replica = try? ReplicaID(uuidString: described.replica),
               let user = try? UserID(described.user) else {
-            throw ClientError(.serverUnreachable, "The server answered HTTP \(response.status.code) without describing the device; check that the address is a FieldLedger server.")
+            throw ClientError(.serverUnreachable, "The server answered HTTP \(status) without describing the device; check that the address is a FieldLedger server.")
         }
         return DeviceIdentity(company: described.company, replica: replica, actor: Actor(user: user, role: role), server: base.absoluteString,
                               token: token, allowInsecure: allowInsecure)
@@ -140,32 +139,18 @@ public struct HTTPSyncTransport: SyncTransport {
     }
 
     public func exchange(_ message: SyncMessage) async throws -> SyncMessage {
-        var request = HTTPClientRequest(url: endpoint.absoluteString)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        let wire = try message.encoded()
-        request.body = .bytes(ByteBuffer(bytes: wire))
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await DeviceHTTP.client.execute(request, timeout: .seconds(ClientLimits.requestTimeoutSeconds))
-            body = try await response.body.collect(upTo: ClientLimits.answerBytesMax)
-        } catch {
-            throw ClientError(.serverUnreachable, "The server at \(endpoint.host ?? "?") did not answer (\(error)); the outbox keeps every action, sync again later.")
-        }
-        traffic.add(sent: wire.count, received: body.readableBytes)
-        switch response.status.code {
+        let (status, retryAfter, body) = try await send("v1/sync", body: try message.encoded())
+        switch status {
         case 401:
             throw ClientError(.unauthorized, "The server refused this device's token (revoked or wrong); the outbox keeps every action. Ask the office for a new token.")
         case 429:
-            let wait = response.headers.first(name: "Retry-After") ?? "a few"
+            let wait = retryAfter ?? "a few"
             throw ClientError(.serverBusy, "The server is busy; the outbox keeps every action. Sync again in \(wait) seconds.")
         default:
             do {
                 return try SyncMessage.decode(Array(buffer: body))
             } catch {
-                throw ClientError(.serverUnreachable, "The server answered HTTP \(response.status.code) without a sync message; check the server address.")
+                throw ClientError(.serverUnreachable, "The server answered HTTP \(status) without a sync message; check the server address.")
             }
         }
     }

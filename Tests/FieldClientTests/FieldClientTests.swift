@@ -47,6 +47,17 @@ struct ClientWorld {
         return InMemorySyncTransport { try await service.answer($0, from: device) }
     }
 
+    /// The office's and the technician's devices, both synced after the office opened a job on
+    /// thirds (`jobOnThirds`).
+    func officeAndTechOnThirds() async throws -> (office: FieldReplica, officeCredential: DeviceCredential, tech: FieldReplica, techCredential: DeviceCredential, job: JobID) {
+        let (office, officeCredential) = try device("ben")
+        let (tech, techCredential) = try device("ana")
+        let job = try jobOnThirds(office, at: 1_000)
+        try await office.sync(over: transport(officeCredential))
+        try await tech.sync(over: transport(techCredential))
+        return (office, officeCredential, tech, techCredential, job)
+    }
+
     /// The office opens a job invoiced at $3,000.00 on a thirds plan.
     func jobOnThirds(_ office: FieldReplica, at millis: Int64) throws -> JobID {
         let create = try office.perform(.createJob(number: "J-1", customer: Customer(name: "Dana Whitfield"), department: "HVAC", currency: .usd, notes: ""),
@@ -86,11 +97,7 @@ struct FieldClientTests {
     @Test("Two devices offline, concurrent edits, both sync: each sees what the server has, the conflict as a review case")
     func twoDevicesConverge() async throws {
         let world = try ClientWorld()
-        let (office, officeCredential) = try world.device("ben")
-        let (tech, techCredential) = try world.device("ana")
-        let job = try world.jobOnThirds(office, at: 1_000)
-        try await office.sync(over: world.transport(officeCredential))
-        try await tech.sync(over: world.transport(techCredential))
+        let (office, officeCredential, tech, techCredential, job) = try await world.officeAndTechOnThirds()
         #expect(try tech.view.job(job).plan?.rows.count == 3)
         // Offline: the technician changes the split the customer asked for and takes the deposit
         // on site, while the office records a portal payment and edits the plan too.
@@ -129,11 +136,7 @@ struct FieldClientTests {
     @Test("A job that folded differently on a device is repaired from the server's copy; without one the page is refused whole")
     func repair() async throws {
         let world = try ClientWorld()
-        let (office, officeCredential) = try world.device("ben")
-        let (tech, techCredential) = try world.device("ana")
-        let job = try world.jobOnThirds(office, at: 1_000)
-        try await office.sync(over: world.transport(officeCredential))
-        try await tech.sync(over: world.transport(techCredential))
+        let (office, officeCredential, tech, techCredential, job) = try await world.officeAndTechOnThirds()
         // The technician's confirmed copy differs (another number), as a fold by other rules would.
         var fields = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(try tech.confirmedLedger.job(job))) as? [String: Any])
         fields["number"] = "J-999"
