@@ -73,8 +73,9 @@ final class CompanyMemory {
         let sequence = head + 1
         let outcome = applyCountingCases(action, sequence: sequence)
         let entry = LogEntry(sequence: sequence, action: action, outcome: outcome)
-        let encoded = CanonicalEncoding.entryBytes(sequence: sequence, actionBytes: actionBytes, outcome: outcome)
-        logDigest = LogDigest.next(logDigest, sequence: sequence, actionDigest: bodyDigest, outcome: outcome)
+        let outcomeBytes = CanonicalEncoding.bytes(of: outcome)
+        let encoded = CanonicalEncoding.entryBytes(sequence: sequence, actionBytes: actionBytes, outcomeBytes: outcomeBytes)
+        logDigest = LogDigest.next(logDigest, sequence: sequence, actionDigest: bodyDigest, outcomeBytes: outcomeBytes)
         head = sequence
         highest[action.dot.replica] = action.dot.counter
         return StoredEntry(entry: entry, encoded: encoded, bodyDigest: bodyDigest, logDigest: logDigest)

@@ -172,7 +172,8 @@ struct Plans: AsyncParsableCommand {
                 let (action, outcome) = try replica.perform(payload, job: job.id, day: try DeviceClock.today(in: view.settings), wallMillis: DeviceClock.nowMillis)
                 if home.json { return try printJSON(ActionResult(action, outcome)) }
                 print("plan on \(job.number): \(describe(outcome))")
-                if let plan = try replica.view.job(job.id).plan { print(planTable(plan, job: try replica.view.job(job.id))) }
+                let saved = try replica.view.job(job.id)
+                if let plan = saved.plan { print(planTable(plan, job: saved)) }
             }
         }
 
@@ -233,7 +234,8 @@ struct Pay: AsyncParsableCommand {
             let replica = try home.open()
             let view = replica.view
             let job = try resolveJob(self.job, in: view)
-            let (action, outcome) = try replica.perform(.recordPayment(PaymentRequest(amountMinor: try FieldLedger.amount(amount, job.currency), currency: job.currency,
+            let minor = try FieldLedger.amount(amount, job.currency)
+            let (action, outcome) = try replica.perform(.recordPayment(PaymentRequest(amountMinor: minor, currency: job.currency,
                                                                                       method: method, reference: reference, pending: pending)),
                                                         job: job.id, day: try DeviceClock.today(in: view.settings), wallMillis: DeviceClock.nowMillis)
             let after = try replica.view.job(job.id).totals
@@ -241,7 +243,7 @@ struct Pay: AsyncParsableCommand {
             if case .appliedWithException = outcome { warnings.append("This payment is more than the balance; the office will review the credit.") }
             if method == .card || method == .ach, pending { warnings.append("Pending until it settles; the balance counts it once it does.") }
             if home.json { return try printJSON(ActionResult(action, outcome, warnings: warnings)) }
-            print("\(money(try FieldLedger.amount(amount, job.currency), job.currency)) \(method.rawValue) on \(job.number): \(describe(outcome))")
+            print("\(money(minor, job.currency)) \(method.rawValue) on \(job.number): \(describe(outcome))")
             for warning in warnings { print("warning: \(warning)") }
             print("balance now \(money(after.balanceMinor, job.currency)); it reaches the office at the next sync")
         }

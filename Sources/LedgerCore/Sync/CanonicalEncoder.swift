@@ -31,26 +31,22 @@ public enum CanonicalEncoding {
     /// server that already digested the action does not encode it again. The same bytes as
     /// `bytes(of: LogEntry(...))` (a test holds them equal).
     public static func entryBytes(sequence: UInt64, actionBytes: [UInt8], outcome: Outcome) -> [UInt8] {
-        // Written straight into one frame: the outcome (written by hand unless rejected)
-        // lands after the action's bytes without a second buffer.
-        let root = Frame(tag: nil)
-        root.bytes.reserveCapacity(actionBytes.count + 96)
-        root.bytes.append(5)
-        writeVarint(3, to: &root.bytes)
-        writeString("sequence", to: &root.bytes)
-        root.uint(sequence)
-        writeString("action", to: &root.bytes)
-        root.bytes.append(contentsOf: actionBytes)
-        writeString("outcome", to: &root.bytes)
-        do {
-            try root.write(outcome, codingPath: [])
-        } catch {
-            preconditionFailure("canonical encoding failed: \(error)")
-        }
-        guard !root.splices.isEmpty else { return root.bytes }
-        var out: [UInt8] = []
-        out.reserveCapacity(root.size)
-        root.assemble(into: &out)
+        entryBytes(sequence: sequence, actionBytes: actionBytes, outcomeBytes: bytes(of: outcome))
+    }
+
+    /// The same from the outcome's canonical bytes too, which the server also hashes into the
+    /// log digest (`LogDigest.next`), so it encodes them once.
+    public static func entryBytes(sequence: UInt64, actionBytes: [UInt8], outcomeBytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [5]
+        out.reserveCapacity(actionBytes.count + outcomeBytes.count + 32)
+        writeVarint(3, to: &out)
+        writeString("sequence", to: &out)
+        out.append(3)
+        writeVarint(sequence, to: &out)
+        writeString("action", to: &out)
+        out.append(contentsOf: actionBytes)
+        writeString("outcome", to: &out)
+        out.append(contentsOf: outcomeBytes)
         return out
     }
 }
