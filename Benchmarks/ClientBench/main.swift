@@ -7,6 +7,9 @@
 //    loopback (median of 5, each from a copy of the same replica file): time and bytes.
 // 2. Recording one payment on a replica holding 50,000 jobs (median and 99th percentile).
 // 3. `fieldledger report outstanding-draws` on that replica: the real binary, process start to exit.
+//
+// `--only backlog` or `--only replica` runs one part; `--keep DIR` leaves the files there (the
+// 50,000-job device's home is DIR/big-device) for profiling a command against them.
 import FieldClient
 import Foundation
 import LedgerCore
@@ -24,9 +27,14 @@ for binary in ["fieldledger-server", "fieldledger"] where !FileManager.default.i
     print("client-bench: build the commands first: swift build -c release --product fieldledger-server --product fieldledger")
     exit(1)
 }
-let root = FileManager.default.temporaryDirectory.appendingPathComponent("client-bench-\(UUID().uuidString)")
+func option(_ name: String) -> String? {
+    CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
+}
+let only = option("--only")
+let kept = option("--keep")
+let root = kept.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("client-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: root) }
+defer { if kept == nil { try? FileManager.default.removeItem(at: root) } }
 let vocabulary = FieldWorkload.Vocabulary(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC", installmentLabels: ["Final Payment"],
                                           refundReason: "goodwill", changeOrders: ["Extra vent"])
 
@@ -55,7 +63,7 @@ func pushInProcess(_ actions: [Action], service: LedgerService<SQLiteLedgerStora
 
 // MARK: 1. The week's backlog over loopback
 
-do {
+if only == nil || only == "backlog" {
     let traffic = try FieldWorkload(.init(seed: 11, jobs: 10_000, devices: 50, actions: 100_000, gapMillisMax: 30_000, pullEvery: 20, vocabulary: vocabulary))
     let data = root.appendingPathComponent("server").path
     try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
@@ -111,7 +119,7 @@ do {
 
 // MARK: 2 and 3. A replica of 50,000 jobs
 
-do {
+if only == nil || only == "replica" {
     let traffic = try FieldWorkload(.init(seed: 12, jobs: 50_000, devices: 1, actions: 0, gapMillisMax: 30_000, pullEvery: 20, vocabulary: vocabulary))
     let storage = try SQLiteLedgerStorage(path: root.appendingPathComponent("big-server.sqlite").path)
     let company = try CompanyID("big")

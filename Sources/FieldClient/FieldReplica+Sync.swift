@@ -179,7 +179,7 @@ extension FieldReplica {
             try database.write { db in
                 for job in jobs {
                     try db.execute(sql: "INSERT INTO job (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
-                                   arguments: [Stored.encode(job.id), Stored.encode(job)])
+                                   arguments: [Stored.encode(job.id), Stored.record(job)])
                 }
                 // The log's outcome is the last word (a resent action was answered "exists").
                 for (counter, outcome) in unsaved.outcomes {

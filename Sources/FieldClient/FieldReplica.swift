@@ -98,7 +98,10 @@ public final class FieldReplica: @unchecked Sendable {
                 throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
             }
             let company = try Stored.decode(ConfirmedCompany.self, meta["company"])
-            let jobs = try Data.fetchAll(db, sql: "SELECT state FROM job ORDER BY id").map { try Stored.decode(Job.self, $0) }
+            var jobs: [Job] = []
+            // Read in place: a large company's replica holds tens of thousands of jobs.
+            let rows = try Row.fetchCursor(db, sql: "SELECT state FROM job")
+            while let row = try rows.next() { jobs.append(try row.withUnsafeData(atIndex: 0) { try Stored.job($0) }) }
             let ledger: Ledger
             do {
                 ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: jobs)
@@ -253,6 +256,18 @@ enum Stored {
         return value
     }
 
+    /// A job's row: its compact record (`JobRecord`), not its canonical bytes.
+    static func record(_ job: Job) -> Data { Data(JobRecord.bytes(of: job)) }
+
+    static func job(_ data: Data?) throws -> Job {
+        guard let data else { throw ClientError(.replicaUnusable, "A stored job has no record; the replica file is damaged. Set the device up again.") }
+        do {
+            return try data.withUnsafeBytes { buffer throws(JobRecord.Damaged) in try JobRecord.job(from: buffer) }
+        } catch {
+            throw ClientError(.replicaUnusable, "A stored job does not read back (\(error)); the replica file is damaged. Set the device up again.")
+        }
+    }
+
     static func entry(_ row: Row) throws -> OutboxEntry {
         guard let status = OutboxStatus(rawValue: row["status"]) else {
             throw ClientError(.replicaUnusable, "An outbox entry has an unknown status; the replica file is damaged.")
@@ -297,6 +312,15 @@ enum ReplicaSchema {
                   made_at INTEGER NOT NULL
                 );
                 """)
+        }
+        // Jobs were stored as canonical bytes; compact records are about a tenth the size and
+        // read tens of times faster (decision 0016).
+        migrator.registerMigration("v2: jobs as compact records") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, state FROM job")
+            for row in rows {
+                let job = try Stored.decode(Job.self, row["state"])
+                try db.execute(sql: "UPDATE job SET state = ? WHERE id = ?", arguments: [Stored.record(job), row["id"] as Data])
+            }
         }
         return migrator
     }

@@ -20,7 +20,7 @@ public enum PaymentMethod: String, Hashable, Comparable, Sendable, Codable, Case
 }
 
 /// Where a payment stands. Only completed payments count as paid.
-public enum PaymentState: String, Hashable, Sendable, Codable {
+public enum PaymentState: String, Hashable, Sendable, Codable, CaseIterable {
     /// Captured but not settled (a card taken offline); allocates provisionally.
     case pending
     /// Money received.
@@ -99,7 +99,7 @@ public struct Refund: Hashable, Sendable, Codable {
 /// A change to the work, and so to the invoice total, once an office role approves it.
 public struct ChangeOrder: Hashable, Sendable, Codable {
     /// Where a change order stands.
-    public enum Status: String, Hashable, Sendable, Codable { case proposed, approved, rejected }
+    public enum Status: String, Hashable, Sendable, Codable, CaseIterable { case proposed, approved, rejected }
 
     /// Who approved or rejected it, why and when.
     public struct Decision: Hashable, Sendable, Codable {

@@ -1,5 +1,5 @@
 /// How a plan's rows are sized.
-public enum PlanMode: String, Hashable, Sendable, Codable {
+public enum PlanMode: String, Hashable, Sendable, Codable, CaseIterable {
     /// Rows carry percentages of the target; extra cents sit on row 1.
     case percentage
     /// Rows carry fixed amounts; the last row is the remainder.
@@ -98,6 +98,21 @@ public struct Plan: Hashable, Sendable, Codable {
 
     /// Whether the plan still schedules payments.
     public var isActive: Bool { cancellation == nil }
+
+    /// A plan with every field given: built by `build`, or read back from a store's record.
+    init(id: PlanID, mode: PlanMode, templateName: String?, targetMinor: Int64, rows: [Installment], savedOn: CalendarDate,
+         invoiceTotalAtSnapshotMinor: Int64, baselinePaidMinor: Int64, cancellation: Cancellation?, revision: Int) {
+        self.id = id
+        self.mode = mode
+        self.templateName = templateName
+        self.targetMinor = targetMinor
+        self.rows = rows
+        self.savedOn = savedOn
+        self.invoiceTotalAtSnapshotMinor = invoiceTotalAtSnapshotMinor
+        self.baselinePaidMinor = baselinePaidMinor
+        self.cancellation = cancellation
+        self.revision = revision
+    }
 
     /// Sizes and dates a draft into a plan; every rule of DESIGN §3 "Plans" is checked here.
     ///

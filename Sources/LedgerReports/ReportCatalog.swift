@@ -32,10 +32,12 @@ public enum ReportCatalog {
         }
     }
 
-    /// A report as a table (for CSV and for people) and as JSON (sorted keys).
+    /// A report as a table (for CSV and for people) and as JSON (sorted keys). The JSON is
+    /// encoded only when asked for: for a large company it costs more than the report itself.
     public struct Rendered: Sendable {
         public let table: CSVTable
-        public let json: Data
+        let encodeJSON: @Sendable () -> Data
+        public var json: Data { encodeJSON() }
     }
 
     /// The report's name from text, or an error listing the names.
@@ -52,25 +54,25 @@ public enum ReportCatalog {
         switch name {
         case .outstandingDraws:
             let rows = Reports.outstandingDraws(ledger, today: options.today)
-            return Rendered(table: Reports.outstandingDrawsCSV(rows, settings: settings), json: encode(rows))
+            return Rendered(table: Reports.outstandingDrawsCSV(rows, settings: settings), encodeJSON: { encode(rows) })
         case .pendingRevenue:
             let rows = Reports.pendingRevenue(ledger, filter: options.plans)
-            return Rendered(table: Reports.pendingRevenueCSV(rows, settings: settings), json: encode(rows))
+            return Rendered(table: Reports.pendingRevenueCSV(rows, settings: settings), encodeJSON: { encode(rows) })
         case .revenue:
             let rows = Reports.revenue(ledger, today: options.today)
-            return Rendered(table: Reports.revenueCSV(rows, settings: settings), json: encode(rows))
+            return Rendered(table: Reports.revenueCSV(rows, settings: settings), encodeJSON: { encode(rows) })
         case .reconciliation:
             let rows = Reports.reconciliation(ledger, today: options.today)
-            return Rendered(table: Reports.reconciliationCSV(rows, settings: settings), json: encode(rows))
+            return Rendered(table: Reports.reconciliationCSV(rows, settings: settings), encodeJSON: { encode(rows) })
         case .collections:
             let through = options.through ?? options.today
             let from = options.from ?? through
             guard from <= through else { throw ReportError("from must not be after through.") }
             let rows = Reports.collections(ledger, period: options.period, from: from, through: through)
-            return Rendered(table: Reports.collectionsCSV(rows), json: encode(rows))
+            return Rendered(table: Reports.collectionsCSV(rows), encodeJSON: { encode(rows) })
         case .reminders:
             let rows = Reports.remindersDue(ledger, on: options.today)
-            return Rendered(table: Reports.remindersCSV(rows, settings: settings), json: encode(rows))
+            return Rendered(table: Reports.remindersCSV(rows, settings: settings), encodeJSON: { encode(rows) })
         }
     }
 

@@ -142,7 +142,7 @@ struct FieldClientTests {
         fields["number"] = "J-999"
         let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
         let file = try DatabaseQueue(path: tech.path)
-        try await file.write { db in try db.execute(sql: "UPDATE job SET state = ?", arguments: [Data(CanonicalEncoding.bytes(of: damaged))]) }
+        try await file.write { db in try db.execute(sql: "UPDATE job SET state = ?", arguments: [Data(JobRecord.bytes(of: damaged))]) }
         try file.close()
         let reopened = try FieldReplica.open(at: tech.path)
         #expect(try reopened.view.job(job).number == "J-999")
@@ -178,6 +178,29 @@ struct FieldClientTests {
         #expect(again.view == (try world.service.projectedLedger(company: world.company)))
         #expect(try again.outbox().map(\.action.dot.counter) == [1, 2, 3, 4, 5])
         #expect(throws: ClientError.self) { try FieldReplica.create(at: office.path, identity: office.identity) }
+    }
+
+    @Test("A replica file from before job records (jobs as canonical bytes) opens with its jobs converted, and syncs on")
+    func migratesCanonicalJobs() async throws {
+        let world = try ClientWorld()
+        let (office, credential) = try world.device("ben")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        try await office.sync(over: world.transport(credential))
+        let before = office.view
+        let database = try DatabaseQueue(path: office.path)
+        try await database.write { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, state FROM job") {
+                let stored = try JobRecord.job(from: Array(row["state"] as Data))
+                try db.execute(sql: "UPDATE job SET state = ? WHERE id = ?", arguments: [Data(CanonicalEncoding.bytes(of: stored)), row["id"] as Data])
+            }
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2: jobs as compact records'")
+        }
+        try database.close()
+        let again = try FieldReplica.open(at: office.path)
+        #expect(again.view == before)
+        try again.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 5_000)
+        try await again.sync(over: world.transport(credential))
+        #expect(try FieldReplica.open(at: office.path).view == (try world.service.projectedLedger(company: world.company)))
     }
 
     @Test("A sync cut off after the server logged a push, or in the middle of the pull, resumes with nothing lost or doubled")

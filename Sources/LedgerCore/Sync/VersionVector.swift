@@ -31,6 +31,18 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
     /// The empty vector: nothing seen.
     public init() { entries = [] }
 
+    /// Entries read back from a store's record, kept only if sorted, distinct and non-zero as
+    /// written; otherwise rebuilt as from any entries.
+    init(record entries: [Entry]) {
+        let sound = !entries.contains { $0.counter == 0 } && zip(entries, entries.dropFirst()).allSatisfy { $0.replica < $1.replica }
+        self.init()
+        if sound {
+            self.entries = entries
+        } else {
+            for entry in entries { record(Dot(replica: entry.replica, counter: entry.counter)) }
+        }
+    }
+
     /// A vector from entries in any order; duplicates keep their highest counter, zeros vanish.
     public init(_ entries: [Entry]) {
         self.init()
@@ -109,6 +121,11 @@ public struct ChangeMarks: Hashable, Sendable, Codable {
 
     /// No changes.
     public init() {}
+
+    /// Marks read back from a store's record, sorted by replica as written (re-sorted otherwise).
+    init(record marks: [Mark]) {
+        self.marks = marks.sorted { $0.replica < $1.replica }
+    }
 
     /// Records a change by `replica` at log `sequence`.
     mutating func record(_ replica: ReplicaID, sequence: UInt64) {

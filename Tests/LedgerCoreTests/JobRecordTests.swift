@@ -1,0 +1,129 @@
+import LedgerCore
+import LedgerTestSupport
+import Testing
+
+@Suite("Job records: the compact form a device stores its jobs in")
+struct JobRecordTests {
+    /// Jobs of three workloads, then the same jobs after the office decided every review case
+    /// (so decisions, re-run proposals and their new cases are in the records too).
+    static func jobs() throws -> [Job] {
+        var jobs: [Job] = []
+        for seed in [41, 42, 43] as [UInt64] {
+            let traffic = try FieldWorkload(.init(seed: seed, jobs: 12, devices: 4, actions: 500, gapMillisMax: 30_000, pullEvery: 7,
+                                                  vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                                    installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+            var ledger = traffic.ledger
+            jobs += ledger.jobs
+            var sequence = UInt64(traffic.setup.count + traffic.entries.count), counter: UInt64 = 1_000_000
+            let office = Actor(user: try UserID("toffice"), role: .office)
+            for item in ledger.openReviewCases {
+                sequence += 1
+                counter += 1
+                let resolution: Resolution = item.suggestedResolutions.first ?? .acknowledge
+                _ = ledger.apply(Action(dot: Dot(replica: traffic.officeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: 9_000_000_000_000 + Int64(counter)),
+                                        actor: office, job: item.job, seenSequence: sequence - 1, businessDay: Fixtures.date("2026-12-01"),
+                                        payload: .resolveReviewCase(item.id, resolution, note: "decided")), sequence: sequence)
+            }
+            jobs += ledger.jobs
+        }
+        return jobs + [try story()]
+    }
+
+    /// What the workloads never do to a job: concurrent info edits (a superseded value), a
+    /// decided change order, a plan cancelled and replaced, a voided invoice.
+    static func story() throws -> Job {
+        var world = try TwoDevices()
+        try world.act(.tech, .updateJobInfo(JobInfoUpdate(notes: "gate code 1234")), at: 5_000)
+        try world.act(.office, .updateJobInfo(JobInfoUpdate(department: .clear, notes: "call first")), at: 4_000)
+        try world.sync(.tech)
+        try world.sync(.office)
+        let order = try world.act(.office, .proposeChangeOrder(summary: "Extra vent", amountMinor: 25_000, currency: .usd), at: 6_000)
+        try world.act(.office, .approveChangeOrder(ChangeOrderID(order.dot), reason: "agreed"), at: 6_001)
+        try world.act(.office, .cancelPlan, at: 6_002)
+        try world.act(.office, .createPlan(PlanDraft(template: try PlanTemplate(name: "Halves", stages: [.init(label: "First", percentage: try .parse("50")),
+                                                                                                   .init(label: "Second", percentage: try .parse("50"))]))),
+                      at: 6_003)
+        try world.act(.office, .finalizeInvoice, at: 6_004)
+        try world.sync(.office)
+        return try world.serverJob()
+    }
+
+    @Test("Every job reads back equal, with the same canonical digest, and the workloads reach every part of a job")
+    func roundTrip() throws {
+        let jobs = try Self.jobs()
+        var canonicalBytes = 0, recordBytes = 0
+        for job in jobs {
+            let record = JobRecord.bytes(of: job)
+            let back = try JobRecord.job(from: record)
+            #expect(back == job, "job \(job.id)")
+            #expect(back.digest == job.digest)
+            #expect(back.totals == job.totals)
+            canonicalBytes += CanonicalEncoding.bytes(of: job).count
+            recordBytes += record.count
+        }
+        // A round trip proves little about parts no job has: check the workloads reach them.
+        let cases = jobs.flatMap(\.sync.reviewCases)
+        #expect(cases.contains { $0.proposed != nil } && cases.contains { $0.decision != nil } && cases.contains { $0.currentPlan != nil })
+        #expect(cases.contains { $0.reason != nil } && cases.contains { $0.otherSide != nil } && cases.contains { $0.payment != nil })
+        #expect(jobs.contains { !$0.refunds.isEmpty } && jobs.contains { $0.changeOrders.contains { $0.decision != nil } })
+        #expect(jobs.contains { !$0.previousPlans.isEmpty } && jobs.contains { $0.previousPlans.contains { $0.cancellation != nil } })
+        #expect(jobs.contains { $0.payments.contains { $0.state == .pending } } && jobs.contains { $0.payments.contains { $0.reference != nil } })
+        #expect(jobs.contains { !$0.sync.superseded.isEmpty } && jobs.contains { $0.sync.fieldStamps.contains { $0 != nil } })
+        #expect(jobs.contains { $0.plan?.rows.contains { $0.percentage != nil } == true } && jobs.contains { $0.plan?.rows.contains { $0.dueDate != nil } == true })
+        // The point of the format: much smaller than the canonical bytes.
+        #expect(recordBytes * 3 < canonicalBytes, "records \(recordBytes) B, canonical \(canonicalBytes) B")
+    }
+
+    @Test("Each payment method and state reads back as itself, and every enum's case list is the one the codes were fixed for")
+    func codeTables() throws {
+        for method in PaymentMethod.allCases {
+            for state in PaymentState.allCases {
+                // Only card and ACH payments may wait to settle (or fail).
+                guard state == .completed || method.maySettleLater else { continue }
+                var job = Fixtures.job(total: "100.00")
+                let payment = Fixtures.payment("10.00", counter: 2, method: method, state: state == .completed ? .completed : .pending)
+                _ = try job.recordPayment(payment)
+                if state == .failed { try job.failPayment(payment.id) }
+                let back = try JobRecord.job(from: JobRecord.bytes(of: job))
+                #expect(back.payments.first?.method == method && back.payments.first?.state == state)
+                #expect(back == job)
+            }
+        }
+        // A new case must get the next code in `RecordCodes`; these counts make adding one fail
+        // here first, where the comment on the tables says what to do.
+        #expect(Set(Role.allCases).count == 3 && Set(ActionKind.allCases).count == 18 && Set(ReviewCase.Kind.allCases).count == 10)
+        #expect(Set(Resolution.allCases).count == 3 && Set(InfoField.allCases).count == 5 && Set(PlanMode.allCases).count == 2)
+        #expect(Set(ChangeOrder.Status.allCases).count == 3 && Set(PaymentMethod.allCases).count == 5 && Set(PaymentState.allCases).count == 3)
+    }
+
+    @Test("The format is pinned: a fixed job's record is these bytes")
+    func pinned() throws {
+        var job = Fixtures.job(total: "1,234.56")
+        _ = try job.recordPayment(Fixtures.payment("100.00", counter: 2, method: .check))
+        let hex = JobRecord.bytes(of: job).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        #expect(hex == Self.pinnedHex, "a change to the record format needs a new format version and a migration of stored records")
+    }
+
+    static let pinnedHex = "010222222222222242228222222222222222111111111111411181111111111111110001064a2d313030310e44616e6120576869746669656c64000104485641430355534400010748562d3230303180890f01c1a93f00000000010102a09c0103555344020001a01f00c2a93f08746563682d616e610000000000000000000500000000000000"
+
+    @Test("Damaged records are refused, never misread: every truncation, extra bytes, another version, every flipped byte")
+    func damaged() throws {
+        // The smallest job with a review case carrying a proposed action: every kind of part,
+        // while the quadratic checks below stay quick.
+        let job = try #require(try Self.jobs().filter { $0.sync.reviewCases.contains { $0.proposed != nil } }
+            .min { JobRecord.bytes(of: $0).count < JobRecord.bytes(of: $1).count })
+        let record = JobRecord.bytes(of: job)
+        for length in 0..<record.count {
+            #expect(throws: JobRecord.Damaged.self) { try JobRecord.job(from: Array(record.prefix(length))) }
+        }
+        #expect(throws: JobRecord.Damaged.self) { try JobRecord.job(from: record + [0]) }
+        #expect(throws: JobRecord.Damaged.self) { try JobRecord.job(from: [JobRecord.formatVersion + 1] + record.dropFirst()) }
+        // A flipped byte may still read as some job (a different amount is a valid amount), but
+        // it never crashes and never reads back as the original.
+        for index in record.indices {
+            var flipped = record
+            flipped[index] ^= 0x5A
+            if let back = try? JobRecord.job(from: flipped) { #expect(back != job || JobRecord.bytes(of: back) != record) }
+        }
+    }
+}
