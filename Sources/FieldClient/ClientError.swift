@@ -50,6 +50,9 @@ public enum ClientLimits {
     public static let connectTimeoutSeconds: Int64 = 10
     /// Bytes of one sync answer the device accepts.
     public static let answerBytesMax = 64 << 20
+    /// Jobs a replica keeps in memory after storing a sync's pages; beyond this it reads them
+    /// from its file again when needed.
+    public static let jobsInMemoryMax = 20_000
     /// What the device reports as its app version in change sets.
     public static let appVersion = "fieldledger-client/1"
 }

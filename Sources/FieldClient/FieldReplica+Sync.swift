@@ -130,6 +130,7 @@ extension FieldReplica {
     /// same), which `repairing` copies from the server then replace.
     func apply(_ page: PullPage, repairing copies: [Job] = []) throws {
         try lock.withLock {
+            try load(page.entries.compactMap(\.action.touchedJob) + page.checkpoint.jobs.map(\.job))
             var ledger = confirmed, digest = logDigest, clock = self.clock, own = foldedOwn
             var touched = Set<JobID>(), companyTouched = false, ownOutcomes: [(UInt64, Outcome)] = []
             for entry in page.entries {
@@ -177,10 +178,7 @@ extension FieldReplica {
             guard unsaved.entries > 0 || !unsaved.jobs.isEmpty else { return }
             let jobs = unsaved.jobs.sorted().compactMap { try? confirmed.job($0) }
             try database.write { db in
-                for job in jobs {
-                    try db.execute(sql: "INSERT INTO job (id, state) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state",
-                                   arguments: [Stored.encode(job.id), Stored.record(job)])
-                }
+                for job in jobs { try Stored.save(job, in: db) }
                 // The log's outcome is the last word (a resent action was answered "exists").
                 for (counter, outcome) in unsaved.outcomes {
                     let status: OutboxStatus = if case .rejected = outcome { .rejected } else { .acknowledged }
@@ -195,6 +193,7 @@ extension FieldReplica {
                                arguments: [Int64(cursor), Data(logDigest), clock.last.wallMillis, Int64(clock.last.logical), Int64(foldedOwn)])
             }
             unsaved = Unsaved()
+            try unloadIfLarge()
         }
     }
 }

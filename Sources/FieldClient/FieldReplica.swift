@@ -67,13 +67,26 @@ public struct SyncStatus: Hashable, Sendable {
 /// Every action is checked by the same core rules as on the server before it is queued, and
 /// the action and its outbox entry are written in one transaction. The view shown to people
 /// is the confirmed state with the actions the log has not brought back yet replayed on top.
+///
+/// Jobs are read from the file when something needs them (an action on a job, a page that
+/// touches it, a view of the whole company), not when the replica opens: a large company's
+/// replica holds tens of thousands of jobs and most commands touch one (decision 0017).
 public final class FieldReplica: @unchecked Sendable {
     public let path: String
     public let identity: DeviceIdentity
     let database: DatabaseQueue
-    /// Guards everything below, which mirrors the file (it is loaded at open).
+    /// Guards everything below, which mirrors the file.
     let lock = NSLock()
+    /// The company-wide part and the jobs read from the file or folded so far: a working set
+    /// of the confirmed state, which `apply` on the core treats as the whole company for
+    /// actions on those jobs.
     var confirmed: Ledger
+    /// Jobs looked up in the file (found or not) or folded: their state in `confirmed` is current.
+    var loaded = Set<JobID>()
+    /// Every job of the file is in `confirmed`.
+    var allLoaded = false
+    /// `ClientLimits.jobsInMemoryMax`, lowered by tests to reach the unloading.
+    var jobsInMemoryMax = ClientLimits.jobsInMemoryMax
     var cursor: UInt64
     var logDigest: [UInt8]
     var clock: HybridLogicalClock
@@ -98,15 +111,11 @@ public final class FieldReplica: @unchecked Sendable {
                 throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
             }
             let company = try Stored.decode(ConfirmedCompany.self, meta["company"])
-            var jobs: [Job] = []
-            // Read in place: a large company's replica holds tens of thousands of jobs.
-            let rows = try Row.fetchCursor(db, sql: "SELECT state FROM job")
-            while let row = try rows.next() { jobs.append(try row.withUnsafeData(atIndex: 0) { try Stored.job($0) }) }
             let ledger: Ledger
             do {
-                ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: jobs)
+                ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: [])
             } catch let error as LedgerError {
-                throw ClientError(.replicaUnusable, "The replica at \(path) holds an inconsistent ledger (\(error.message)); set it up again.")
+                throw ClientError(.replicaUnusable, "The replica at \(path) holds inconsistent settings (\(error.message)); set it up again.")
             }
             let foldedOwn = UInt64(meta["folded_own"] as Int64)
             let unfolded = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE counter > ? ORDER BY counter", arguments: [Int64(foldedOwn)]).map(Stored.entry)
@@ -171,24 +180,128 @@ public final class FieldReplica: @unchecked Sendable {
         }
     }
 
-    /// What people see: the confirmed state with the actions the log has not brought back
-    /// replayed on top (rejected ones left out).
+    /// What people see of the whole company: the confirmed state with the actions the log has
+    /// not brought back replayed on top (rejected ones left out). Reads every job.
     public var view: Ledger {
-        lock.withLock { currentView() }
+        get throws {
+            try lock.withLock {
+                try loadAll()
+                return currentView()
+            }
+        }
     }
 
-    /// The view, built once and kept; call with the lock held.
+    /// The view of one job (nil when neither the file nor this device's actions have it).
+    public func job(_ id: JobID) throws -> Job? {
+        try lock.withLock {
+            try load([id])
+            return try? currentView().job(id)
+        }
+    }
+
+    /// The jobs people call `number` in the view (a number is not unique across devices).
+    public func jobs(numbered number: String) throws -> [Job] {
+        try lock.withLock {
+            // The file's numbers, and any job this device's own actions create or renumber.
+            let stored = try database.read { db in
+                try Data.fetchAll(db, sql: "SELECT id FROM job WHERE number = ?", arguments: [number]).map { try Stored.decode(JobID.self, $0) }
+            }
+            let candidates = Set(stored + unfolded.compactMap(\.action.touchedJob)).sorted()
+            try load(candidates)
+            let view = currentView()
+            return candidates.compactMap { try? view.job($0) }.filter { $0.number == number }
+        }
+    }
+
+    /// The company's settings as this device sees them.
+    public var settings: CompanySettings { lock.withLock { currentView().settings } }
+
+    /// Every installment still to collect in the view, for the outstanding-draws report: read
+    /// from what is stored beside each job, except for jobs this device's pending actions or a
+    /// sync under way changed, which come from the view.
+    public func outstandingInstallments() throws -> [OutstandingInstallment] {
+        try lock.withLock {
+            let fresh = Set(unfolded.filter { $0.status != .rejected }.compactMap(\.action.touchedJob)).union(unsaved.jobs)
+            var rows: [OutstandingInstallment] = []
+            try database.read { db in
+                let cursor = try Row.fetchCursor(db, sql: "SELECT draws FROM job WHERE draws IS NOT NULL")
+                while let row = try cursor.next() {
+                    let stored = try row.withUnsafeData(atIndex: 0) { try Stored.installments($0) }
+                    if let first = stored.first, fresh.contains(first.jobID) { continue }
+                    rows += stored
+                }
+            }
+            let ids = fresh.sorted()
+            try load(ids)
+            let view = currentView()
+            for id in ids { if let job = try? view.job(id) { rows += Reports.outstandingInstallments(of: job) } }
+            return rows
+        }
+    }
+
+    /// The view over the jobs loaded so far, built once and kept; call with the lock held.
     func currentView() -> Ledger {
         if let cachedView { return cachedView }
-        let view = confirmed.replaying(replayed).view
+        // The core's rules are per job (and company-wide): replaying only the actions on loaded
+        // jobs and the company gives those jobs exactly as a replay of everything would.
+        let actions = unfolded.filter { entry in
+            entry.status != .rejected && entry.action.touchedJob.map { allLoaded || loaded.contains($0) } ?? true
+        }.map(\.action)
+        let view = confirmed.replaying(actions).view
         cachedView = view
         return view
     }
 
-    /// The state the server's log confirms, as far as this device has folded it.
-    public var confirmedLedger: Ledger { lock.withLock { confirmed } }
+    /// Reads these jobs from the file into the confirmed working set, unless already there (a
+    /// folded job not stored yet is newer than the file's); call with the lock held.
+    func load(_ ids: [JobID]) throws {
+        let missing = allLoaded ? [] : Set(ids).subtracting(loaded).sorted()
+        guard !missing.isEmpty else { return }
+        try database.read { db in
+            for id in missing {
+                if let state = try Data.fetchOne(db, sql: "SELECT state FROM job WHERE id = ?", arguments: [Stored.encode(id)]) {
+                    confirmed.restore(try Stored.job(state))
+                }
+            }
+        }
+        loaded.formUnion(missing)
+        cachedView = nil
+    }
 
-    private var replayed: [Action] { unfolded.filter { $0.status != .rejected }.map(\.action) }
+    /// Reads every job of the file into the confirmed working set; call with the lock held.
+    func loadAll() throws {
+        guard !allLoaded else { return }
+        try database.read { db in
+            // Read in place: a large company's replica holds tens of thousands of jobs.
+            let rows = try Row.fetchCursor(db, sql: "SELECT state FROM job")
+            while let row = try rows.next() {
+                let job = try row.withUnsafeData(atIndex: 0) { try Stored.job($0) }
+                if !loaded.contains(job.id) { confirmed.restore(job) }
+            }
+        }
+        allLoaded = true
+        cachedView = nil
+    }
+
+    /// Lets go of the jobs read so far once they are all stored (after a save), so a long pull
+    /// does not end up holding the whole company; call with the lock held.
+    func unloadIfLarge() throws {
+        guard unsaved.jobs.isEmpty, confirmed.jobCount > jobsInMemoryMax else { return }
+        confirmed = try Ledger(settings: confirmed.settings, companyReviewCases: confirmed.companyReviewCases, jobs: [])
+        loaded = []
+        allLoaded = false
+        cachedView = nil
+    }
+
+    /// The state the server's log confirms, as far as this device has folded it. Reads every job.
+    public var confirmedLedger: Ledger {
+        get throws {
+            try lock.withLock {
+                try loadAll()
+                return confirmed
+            }
+        }
+    }
 
     /// Makes an action, checks it against the view with the ledger rules, and queues it with
     /// its outbox entry in one transaction. Returns the action and its outcome on this device
@@ -200,6 +313,7 @@ public final class FieldReplica: @unchecked Sendable {
             var nextClock = clock
             let action = Action(dot: Dot(replica: identity.replica, counter: counter + 1), hlc: nextClock.tick(physicalMillis: wallMillis),
                                 actor: identity.actor, job: job, seenSequence: cursor, businessDay: day, payload: payload)
+            try load(action.touchedJob.map { [$0] } ?? [])
             // Taken out of the cache while it changes, so the change does not copy every job.
             var view = currentView()
             cachedView = nil
@@ -268,6 +382,25 @@ enum Stored {
         }
     }
 
+    static func installments(_ data: Data?) throws -> [OutstandingInstallment] {
+        guard let data else { return [] }
+        do {
+            return try data.withUnsafeBytes { buffer throws(JobRecord.Damaged) in try JobRecord.installments(from: buffer) }
+        } catch {
+            throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
+        }
+    }
+
+    /// Stores `job` with what is kept beside it: its number (to find it by) and its
+    /// outstanding installments (for the report).
+    static func save(_ job: Job, in db: Database) throws {
+        let draws = Reports.outstandingInstallments(of: job)
+        try db.execute(sql: """
+            INSERT INTO job (id, state, number, draws) VALUES (?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET state = excluded.state, number = excluded.number, draws = excluded.draws
+            """, arguments: [encode(job.id), record(job), job.number, draws.isEmpty ? nil : Data(JobRecord.bytes(of: draws))])
+    }
+
     static func entry(_ row: Row) throws -> OutboxEntry {
         guard let status = OutboxStatus(rawValue: row["status"]) else {
             throw ClientError(.replicaUnusable, "An outbox entry has an unknown status; the replica file is damaged.")
@@ -321,6 +454,15 @@ enum ReplicaSchema {
                 let job = try Stored.decode(Job.self, row["state"])
                 try db.execute(sql: "UPDATE job SET state = ? WHERE id = ?", arguments: [Stored.record(job), row["id"] as Data])
             }
+        }
+        // What commands read without reading whole jobs (decision 0017).
+        migrator.registerMigration("v3: job numbers and outstanding installments beside each job") { db in
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN number TEXT;
+                ALTER TABLE job ADD COLUMN draws BLOB;
+                CREATE INDEX job_by_number ON job (number);
+                """)
+            for state in try Data.fetchAll(db, sql: "SELECT state FROM job") { try Stored.save(try Stored.job(state), in: db) }
         }
         return migrator
     }

@@ -53,8 +53,7 @@ public enum ReportCatalog {
         let settings = ledger.settings
         switch name {
         case .outstandingDraws:
-            let rows = Reports.outstandingDraws(ledger, today: options.today)
-            return Rendered(table: Reports.outstandingDrawsCSV(rows, settings: settings), encodeJSON: { encode(rows) })
+            return outstandingDraws(ledger.jobs.flatMap(Reports.outstandingInstallments), settings: settings, options)
         case .pendingRevenue:
             let rows = Reports.pendingRevenue(ledger, filter: options.plans)
             return Rendered(table: Reports.pendingRevenueCSV(rows, settings: settings), encodeJSON: { encode(rows) })
@@ -74,6 +73,13 @@ public enum ReportCatalog {
             let rows = Reports.remindersDue(ledger, on: options.today)
             return Rendered(table: Reports.remindersCSV(rows, settings: settings), encodeJSON: { encode(rows) })
         }
+    }
+
+    /// The outstanding-draws report over installments gathered from the jobs (a device keeps
+    /// them beside each job, so it need not read every job for this report).
+    public static func outstandingDraws(_ installments: [OutstandingInstallment], settings: CompanySettings, _ options: Options) -> Rendered {
+        let rows = Reports.outstandingDraws(installments, today: options.today)
+        return Rendered(table: Reports.outstandingDrawsCSV(rows, settings: settings), encodeJSON: { encode(rows) })
     }
 
     /// JSON with sorted keys, so equal values give equal bytes.

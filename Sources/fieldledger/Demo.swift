@@ -87,10 +87,10 @@ struct DemoStory {
         try await sync(office, "Maria's office syncs")
         try await sync(tech, "Luis's phone syncs again")
 
-        let ledger = office.view
+        let ledger = try office.view
         let merged = try ledger.job(job)
         let totals = merged.totals
-        print("\nThe merged ledger, the same on both devices and the server (\(office.view == tech.view ? "checked" : "NOT equal")):")
+        print("\nThe merged ledger, the same on both devices and the server (\(try office.view == (try tech.view) ? "checked" : "NOT equal")):")
         print("J-1042 · Dana Whitfield · invoice HV-2042 \(money(totals.invoiceTotalMinor, .usd)); collected \(money(totals.netCollectedMinor, .usd)), balance \(money(totals.balanceMinor, .usd))")
         if let plan = merged.plan { print(planTable(plan, job: merged)) }
         print(table(["payment", "by", "method", "amount"], merged.payments.map { [$0.reference.map { "check #\($0)" } ?? "\($0.method.rawValue)", $0.actor.user.rawValue, $0.method.rawValue, money($0.amountMinor, .usd)] },

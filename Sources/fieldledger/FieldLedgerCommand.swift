@@ -58,7 +58,7 @@ struct Jobs: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let replica = try home.open()
-                let settings = replica.view.settings
+                let settings = replica.settings
                 let (action, outcome) = try replica.perform(.createJob(number: number, customer: Customer(name: customer), department: department,
                                                                        currency: try Currency(code: currency), notes: notes),
                                                             job: nil, day: try DeviceClock.today(in: settings), wallMillis: DeviceClock.nowMillis)
@@ -91,7 +91,7 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let job = try resolveJob(self.job, in: try home.open().view)
+                let job = try resolveJob(self.job, in: try home.open())
                 if home.json { return try printJSON(job) }
                 let totals = job.totals
                 print("\(job.number) · \(job.customer.name)\(job.department.map { " · \($0)" } ?? "")  [\(JobSummary.text(job.id))]")
@@ -138,10 +138,9 @@ struct Invoice: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let replica = try home.open()
-            let view = replica.view
-            let job = try resolveJob(self.job, in: view)
+            let job = try resolveJob(self.job, in: replica)
             let (action, outcome) = try replica.perform(.setInvoice(number: number, baseTotalMinor: try amount(total, job.currency), issuedOn: try issued.map(CalendarDate.parse)),
-                                                        job: job.id, day: try DeviceClock.today(in: view.settings), wallMillis: DeviceClock.nowMillis)
+                                                        job: job.id, day: try DeviceClock.today(in: replica.settings), wallMillis: DeviceClock.nowMillis)
             if home.json { try printJSON(ActionResult(action, outcome)) } else { print("invoice \(number) set on \(job.number): \(describe(outcome))") }
         }
     }
@@ -165,15 +164,13 @@ struct Plans: AsyncParsableCommand {
         func run() async throws {
             try await reporting {
                 let replica = try home.open()
-                let view = replica.view
-                let job = try resolveJob(self.job, in: view)
-                let draft = try self.draft(view.settings, currency: job.currency)
+                let job = try resolveJob(self.job, in: replica)
+                let draft = try self.draft(replica.settings, currency: job.currency)
                 let payload: ActionPayload = job.plan == nil ? .createPlan(draft) : .editPlan(draft)
-                let (action, outcome) = try replica.perform(payload, job: job.id, day: try DeviceClock.today(in: view.settings), wallMillis: DeviceClock.nowMillis)
+                let (action, outcome) = try replica.perform(payload, job: job.id, day: try DeviceClock.today(in: replica.settings), wallMillis: DeviceClock.nowMillis)
                 if home.json { return try printJSON(ActionResult(action, outcome)) }
                 print("plan on \(job.number): \(describe(outcome))")
-                let saved = try replica.view.job(job.id)
-                if let plan = saved.plan { print(planTable(plan, job: saved)) }
+                if let saved = try replica.job(job.id), let plan = saved.plan { print(planTable(plan, job: saved)) }
             }
         }
 
@@ -209,7 +206,7 @@ struct Plans: AsyncParsableCommand {
 
         func run() async throws {
             try await reporting {
-                let job = try resolveJob(self.job, in: try home.open().view)
+                let job = try resolveJob(self.job, in: try home.open())
                 guard let plan = job.plan else { throw Failure("\(job.number) has no plan; `fieldledger plan set` makes one.") }
                 if home.json { return try printJSON(plan) }
                 print("\(job.number): \(plan.templateName ?? "custom plan"), \(money(plan.targetMinor, job.currency))")
@@ -232,13 +229,12 @@ struct Pay: AsyncParsableCommand {
         try await reporting {
             guard let method = PaymentMethod(rawValue: method) else { throw Failure("The method is cash, card, check, ach or other.") }
             let replica = try home.open()
-            let view = replica.view
-            let job = try resolveJob(self.job, in: view)
+            let job = try resolveJob(self.job, in: replica)
             let minor = try FieldLedger.amount(amount, job.currency)
             let (action, outcome) = try replica.perform(.recordPayment(PaymentRequest(amountMinor: minor, currency: job.currency,
                                                                                       method: method, reference: reference, pending: pending)),
-                                                        job: job.id, day: try DeviceClock.today(in: view.settings), wallMillis: DeviceClock.nowMillis)
-            let after = try replica.view.job(job.id).totals
+                                                        job: job.id, day: try DeviceClock.today(in: replica.settings), wallMillis: DeviceClock.nowMillis)
+            let after = try replica.job(job.id)?.totals ?? job.totals
             var warnings: [String] = []
             if case .appliedWithException = outcome { warnings.append("This payment is more than the balance; the office will review the credit.") }
             if method == .card || method == .ach, pending { warnings.append("Pending until it settles; the balance counts it once it does.") }
@@ -397,7 +393,7 @@ extension Reviews {
             try await reporting {
                 guard let resolution = Resolution(rawValue: resolution) else { throw Failure("The resolution is apply-proposed, keep-current or acknowledge.") }
                 let replica = try home.open()
-                let view = replica.view
+                let view = try replica.view
                 guard let item = view.openReviewCases.first(where: { $0.id.description == id }) else {
                     throw Failure("There is no open review case \(id) on this device; `fieldledger review list` shows them.")
                 }
@@ -422,15 +418,22 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         try await reporting {
-            let view = try home.open().view
-            var options = ReportCatalog.Options(today: try DeviceClock.today(in: view.settings))
+            let replica = try home.open()
+            let settings = replica.settings
+            var options = ReportCatalog.Options(today: try DeviceClock.today(in: settings))
             if let period { guard let value = CollectionPeriod(rawValue: period) else { throw Failure("--period is day, week or month.") }; options.period = value }
             if let plans { guard let value = PlanFilter(rawValue: plans) else { throw Failure("--plans is all, on-plan or not-on-plan.") }; options.plans = value }
             options.from = try from.map(CalendarDate.parse)
             options.through = try through.map(CalendarDate.parse)
             let rendered: ReportCatalog.Rendered
             do {
-                rendered = try ReportCatalog.render(try ReportCatalog.name(name), view, options)
+                let report = try ReportCatalog.name(name)
+                // The most asked-for report reads what is kept beside each job, not every job.
+                if report == .outstandingDraws {
+                    rendered = ReportCatalog.outstandingDraws(try replica.outstandingInstallments(), settings: settings, options)
+                } else {
+                    rendered = try ReportCatalog.render(report, try replica.view, options)
+                }
             } catch let error as ReportError {
                 throw Failure(error.message)
             }

@@ -7,9 +7,8 @@ import LedgerReports
 /// Performs one action on a job and prints what became of it (shared by the commands below).
 func act(_ home: HomeOptions, job reference: String, describing what: String, _ payload: (Job) throws -> ActionPayload) throws {
     let replica = try home.open()
-    let view = replica.view
-    let job = try resolveJob(reference, in: view)
-    let (action, outcome) = try replica.perform(try payload(job), job: job.id, day: try DeviceClock.today(in: view.settings), wallMillis: DeviceClock.nowMillis)
+    let job = try resolveJob(reference, in: replica)
+    let (action, outcome) = try replica.perform(try payload(job), job: job.id, day: try DeviceClock.today(in: replica.settings), wallMillis: DeviceClock.nowMillis)
     if home.json { return try printJSON(ActionResult(action, outcome)) }
     print("\(what) on \(job.number): \(describe(outcome))")
 }

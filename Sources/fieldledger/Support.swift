@@ -98,16 +98,17 @@ enum DeviceClock {
     }
 }
 
-/// Finds a job by its number (as people know it) or its id (`<replica>/<counter>`).
-func resolveJob(_ reference: String, in ledger: Ledger) throws -> Job {
-    let byNumber = ledger.jobs.filter { $0.number == reference }
+/// Finds a job by its number (as people know it) or its id (`<replica>/<counter>`), reading only
+/// the jobs that could match.
+func resolveJob(_ reference: String, in replica: FieldReplica) throws -> Job {
+    let byNumber = try replica.jobs(numbered: reference)
     if byNumber.count == 1 { return byNumber[0] }
     if byNumber.count > 1 {
         throw Failure("Several jobs have the number \(reference): \(byNumber.map { JobSummary.text($0.id) }.joined(separator: ", ")); give the id instead.")
     }
     let parts = reference.split(separator: "/")
-    if parts.count == 2, let replica = try? ReplicaID(uuidString: String(parts[0])), let counter = UInt64(parts[1]),
-       let job = try? ledger.job(JobID(Dot(replica: replica, counter: counter))) {
+    if parts.count == 2, let device = try? ReplicaID(uuidString: String(parts[0])), let counter = UInt64(parts[1]),
+       let job = try replica.job(JobID(Dot(replica: device, counter: counter))) {
         return job
     }
     throw Failure("There is no job \(reference) on this device; `fieldledger job list` shows them (sync first if it is new).")

@@ -74,6 +74,29 @@ struct JobRecordTests {
         #expect(recordBytes * 3 < canonicalBytes, "records \(recordBytes) B, canonical \(canonicalBytes) B")
     }
 
+    @Test("A job's outstanding installments read back from their record give the report of the whole ledger, whatever order the jobs come in")
+    func installments() throws {
+        let traffic = try FieldWorkload(.init(seed: 44, jobs: 40, devices: 4, actions: 600, gapMillisMax: 30_000, pullEvery: 7,
+                                              vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                                installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+        var stored: [[UInt8]] = []
+        for job in traffic.ledger.jobs {
+            let rows = Reports.outstandingInstallments(of: job)
+            let record = JobRecord.bytes(of: rows)
+            #expect(try record.withUnsafeBytes { try JobRecord.installments(from: $0) } == rows)
+            stored.append(record)
+        }
+        var gathered: [OutstandingInstallment] = []
+        for record in stored.reversed() { gathered += try record.withUnsafeBytes { try JobRecord.installments(from: $0) } }
+        for today in ["2026-01-01", "2026-06-15", "2027-03-01"].map(Fixtures.date) {
+            let whole = Reports.outstandingDraws(traffic.ledger, today: today)
+            #expect(!whole.isEmpty)
+            #expect(Reports.outstandingDraws(gathered, today: today) == whole)
+        }
+        #expect(try [UInt8]([JobRecord.formatVersion, 0, 0]).withUnsafeBytes { try JobRecord.installments(from: $0) }.isEmpty)
+        #expect(throws: JobRecord.Damaged.self) { try stored[0].dropLast().withUnsafeBytes { try JobRecord.installments(from: UnsafeRawBufferPointer($0)) } }
+    }
+
     @Test("Each payment method and state reads back as itself, and every enum's case list is the one the codes were fixed for")
     func codeTables() throws {
         for method in PaymentMethod.allCases {

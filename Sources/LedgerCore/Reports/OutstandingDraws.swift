@@ -46,30 +46,66 @@ public struct OutstandingDrawRow: Hashable, Sendable, Codable {
     public let daysOverdue: Int
 }
 
+/// One installment of a job's active plan still to collect: an outstanding-draws row before
+/// today gives it a status. A function of the job alone, so a store may keep it beside the job
+/// and list a large company's draws without reading every job (decision 0017).
+public struct OutstandingInstallment: Hashable, Sendable {
+    public let customer: String
+    public let jobID: JobID
+    public let jobNumber: String
+    public let invoiceNumber: String
+    public let installmentID: InstallmentID
+    /// 1-based position of the installment in its plan.
+    public let installmentNumber: Int
+    public let installmentLabel: String
+    public let currency: Currency
+    public let amountMinor: Int64
+    public let remainingMinor: Int64
+    public let pendingMinor: Int64
+    public let dueDate: CalendarDate?
+}
+
 extension Reports {
     /// One row per uncollected installment of every active plan, ordered Past Due, Due Today,
     /// Upcoming (then rows with no due date), then by due date ascending.
     ///
     /// `today` is the business time zone's date. Cancelled plans and voided invoices drop out.
     public static func outstandingDraws(_ ledger: Ledger, today: CalendarDate) -> [OutstandingDrawRow] {
-        var rows: [OutstandingDrawRow] = []
-        for job in ledger.jobs {
-            guard let plan = job.plan, plan.isActive, let invoice = job.invoice, invoice.voidedOn == nil else { continue }
-            for (index, allocation) in job.allocation(of: plan).enumerated() where allocation.remainingMinor > 0 {
-                let installment = plan.rows[index]
-                let status = DrawStatus.of(dueDate: installment.dueDate, today: today)
-                rows.append(OutstandingDrawRow(
-                    customer: job.customer.name, jobID: job.id, jobNumber: job.number, invoiceNumber: invoice.number,
-                    installmentID: installment.id, installmentNumber: index + 1, installmentLabel: installment.label,
-                    currency: job.currency, amountMinor: installment.amountMinor, remainingMinor: allocation.remainingMinor,
-                    pendingMinor: allocation.pendingMinor, dueDate: installment.dueDate, status: status,
-                    daysOverdue: status == .pastDue ? installment.dueDate!.days(until: today) : 0))
-            }
+        outstandingDraws(ledger.jobs.flatMap(outstandingInstallments), today: today)
+    }
+
+    /// The installments of `job` still to collect, in plan order (none when its plan is
+    /// cancelled or its invoice voided).
+    public static func outstandingInstallments(of job: Job) -> [OutstandingInstallment] {
+        guard let plan = job.plan, plan.isActive, let invoice = job.invoice, invoice.voidedOn == nil else { return [] }
+        var rows: [OutstandingInstallment] = []
+        for (index, allocation) in job.allocation(of: plan).enumerated() where allocation.remainingMinor > 0 {
+            let installment = plan.rows[index]
+            rows.append(OutstandingInstallment(
+                customer: job.customer.name, jobID: job.id, jobNumber: job.number, invoiceNumber: invoice.number,
+                installmentID: installment.id, installmentNumber: index + 1, installmentLabel: installment.label,
+                currency: job.currency, amountMinor: installment.amountMinor, remainingMinor: allocation.remainingMinor,
+                pendingMinor: allocation.pendingMinor, dueDate: installment.dueDate))
         }
+        return rows
+    }
+
+    /// The outstanding-draws report over installments gathered from any number of jobs (in any
+    /// order): each gets its status on `today`, and the rows are ordered as the report lists them.
+    public static func outstandingDraws(_ installments: [OutstandingInstallment], today: CalendarDate) -> [OutstandingDrawRow] {
         // Sorted through small keys: moving the rows themselves (a dozen fields, five strings)
         // through the sort cost more than building them.
-        let keys = rows.map { ($0.status.rank, ($0.dueDate ?? .distantFuture).daysSinceEpoch, $0.jobID, $0.installmentNumber) }
-        return keys.indices.sorted { keys[$0] < keys[$1] }.map { rows[$0] }
+        let statuses = installments.map { DrawStatus.of(dueDate: $0.dueDate, today: today) }
+        let keys = installments.indices.map { (statuses[$0].rank, (installments[$0].dueDate ?? .distantFuture).daysSinceEpoch,
+                                               installments[$0].jobID, installments[$0].installmentNumber) }
+        return keys.indices.sorted { keys[$0] < keys[$1] }.map { index in
+            let row = installments[index], status = statuses[index]
+            return OutstandingDrawRow(
+                customer: row.customer, jobID: row.jobID, jobNumber: row.jobNumber, invoiceNumber: row.invoiceNumber,
+                installmentID: row.installmentID, installmentNumber: row.installmentNumber, installmentLabel: row.installmentLabel,
+                currency: row.currency, amountMinor: row.amountMinor, remainingMinor: row.remainingMinor, pendingMinor: row.pendingMinor,
+                dueDate: row.dueDate, status: status, daysOverdue: status == .pastDue ? row.dueDate!.days(until: today) : 0)
+        }
     }
 
     /// The outstanding draws as CSV, with the company's interval name in the headers.

@@ -16,29 +16,49 @@ public enum JobRecord {
     public static func bytes(of job: Job) -> [UInt8] {
         var body = RecordWriter()
         body.job(job)
-        var out: [UInt8] = []
-        out.reserveCapacity(body.bytes.count + 2 + 16 * body.replicas.count)
-        out.append(formatVersion)
-        var head = RecordWriter()
-        head.uint(UInt64(body.replicas.count))
-        out += head.bytes
-        for replica in body.replicas { out += replica.bytes }
-        out += body.bytes
-        return out
+        return body.record()
+    }
+
+    /// The record of outstanding installments (a job's, kept beside it for the report).
+    public static func bytes(of installments: [OutstandingInstallment]) -> [UInt8] {
+        var body = RecordWriter()
+        body.array(installments) { w, row in
+            w.string(row.customer)
+            w.dot(row.jobID.dot)
+            w.string(row.jobNumber)
+            w.string(row.invoiceNumber)
+            w.dot(row.installmentID.origin)
+            w.int(row.installmentID.index)
+            w.int(row.installmentNumber)
+            w.string(row.installmentLabel)
+            w.string(row.currency.code)
+            w.int(row.amountMinor)
+            w.int(row.remainingMinor)
+            w.int(row.pendingMinor)
+            w.optional(row.dueDate) { $0.date($1) }
+        }
+        return body.record()
+    }
+
+    /// Reads outstanding installments back from their record.
+    public static func installments(from bytes: UnsafeRawBufferPointer) throws(Damaged) -> [OutstandingInstallment] {
+        var reader = try RecordReader(record: bytes)
+        let rows = try reader.array { r throws(Damaged) in
+            OutstandingInstallment(
+                customer: try r.string(), jobID: JobID(try r.dot()), jobNumber: try r.string(), invoiceNumber: try r.string(),
+                installmentID: InstallmentID(origin: try r.dot(), index: try r.int()), installmentNumber: try r.int(),
+                installmentLabel: try r.string(), currency: try r.currency(), amountMinor: try r.int64(), remainingMinor: try r.int64(),
+                pendingMinor: try r.int64(), dueDate: try r.optional { r throws(Damaged) in try r.date() })
+        }
+        try reader.finish()
+        return rows
     }
 
     /// Reads a job back from its record; throws `JobRecord.Damaged` for anything that is not one.
     public static func job(from bytes: UnsafeRawBufferPointer) throws(Damaged) -> Job {
-        var reader = RecordReader(bytes: bytes)
-        let version = try reader.byte()
-        guard version == formatVersion else { throw Damaged("a job record of format \(version); this build reads format \(formatVersion)") }
-        let count = try reader.count()
-        var replicas: [ReplicaID] = []
-        replicas.reserveCapacity(count)
-        for _ in 0..<count { replicas.append(ReplicaID(high: try reader.fixed64(), low: try reader.fixed64())) }
-        reader.replicas = replicas
+        var reader = try RecordReader(record: bytes)
         let job = try reader.job()
-        guard reader.at == bytes.count else { throw Damaged("\(bytes.count - reader.at) bytes follow the job record") }
+        try reader.finish()
         return job
     }
 
@@ -89,6 +109,18 @@ struct RecordWriter {
             uint(UInt64(utf8.count))
             bytes.append(contentsOf: utf8)
         }
+    }
+
+    /// The whole record: the format version, the replica table, then what was written.
+    func record() -> [UInt8] {
+        var head = RecordWriter()
+        head.bytes.append(JobRecord.formatVersion)
+        head.uint(UInt64(replicas.count))
+        var out = head.bytes
+        out.reserveCapacity(out.count + 16 * replicas.count + bytes.count)
+        for replica in replicas { out += replica.bytes }
+        out += bytes
+        return out
     }
 
     mutating func optional<T>(_ value: T?, _ write: (inout RecordWriter, T) -> Void) {
@@ -283,7 +315,22 @@ struct RecordReader {
     var at = 0
     var replicas: [ReplicaID] = []
 
-    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    /// A reader past a record's version and replica table.
+    init(record bytes: UnsafeRawBufferPointer) throws(JobRecord.Damaged) {
+        self.bytes = bytes
+        let version = try byte()
+        guard version == JobRecord.formatVersion else {
+            throw JobRecord.Damaged("a record of format \(version); this build reads format \(JobRecord.formatVersion)")
+        }
+        let count = try count()
+        replicas.reserveCapacity(count)
+        for _ in 0..<count { replicas.append(ReplicaID(high: try fixed64(), low: try fixed64())) }
+    }
+
+    /// Checks that nothing follows the value read.
+    func finish() throws(JobRecord.Damaged) {
+        guard at == bytes.count else { throw JobRecord.Damaged("\(bytes.count - at) bytes follow the record") }
+    }
 
     mutating func byte() throws(JobRecord.Damaged) -> UInt8 {
         guard at < bytes.count else { throw JobRecord.Damaged("the job record ends inside a value") }
