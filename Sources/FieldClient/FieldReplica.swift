@@ -226,9 +226,10 @@ public final class FieldReplica: @unchecked Sendable {
             try database.read { db in
                 let cursor = try Row.fetchCursor(db, sql: "SELECT draws FROM job WHERE draws IS NOT NULL")
                 while let row = try cursor.next() {
-                    let stored = try row.withUnsafeData(atIndex: 0) { try Stored.installments($0) }
-                    if let first = stored.first, fresh.contains(first.jobID) { continue }
-                    rows += stored
+                    let start = rows.count
+                    try row.withUnsafeData(atIndex: 0) { try Stored.installments($0, appendingTo: &rows) }
+                    // A job's rows are all its own: the first names it.
+                    if rows.count > start, fresh.contains(rows[start].jobID) { rows.removeSubrange(start...) }
                 }
             }
             let ids = fresh.sorted()
@@ -382,10 +383,12 @@ enum Stored {
         }
     }
 
-    static func installments(_ data: Data?) throws -> [OutstandingInstallment] {
-        guard let data else { return [] }
+    static func installments(_ data: Data?, appendingTo rows: inout [OutstandingInstallment]) throws {
+        guard let data else { return }
         do {
-            return try data.withUnsafeBytes { buffer throws(JobRecord.Damaged) in try JobRecord.installments(from: buffer) }
+            // An untyped closure: Swift 6.3.1's optimizer crashes inlining a typed-throws one
+            // that captures `rows` here.
+            try data.withUnsafeBytes { buffer in try JobRecord.installments(from: buffer, appendingTo: &rows) }
         } catch {
             throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
         }

@@ -66,7 +66,26 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     /// "2026-06-04", the form used in CSV, JSON and on the wire.
-    public var iso: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
+    public var iso: String {
+        // Written in place (reports print a date on most rows); years are four digits (`Limits.yearRange`).
+        String(unsafeUninitializedCapacity: 10) { buffer in
+            let parts = [(year, 1000), (month, 10), (day, 10)]
+            var at = 0
+            for (part, (value, top)) in parts.enumerated() {
+                if part > 0 {
+                    buffer[at] = UInt8(ascii: "-")
+                    at += 1
+                }
+                var divisor = top
+                while divisor > 0 {
+                    buffer[at] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                    at += 1
+                    divisor /= 10
+                }
+            }
+            return at
+        }
+    }
 
     /// "06/04/2026", the form used in labels people read.
     public var usFormatted: String { "\(pad(month, 2))/\(pad(day, 2))/\(pad(year, 4))" }
@@ -106,7 +125,7 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
 
 private func pad(_ value: Int, _ width: Int) -> String {
     let text = String(value)
-    return String(repeating: "0", count: max(0, width - text.count)) + text
+    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
 }
 
 extension CalendarDate: Codable {

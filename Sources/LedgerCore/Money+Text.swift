@@ -83,21 +83,33 @@ extension Money {
     }
 
     static func decimalText(_ magnitude: UInt64, currency: Currency, grouping: Bool) -> String {
-        let perMajor = UInt64(currency.minorUnitsPerMajor)
-        let wholeText = String(magnitude / perMajor)
-        var grouped = ""
-        if grouping {
-            for (offset, character) in wholeText.enumerated() {
-                if offset > 0 && (wholeText.count - offset) % 3 == 0 { grouped.append(",") }
-                grouped.append(character)
+        // Written digit by digit from the right, in place: reports format hundreds of thousands
+        // of amounts, and building them by concatenation was most of their cost. At most 20
+        // digits, 6 group commas, a point and the fraction's digits (4 at most).
+        let digits = currency.minorUnitDigits
+        let capacity = 32 + digits
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var at = capacity
+            func put(_ byte: UInt8) {
+                at -= 1
+                buffer[at] = byte
             }
-        } else {
-            grouped = wholeText
+            var rest = magnitude
+            for _ in 0..<digits {
+                put(UInt8(ascii: "0") + UInt8(rest % 10))
+                rest /= 10
+            }
+            if digits > 0 { put(UInt8(ascii: ".")) }
+            var written = 0
+            repeat {
+                if grouping && written > 0 && written % 3 == 0 { put(UInt8(ascii: ",")) }
+                put(UInt8(ascii: "0") + UInt8(rest % 10))
+                rest /= 10
+                written += 1
+            } while rest > 0
+            // From a buffer, so that short amounts become small strings (no allocation).
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[at...]), as: UTF8.self)
         }
-        guard currency.minorUnitDigits > 0 else { return grouped }
-        let fractionText = String(magnitude % perMajor)
-        let zeros = String(repeating: "0", count: currency.minorUnitDigits - fractionText.count)
-        return grouped + "." + zeros + fractionText
     }
 }
 

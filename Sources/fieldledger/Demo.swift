@@ -98,7 +98,7 @@ struct DemoStory {
 
         let draws = try ReportCatalog.render(.outstandingDraws, ledger, ReportCatalog.Options(today: day)).table
         print("\nOutstanding draws:")
-        print(table(draws.header, draws.rows.map { $0.map(\.plain) }))
+        print(table(draws))
 
         for item in ledger.openReviewCases {
             print("")

@@ -442,7 +442,8 @@ struct Report: AsyncParsableCommand {
             } else if csv {
                 print(rendered.table.render(), terminator: "")
             } else {
-                print(table(rendered.table.header, rendered.table.rows.map { $0.map(\.plain) }))
+                printTable(rendered.table)
+                print("")
             }
         }
     }

@@ -127,34 +127,86 @@ func money(_ minor: Int64, _ currency: Currency) -> String {
     (try? Money(minor: minor, currency).formatted()) ?? "\(minor)"
 }
 
+/// A report's table for people (the same cells as its CSV).
+func table(_ report: CSVTable) -> String {
+    var out: [UInt8] = []
+    writeTable(report.header, rowCount: report.rows.count, rightAligned: []) { out += $0 } cell: { row, column in
+        column < report.rows[row].count ? report.rows[row][column].plain : ""
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Prints a report's table for people as it is built, a block at a time (a large company's is
+/// megabytes; holding it whole as well would double what the command needs).
+func printTable(_ report: CSVTable) {
+    fflush(nil) // what `print` buffered goes first
+    // The widths in a pass over the cells as they are, not through `writeTable`'s accessor:
+    // for a large report that pass is a good part of the command.
+    var widths = report.header.map(displayWidth)
+    for row in report.rows {
+        for (column, cell) in row.enumerated() where column < widths.count {
+            switch cell {
+            case .text(let text), .number(let text): widths[column] = max(widths[column], displayWidth(text))
+            }
+        }
+    }
+    writeTable(report.header, rowCount: report.rows.count, rightAligned: [], widths: widths) { block in
+        FileHandle.standardOutput.write(Data(block))
+    } cell: { row, column in
+        column < report.rows[row].count ? report.rows[row][column].plain : ""
+    }
+}
+
 /// Columns padded to their widest cell; numbers right-aligned.
 func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
-    // A report over a large company is a hundred thousand lines: widths from UTF-8 counts where
-    // the text is ASCII (counting characters is the slow path), one string built in place.
-    func width(_ cell: String) -> Int {
-        let bytes = cell.utf8.count
-        return cell.utf8.allSatisfy { $0 < 0x80 } ? bytes : cell.count
+    var out: [UInt8] = []
+    writeTable(header, rowCount: rows.count, rightAligned: rightAligned) { out += $0 } cell: { row, column in
+        column < rows[row].count ? rows[row][column] : ""
     }
-    var widths = header.map(width)
-    for row in rows { for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], width(cell)) } }
-    var out = ""
-    out.reserveCapacity((widths.reduce(0, +) + 2 * widths.count + 1) * (rows.count + 2))
-    func line(_ cells: [String]) {
-        let start = out.utf8.count
-        for (index, cell) in cells.enumerated() {
-            if index > 0 { out += "  " }
-            let pad = String(repeating: " ", count: max(0, (index < widths.count ? widths[index] : 0) - width(cell)))
-            if rightAligned.contains(index) { out += pad + cell } else { out += cell + pad }
+    return String(decoding: out, as: UTF8.self)
+}
+
+/// Characters on the screen: the UTF-8 count where the text is ASCII (counting characters is
+/// the slow path).
+func displayWidth(_ text: String) -> Int {
+    let utf8 = text.utf8
+    return utf8.allSatisfy { $0 < 0x80 } ? utf8.count : text.count
+}
+
+/// Columns padded to their widest cell, two spaces apart, a rule under the header, no trailing
+/// blanks, a newline after every line but the last; handed to `emit` in blocks. `widths` when
+/// the caller measured the columns already.
+func writeTable(_ header: [String], rowCount: Int, rightAligned: Set<Int>, widths known: [Int]? = nil, emit: ([UInt8]) -> Void,
+                cell: (_ row: Int, _ column: Int) -> String) {
+    let width = displayWidth
+    var widths = known ?? header.map(width)
+    if known == nil {
+        for row in 0..<rowCount { for column in widths.indices { widths[column] = max(widths[column], width(cell(row, column))) } }
+    }
+    let aligned = widths.indices.map { rightAligned.contains($0) }
+    let blockBytes = 1 << 20
+    var out: [UInt8] = []
+    out.reserveCapacity(blockBytes + 4096)
+    func pad(_ count: Int) { if count > 0 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) } }
+    func line(last: Bool, _ text: (Int) -> String) {
+        for column in widths.indices {
+            if column > 0 { pad(2) }
+            var value = text(column)
+            let padding = widths[column] - width(value)
+            if aligned[column] { pad(padding) }
+            value.withUTF8 { out.append(contentsOf: $0) }
+            if !aligned[column] { pad(padding) }
         }
-        // No trailing blanks (a left-aligned last column pads them).
-        while out.utf8.count > start, out.utf8.last == UInt8(ascii: " ") { out.removeLast() }
-        out += "\n"
+        while out.last == UInt8(ascii: " ") { out.removeLast() }
+        if !last { out.append(UInt8(ascii: "\n")) }
+        if out.count >= blockBytes || last {
+            emit(out)
+            out.removeAll(keepingCapacity: true)
+        }
     }
-    line(header)
-    line(widths.map { String(repeating: "-", count: $0) })
-    for row in rows { line(row) }
-    out.removeLast()
-    return out
+    line(last: false) { header[$0] }
+    line(last: rowCount == 0) { String(repeating: "-", count: widths[$0]) }
+    for row in 0..<rowCount { line(last: row == rowCount - 1) { cell(row, $0) } }
 }
 
 /// JSON with sorted keys and indentation, for scripts.

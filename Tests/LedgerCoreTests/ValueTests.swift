@@ -26,6 +26,39 @@ struct ValueTests {
         #expect(try Money(minor: 125_000, try Currency(code: "CHF")).formatted() == "CHF 1,250.00")
     }
 
+    @Test("Amounts are written as the plain digit-by-digit reference writes them, for 0, 2 and 3 decimals, grouped and not")
+    func amountText() throws {
+        func reference(_ minor: Int64, digits: Int, grouped: Bool) -> String {
+            var perMajor: Int64 = 1
+            for _ in 0..<digits { perMajor *= 10 }
+            let whole = String(minor.magnitude / UInt64(perMajor))
+            var text = ""
+            for (offset, character) in whole.enumerated() {
+                if grouped && offset > 0 && (whole.count - offset) % 3 == 0 { text += "," }
+                text.append(character)
+            }
+            if digits > 0 {
+                let fraction = String(minor.magnitude % UInt64(perMajor))
+                text += "." + String(repeating: "0", count: digits - fraction.count) + fraction
+            }
+            return (minor < 0 ? "-" : "") + text
+        }
+        var values: [Int64] = [0, 1, 9, 10, 99, 100, 101, 999, 1_000, 1_001, 99_999, 100_000, 123_456_789, Limits.amountMinorMax]
+        values += values.map { -$0 }
+        for code in ["USD", "JPY", "KWD"] {
+            let currency = try Currency(code: code)
+            for minor in values {
+                let money = try Money(minor: minor, currency)
+                #expect(money.plainDecimal() == reference(minor, digits: currency.minorUnitDigits, grouped: false), "\(code) \(minor)")
+                let grouped = reference(minor, digits: currency.minorUnitDigits, grouped: true)
+                let prefix = (minor < 0 ? "-" : "") + (currency.symbol ?? "\(code) ")
+                #expect(money.formatted() == prefix + grouped.drop { $0 == "-" }, "\(code) \(minor)")
+            }
+        }
+        #expect(Fixtures.date("2026-06-04").iso == "2026-06-04")
+        #expect(Fixtures.date("1970-01-01").iso == "1970-01-01" && Fixtures.date("9999-12-31").iso == "9999-12-31")
+    }
+
     @Test("Malformed, zero, negative, overflowing and oversized amounts are refused with their own codes")
     func refusesBadAmounts() {
         for text in ["", "abc", "1.2.3", "1,25", "12,50.00", "1.", "1.234", "$", "1 250", "1e5", "5-"] {

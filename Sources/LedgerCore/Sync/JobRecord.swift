@@ -42,16 +42,32 @@ public enum JobRecord {
 
     /// Reads outstanding installments back from their record.
     public static func installments(from bytes: UnsafeRawBufferPointer) throws(Damaged) -> [OutstandingInstallment] {
-        var reader = try RecordReader(record: bytes)
-        let rows = try reader.array { r throws(Damaged) in
-            OutstandingInstallment(
-                customer: try r.string(), jobID: JobID(try r.dot()), jobNumber: try r.string(), invoiceNumber: try r.string(),
-                installmentID: InstallmentID(origin: try r.dot(), index: try r.int()), installmentNumber: try r.int(),
-                installmentLabel: try r.string(), currency: try r.currency(), amountMinor: try r.int64(), remainingMinor: try r.int64(),
-                pendingMinor: try r.int64(), dueDate: try r.optional { r throws(Damaged) in try r.date() })
-        }
-        try reader.finish()
+        var rows: [OutstandingInstallment] = []
+        try installments(from: bytes, appendingTo: &rows)
         return rows
+    }
+
+    /// Reads outstanding installments back from their record onto the end of `rows` (a report
+    /// gathers a whole company's this way without an array per job); `rows` is unchanged when it
+    /// throws.
+    public static func installments(from bytes: UnsafeRawBufferPointer, appendingTo rows: inout [OutstandingInstallment]) throws(Damaged) {
+        let start = rows.count
+        do {
+            var reader = try RecordReader(record: bytes)
+            let count = try reader.count()
+            for _ in 0..<count {
+                rows.append(OutstandingInstallment(
+                    customer: try reader.string(), jobID: JobID(try reader.dot()), jobNumber: try reader.string(), invoiceNumber: try reader.string(),
+                    installmentID: InstallmentID(origin: try reader.dot(), index: try reader.int()), installmentNumber: try reader.int(),
+                    installmentLabel: try reader.string(), currency: try reader.currency(), amountMinor: try reader.int64(),
+                    remainingMinor: try reader.int64(), pendingMinor: try reader.int64(),
+                    dueDate: try reader.optional { r throws(Damaged) in try r.date() }))
+            }
+            try reader.finish()
+        } catch {
+            rows.removeSubrange(start...)
+            throw error
+        }
     }
 
     /// Reads a job back from its record; throws `JobRecord.Damaged` for anything that is not one.
@@ -388,6 +404,8 @@ struct RecordReader {
         let length = try count()
         let slice = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + length)])
         at += length
+        // ASCII is valid UTF-8 as it stands; checking that first skips the validator's slower path.
+        if slice.allSatisfy({ $0 < 0x80 }) { return String(decoding: slice, as: UTF8.self) }
         guard let text = String(validating: slice, as: UTF8.self) else { throw JobRecord.Damaged("a text in the job record is not UTF-8") }
         return text
     }
