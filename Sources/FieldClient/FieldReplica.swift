@@ -258,15 +258,32 @@ public final class FieldReplica: @unchecked Sendable {
     func load(_ ids: [JobID]) throws {
         let missing = allLoaded ? [] : Set(ids).subtracting(loaded).sorted()
         guard !missing.isEmpty else { return }
+        var found: [Job] = []
         try database.read { db in
             for id in missing {
                 if let state = try Data.fetchOne(db, sql: "SELECT state FROM job WHERE id = ?", arguments: [Stored.encode(id)]) {
-                    confirmed.restore(try Stored.job(state))
+                    found.append(try Stored.job(state))
                 }
             }
         }
+        for job in found { confirmed.restore(job) }
         loaded.formUnion(missing)
+        extendView(with: Set(missing), found)
+    }
+
+    /// Adds newly loaded jobs to the kept view by replaying only their own pending actions,
+    /// rather than rebuilding it from every pending action (what made each payment on a large
+    /// replica slower as the outbox grew). Exact only while no pending action is company-wide:
+    /// then the view's settings are the confirmed ones, and each job's actions depend on
+    /// nothing but the job and the settings. Otherwise the view is rebuilt when next asked for.
+    private func extendView(with ids: Set<JobID>, _ jobs: [Job]) {
+        guard var view = cachedView else { return }
         cachedView = nil
+        let pending = unfolded.filter { $0.status != .rejected }
+        guard !pending.contains(where: { $0.action.touchedJob == nil }) else { return }
+        for job in jobs { view.restore(job) }
+        for entry in pending where ids.contains(entry.action.touchedJob!) { _ = view.apply(entry.action) }
+        cachedView = view
     }
 
     /// Reads every job of the file into the confirmed working set; call with the lock held.

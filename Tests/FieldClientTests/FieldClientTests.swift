@@ -273,6 +273,22 @@ struct FieldClientTests {
             #expect(kept.table.rows.count >= 12)
         }
         try sameAsWholeView(replica)
+        let whole = try FieldReplica.open(at: replica.path).view
+        for id in jobs + [newJob] { #expect(try replica.job(id) == (try whole.job(id)), "job \(id)") }
+        // Reopened, one job at a time: each joins the kept view with its own pending actions.
+        let reopened = try FieldReplica.open(at: replica.path)
+        for id in [jobs[3], jobs[1], newJob, jobs[2]] { #expect(try reopened.job(id) == (try whole.job(id)), "reopened, job \(id)") }
+        // With a company-wide action pending, a job read later still sees every pending action.
+        let officeAgain = try FieldReplica.open(at: office.path)
+        var settings = officeAgain.settings
+        settings.programEnabled.toggle()
+        try officeAgain.perform(.updateSettings(settings, baseVersion: settings.version), job: nil, day: world.day, wallMillis: 4_000)
+        try officeAgain.perform(.recordPayment(PaymentRequest(amountMinor: 1_000, currency: .usd, method: .cash)), job: jobs[3], day: world.day, wallMillis: 4_001)
+        _ = try officeAgain.job(jobs[0])
+        try officeAgain.perform(.recordPayment(PaymentRequest(amountMinor: 2_000, currency: .usd, method: .cash)), job: jobs[2], day: world.day, wallMillis: 4_002)
+        let officeWhole = try FieldReplica.open(at: office.path).view
+        for id in jobs { #expect(try officeAgain.job(id) == (try officeWhole.job(id)), "office's job \(id)") }
+        #expect(officeAgain.settings == officeWhole.settings)
         let kept = try await DatabaseQueue(path: replica.path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE draws IS NOT NULL") }
         #expect(kept == 4, "the synced jobs' draws are stored beside them")
         try await replica.sync(over: world.transport(techCredential))
