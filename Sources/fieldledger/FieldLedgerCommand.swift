@@ -443,7 +443,6 @@ struct Report: AsyncParsableCommand {
                 print(rendered.table.render(), terminator: "")
             } else {
                 printTable(rendered.table)
-                print("")
             }
         }
     }

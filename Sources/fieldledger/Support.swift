@@ -129,41 +129,29 @@ func money(_ minor: Int64, _ currency: Currency) -> String {
 
 /// A report's table for people (the same cells as its CSV).
 func table(_ report: CSVTable) -> String {
-    var out: [UInt8] = []
-    writeTable(report.header, rowCount: report.rows.count, rightAligned: []) { out += $0 } cell: { row, column in
-        column < report.rows[row].count ? report.rows[row][column].plain : ""
-    }
-    return String(decoding: out, as: UTF8.self)
+    var lines = TableLines(report)
+    lines.addRows(report) { _ in }
+    return String(decoding: lines.bytes, as: UTF8.self)
 }
 
-/// Prints a report's table for people as it is built, a block at a time (a large company's is
+/// Prints a report's table for people a block at a time as it is built (a large company's is
 /// megabytes; holding it whole as well would double what the command needs).
 func printTable(_ report: CSVTable) {
     fflush(nil) // what `print` buffered goes first
-    // The widths in a pass over the cells as they are, not through `writeTable`'s accessor:
-    // for a large report that pass is a good part of the command.
-    var widths = report.header.map(displayWidth)
-    for row in report.rows {
-        for (column, cell) in row.enumerated() where column < widths.count {
-            switch cell {
-            case .text(let text), .number(let text): widths[column] = max(widths[column], displayWidth(text))
-            }
-        }
-    }
-    writeTable(report.header, rowCount: report.rows.count, rightAligned: [], widths: widths) { block in
-        FileHandle.standardOutput.write(Data(block))
-    } cell: { row, column in
-        column < report.rows[row].count ? report.rows[row][column].plain : ""
-    }
+    var lines = TableLines(report)
+    lines.addRows(report) { FileHandle.standardOutput.write(Data($0)) }
+    FileHandle.standardOutput.write(Data(lines.bytes + [UInt8(ascii: "\n")]))
 }
 
 /// Columns padded to their widest cell; numbers right-aligned.
 func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
-    var out: [UInt8] = []
-    writeTable(header, rowCount: rows.count, rightAligned: rightAligned) { out += $0 } cell: { row, column in
-        column < rows[row].count ? rows[row][column] : ""
-    }
-    return String(decoding: out, as: UTF8.self)
+    var widths = header.map(displayWidth)
+    for row in rows { for (column, cell) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], displayWidth(cell)) } }
+    var lines = TableLines(widths: widths, aligned: widths.indices.map { rightAligned.contains($0) })
+    lines.add(header)
+    lines.add(widths.map { String(repeating: "-", count: $0) })
+    for row in rows { lines.add(row) }
+    return String(decoding: lines.bytes.dropLast(), as: UTF8.self)
 }
 
 /// Characters on the screen: the UTF-8 count where the text is ASCII (counting characters is
@@ -173,40 +161,82 @@ func displayWidth(_ text: String) -> Int {
     return utf8.allSatisfy { $0 < 0x80 } ? utf8.count : text.count
 }
 
-/// Columns padded to their widest cell, two spaces apart, a rule under the header, no trailing
-/// blanks, a newline after every line but the last; handed to `emit` in blocks. `widths` when
-/// the caller measured the columns already.
-func writeTable(_ header: [String], rowCount: Int, rightAligned: Set<Int>, widths known: [Int]? = nil, emit: ([UInt8]) -> Void,
-                cell: (_ row: Int, _ column: Int) -> String) {
-    let width = displayWidth
-    var widths = known ?? header.map(width)
-    if known == nil {
-        for row in 0..<rowCount { for column in widths.indices { widths[column] = max(widths[column], width(cell(row, column))) } }
+/// A table for people being written as bytes: columns padded to their widest cell, two spaces
+/// apart, a rule under the header, no trailing blanks. A report over a large company is a
+/// hundred thousand lines; a struct's buffer (not a closure's captured one) keeps the per-cell
+/// work to copying bytes.
+struct TableLines {
+    let widths: [Int]
+    let aligned: [Bool]
+    var bytes: [UInt8] = []
+
+    init(widths: [Int], aligned: [Bool]) {
+        self.widths = widths
+        self.aligned = aligned
     }
-    let aligned = widths.indices.map { rightAligned.contains($0) }
-    let blockBytes = 1 << 20
-    var out: [UInt8] = []
-    out.reserveCapacity(blockBytes + 4096)
-    func pad(_ count: Int) { if count > 0 { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) } }
-    func line(last: Bool, _ text: (Int) -> String) {
+
+    /// The columns of a report, measured in one pass over its cells (numbers are ASCII).
+    init(_ report: CSVTable) {
+        var widths = report.header.map(displayWidth)
+        for row in report.rows {
+            for (column, cell) in row.enumerated() where column < widths.count {
+                switch cell {
+                case .number(let text): widths[column] = max(widths[column], text.utf8.count)
+                case .text(let text): widths[column] = max(widths[column], displayWidth(text))
+                }
+            }
+        }
+        self.init(widths: widths, aligned: Array(repeating: false, count: widths.count))
+    }
+
+    mutating func pad(_ count: Int) {
+        if count > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) }
+    }
+
+    mutating func cell(_ column: Int, _ text: String, width: Int) {
+        if column > 0 { pad(2) }
+        let padding = widths[column] - width
+        if aligned[column] { pad(padding) }
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
+        if !aligned[column] { pad(padding) }
+    }
+
+    mutating func endLine() {
+        while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    mutating func add(_ cells: [String]) {
         for column in widths.indices {
-            if column > 0 { pad(2) }
-            var value = text(column)
-            let padding = widths[column] - width(value)
-            if aligned[column] { pad(padding) }
-            value.withUTF8 { out.append(contentsOf: $0) }
-            if !aligned[column] { pad(padding) }
+            let text = column < cells.count ? cells[column] : ""
+            cell(column, text, width: displayWidth(text))
         }
-        while out.last == UInt8(ascii: " ") { out.removeLast() }
-        if !last { out.append(UInt8(ascii: "\n")) }
-        if out.count >= blockBytes || last {
-            emit(out)
-            out.removeAll(keepingCapacity: true)
-        }
+        endLine()
     }
-    line(last: false) { header[$0] }
-    line(last: rowCount == 0) { String(repeating: "-", count: widths[$0]) }
-    for row in 0..<rowCount { line(last: row == rowCount - 1) { cell(row, $0) } }
+
+    /// The report's header, rule and rows; full blocks go to `emit` on the way, the last
+    /// line stays in `bytes` without its newline.
+    mutating func addRows(_ report: CSVTable, emit: ([UInt8]) -> Void) {
+        let blockBytes = 1 << 20
+        bytes.reserveCapacity(blockBytes + 4096)
+        add(report.header)
+        add(widths.map { String(repeating: "-", count: $0) })
+        for row in report.rows {
+            for column in widths.indices {
+                switch column < row.count ? row[column] : .text("") {
+                case .number(let text): cell(column, text, width: text.utf8.count)
+                case .text(let text): cell(column, text, width: displayWidth(text))
+                }
+            }
+            endLine()
+            if bytes.count >= blockBytes {
+                emit(bytes)
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+        bytes.removeLast()
+    }
 }
 
 /// JSON with sorted keys and indentation, for scripts.
