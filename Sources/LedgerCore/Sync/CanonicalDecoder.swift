@@ -232,3 +232,225 @@ struct SingleReader: SingleValueDecodingContainer {
     }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeTree(type, value, codingPath: codingPath) }
 }
+
+extension CanonicalEncoding {
+    /// Reads a log entry back from its canonical bytes. The shapes the server logs most (a
+    /// payment, any outcome but a rejection) are read by hand in the order the encoder writes
+    /// them; any other payload or outcome goes through `decode` for that part alone, and bytes
+    /// that are not in that order at all through `decode` whole, which also gives the error.
+    /// A server answering a pull reads every entry it sends this way.
+    public static func decodeEntry(_ bytes: [UInt8]) throws -> LogEntry {
+        var scanner = EntryScanner(bytes: bytes)
+        if let entry = try? scanner.entry(), scanner.offset == bytes.count { return entry }
+        return try decode(LogEntry.self, from: bytes)
+    }
+}
+
+/// The hand-written reader behind `decodeEntry`; any surprise throws and the caller falls back.
+struct EntryScanner {
+    struct Unexpected: Error {}
+
+    let bytes: [UInt8]
+    var offset = 0
+
+    mutating func entry() throws -> LogEntry {
+        try keyed(3)
+        try key("sequence")
+        let sequence = try uint()
+        try key("action")
+        let action = try self.action()
+        try key("outcome")
+        return LogEntry(sequence: sequence, action: action, outcome: try outcome())
+    }
+
+    mutating func action() throws -> Action {
+        let count = try keyedCount()
+        guard count == 6 || count == 7 else { throw Unexpected() }
+        try key("dot")
+        let dot = try self.dot()
+        try key("hlc")
+        let hlc = try self.hlc()
+        try key("actor")
+        let actor = try self.actor()
+        var job: JobID?
+        if count == 7 {
+            try key("job")
+            try keyed(1)
+            try key("dot")
+            job = JobID(try self.dot())
+        }
+        try key("seenSequence")
+        let seen = try uint()
+        try key("businessDay")
+        let day = try CalendarDate.parse(try string())
+        try key("payload")
+        return Action(dot: dot, hlc: hlc, actor: actor, job: job, seenSequence: seen, businessDay: day, payload: try payload())
+    }
+
+    mutating func payload() throws -> ActionPayload {
+        let start = offset
+        if try keyedCount() == 1, try nextKeyIs("recordPayment") {
+            try keyed(1)
+            try key("_0")
+            let count = try keyedCount()
+            guard count == 4 || count == 5 else { throw Unexpected() }
+            try key("amountMinor")
+            let amount = try int()
+            try key("currency")
+            let code = try string()
+            let currency = code == Currency.usd.code ? Currency.usd : try Currency(code: code)
+            try key("method")
+            guard let method = PaymentMethod(rawValue: try string()) else { throw Unexpected() }
+            var reference: String?
+            if count == 5 {
+                try key("reference")
+                reference = try string()
+            }
+            try key("pending")
+            return .recordPayment(PaymentRequest(amountMinor: amount, currency: currency, method: method, reference: reference, pending: try bool()))
+        }
+        offset = start
+        return try generic(ActionPayload.self)
+    }
+
+    mutating func outcome() throws -> Outcome {
+        let start = offset
+        guard try keyedCount() == 1 else { throw Unexpected() }
+        let name = try rawString()
+        switch name {
+        case "applied", "exists":
+            try keyed(0)
+            return name == "applied" ? .applied : .exists
+        case "appliedWithException", "parkedForReview":
+            try keyed(1)
+            try key("_0")
+            try keyed(2)
+            try key("dot")
+            let dot = try self.dot()
+            try key("index")
+            guard let index = Int(exactly: try int()) else { throw Unexpected() }
+            let id = ReviewCaseID(dot, index: index)
+            return name == "parkedForReview" ? .parkedForReview(id) : .appliedWithException(id)
+        default:
+            offset = start
+            return try generic(Outcome.self)
+        }
+    }
+
+    /// The next value through the generic decoder.
+    mutating func generic<T: Decodable>(_ type: T.Type) throws -> T {
+        var reader = CanonicalReader(bytes: bytes)
+        reader.offset = offset
+        let start = offset
+        _ = try reader.value(depth: 0)
+        offset = reader.offset
+        return try CanonicalEncoding.decode(type, from: Array(bytes[start..<offset]))
+    }
+
+    mutating func dot() throws -> Dot {
+        try keyed(2)
+        try key("replica")
+        let replica = try ReplicaID(uuidString: try string())
+        try key("counter")
+        return Dot(replica: replica, counter: try uint())
+    }
+
+    mutating func hlc() throws -> HLCTimestamp {
+        try keyed(2)
+        try key("wallMillis")
+        let wall = try int()
+        try key("logical")
+        guard let logical = UInt32(exactly: try uint()) else { throw Unexpected() }
+        return HLCTimestamp(wallMillis: wall, logical: logical)
+    }
+
+    mutating func actor() throws -> Actor {
+        try keyed(2)
+        try key("user")
+        try keyed(1)
+        try key("rawValue")
+        let user = try UserID(try string())
+        try key("role")
+        guard let role = Role(rawValue: try string()) else { throw Unexpected() }
+        return Actor(user: user, role: role)
+    }
+
+    // MARK: Bytes
+
+    mutating func byte() throws -> UInt8 {
+        guard offset < bytes.count else { throw Unexpected() }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func varint() throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while shift < 64 {
+            let next = try byte()
+            result |= UInt64(next & 0x7F) << shift
+            if next < 0x80 { return result }
+            shift += 7
+        }
+        throw Unexpected()
+    }
+
+    mutating func keyedCount() throws -> UInt64 {
+        guard try byte() == 5 else { throw Unexpected() }
+        return try varint()
+    }
+
+    mutating func keyed(_ count: UInt64) throws {
+        guard try keyedCount() == count else { throw Unexpected() }
+    }
+
+    /// A key (a string without a tag) that must be `expected`.
+    mutating func key(_ expected: StaticString) throws {
+        guard try nextKeyIs(expected) else { throw Unexpected() }
+    }
+
+    /// Whether the key here is `expected`; moves past it when it is.
+    mutating func nextKeyIs(_ expected: StaticString) throws -> Bool {
+        let start = offset
+        let length = Int(try varint())
+        guard length == expected.utf8CodeUnitCount, bytes.count - offset >= length else {
+            offset = start
+            return false
+        }
+        let same = expected.withUTF8Buffer { wanted in (0..<length).allSatisfy { bytes[offset + $0] == wanted[$0] } }
+        offset = same ? offset + length : start
+        return same
+    }
+
+    mutating func rawString() throws -> String {
+        let length = Int(try varint())
+        guard bytes.count - offset >= length else { throw Unexpected() }
+        defer { offset += length }
+        return String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+    }
+
+    mutating func string() throws -> String {
+        guard try byte() == 4 else { throw Unexpected() }
+        return try rawString()
+    }
+
+    mutating func uint() throws -> UInt64 {
+        guard try byte() == 3 else { throw Unexpected() }
+        return try varint()
+    }
+
+    mutating func int() throws -> Int64 {
+        guard try byte() == 2 else { throw Unexpected() }
+        let zigzag = try varint()
+        return Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
+    }
+
+    mutating func bool() throws -> Bool {
+        guard try byte() == 1 else { throw Unexpected() }
+        switch try byte() {
+        case 0: return false
+        case 1: return true
+        default: throw Unexpected()
+        }
+    }
+}
