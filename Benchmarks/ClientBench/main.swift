@@ -115,6 +115,37 @@ if only == nil || only == "backlog" {
     }
     print(String(format: "backlog: %d entries pulled in %.3f s (median of 5: %@ s), %d bytes on the wire (%.2f B/entry); goal ≤ 1 s and ≤ 800,000 bytes",
                  folded, median(times), times.map { String(format: "%.3f", $0) }.joined(separator: ", "), bytes, Double(bytes) / Double(folded)))
+    // Where the time goes: the server answering every page with nobody folding, then the device
+    // folding the same answers with no server (replayed from memory).
+    var serverTimes: [Double] = [], deviceTimes: [Double] = []
+    for attempt in 0..<3 {
+        let transport = try HTTPSyncTransport(server: address, token: tokens.last!)
+        let cursor = try FieldReplica.open(at: readerPath).status(nowMillis: 0).lastConfirmedSequence
+        var answers: [SyncMessage: SyncMessage] = [:]
+        var after = cursor
+        let start = clock.now
+        while true {
+            let request = SyncMessage.pullRequest(PullRequest(replica: reader.identity.replica, afterSequence: after, limit: ClientLimits.pullPageEntries))
+            let answer = try await transport.exchange(request)
+            answers[request] = answer
+            guard case .pullPage(let page) = answer, !page.checkpoint.caughtUp else { break }
+            after = page.checkpoint.sequence
+        }
+        serverTimes.append(seconds(clock.now - start))
+        let copy = root.appendingPathComponent("reader-replayed-\(attempt).sqlite").path
+        try FileManager.default.copyItem(atPath: readerPath, toPath: copy)
+        let replica = try FieldReplica.open(at: copy)
+        let recorded = answers
+        let replayed = InMemorySyncTransport { request in
+            guard let answer = recorded[request] else { throw ClientError(.syncFailed, "client-bench: no recorded answer for \(request)") }
+            return answer
+        }
+        let begin = clock.now
+        try await replica.sync(over: replayed)
+        deviceTimes.append(seconds(clock.now - begin))
+    }
+    print(String(format: "backlog, apart: the server answers every page in %.3f s (median of 3), the device folds them in %.3f s (median of 3)",
+                 median(serverTimes), median(deviceTimes)))
 }
 
 // MARK: 2 and 3. A replica of 50,000 jobs

@@ -130,39 +130,48 @@ extension FieldReplica {
     /// same), which `repairing` copies from the server then replace.
     func apply(_ page: PullPage, repairing copies: [Job] = []) throws {
         try lock.withLock {
-            try load(page.entries.compactMap(\.action.touchedJob) + page.checkpoint.jobs.map(\.job))
-            var ledger = confirmed, digest = logDigest, clock = self.clock, own = foldedOwn
+            let pageJobs = page.entries.compactMap(\.action.touchedJob)
+            try load(pageJobs + page.checkpoint.jobs.map(\.job))
+            // Folded in place (a copy of the confirmed state would copy every job in memory, per
+            // page); a page that does not check out is reverted. The kept view shares the state,
+            // so it goes first, or the first change would copy everything all the same.
+            cachedView = nil
+            let savepoint = confirmed.savepoint(jobs: Set(pageJobs + copies.map(\.id)).sorted())
+            var digest = logDigest, clock = self.clock, own = foldedOwn
             var touched = Set<JobID>(), companyTouched = false, ownOutcomes: [(UInt64, Outcome)] = []
-            for entry in page.entries {
-                do {
-                    try ledger.fold(entry)
-                } catch let error as FoldDivergence {
-                    throw ClientError(.diverged, "Folding log entry \(error.sequence) gave \(error.recomputed), the server recorded \(error.recorded); this device's copy differs from the server's. Nothing from this page was kept; update the app, or set the device up again.")
+            do {
+                for entry in page.entries {
+                    do {
+                        try confirmed.fold(entry)
+                    } catch let error as FoldDivergence {
+                        throw ClientError(.diverged, "Folding log entry \(error.sequence) gave \(error.recomputed), the server recorded \(error.recorded); this device's copy differs from the server's. Nothing from this page was kept; update the app, or set the device up again.")
+                    }
+                    if let job = entry.action.touchedJob { touched.insert(job) } else { companyTouched = true }
+                    if entry.action.dot.replica == identity.replica {
+                        own = max(own, entry.action.dot.counter)
+                        ownOutcomes.append((entry.action.dot.counter, entry.outcome))
+                    }
+                    clock = HybridLogicalClock(last: max(clock.last, entry.action.hlc))
+                    digest = LogDigest.next(digest, entry)
                 }
-                if let job = entry.action.touchedJob { touched.insert(job) } else { companyTouched = true }
-                if entry.action.dot.replica == identity.replica {
-                    own = max(own, entry.action.dot.counter)
-                    ownOutcomes.append((entry.action.dot.counter, entry.outcome))
+                guard digest == page.checkpoint.logDigest else {
+                    throw ClientError(.diverged, "The server's log digest at \(page.checkpoint.sequence) differs from this device's; nothing from this page was kept. Set the device up again if it persists.")
                 }
-                clock = HybridLogicalClock(last: max(clock.last, entry.action.hlc))
-                digest = LogDigest.next(digest, entry)
+                for copy in copies {
+                    confirmed.restore(copy)
+                    touched.insert(copy.id)
+                }
+                let differing = page.checkpoint.jobs.filter { (try? confirmed.job($0.job))?.digest != $0 }.map(\.job)
+                if !differing.isEmpty { throw JobsDiffer(jobs: differing) }
+            } catch {
+                confirmed.revert(to: savepoint)
+                throw error
             }
-            guard digest == page.checkpoint.logDigest else {
-                throw ClientError(.diverged, "The server's log digest at \(page.checkpoint.sequence) differs from this device's; nothing from this page was kept. Set the device up again if it persists.")
-            }
-            for copy in copies {
-                ledger.restore(copy)
-                touched.insert(copy.id)
-            }
-            let differing = page.checkpoint.jobs.filter { (try? ledger.job($0.job))?.digest != $0 }.map(\.job)
-            if !differing.isEmpty { throw JobsDiffer(jobs: differing) }
-            confirmed = ledger
             logDigest = digest
             cursor = page.checkpoint.sequence
             self.clock = clock
             foldedOwn = own
             unfolded.removeAll { $0.action.dot.counter <= own }
-            cachedView = nil
             unsaved.jobs.formUnion(touched)
             unsaved.company = unsaved.company || companyTouched
             unsaved.outcomes += ownOutcomes

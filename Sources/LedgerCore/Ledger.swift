@@ -56,6 +56,27 @@ public struct Ledger: Hashable, Sendable {
         jobsByID[job.id] = job
     }
 
+    /// Some jobs (present or not) and the company-wide part as they are now, to put back with
+    /// `revert(to:)`: a device folds a page in place and reverts if the page does not check out,
+    /// rather than folding into a copy of a whole company.
+    public struct Savepoint: Sendable {
+        let jobs: [(id: JobID, job: Job?)]
+        let settings: CompanySettings
+        let companyReviewCases: [ReviewCase]
+    }
+
+    /// A savepoint of these jobs and the company-wide part.
+    public func savepoint(jobs ids: some Sequence<JobID>) -> Savepoint {
+        Savepoint(jobs: ids.map { ($0, jobsByID[$0]) }, settings: settings, companyReviewCases: companyReviewCases)
+    }
+
+    /// Puts back what `savepoint` saw; anything else changed since stays changed.
+    public mutating func revert(to savepoint: Savepoint) {
+        for (id, job) in savepoint.jobs { jobsByID[id] = job }
+        settings = savepoint.settings
+        companyReviewCases = savepoint.companyReviewCases
+    }
+
     /// Runs `change` on a copy of the job and keeps the result only if it does not throw.
     @discardableResult
     public mutating func updateJob<Result>(

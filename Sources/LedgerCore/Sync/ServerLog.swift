@@ -123,14 +123,27 @@ public enum LogDigest {
     /// bytes big-endian, the action's digest and the outcome's canonical bytes. Two blocks of
     /// hashing for most entries instead of the whole entry again (Protocol/README.md §9).
     public static func next(_ previous: [UInt8], sequence: UInt64, actionDigest: [UInt8], outcome: Outcome) -> [UInt8] {
-        next(previous, sequence: sequence, actionDigest: actionDigest, outcomeBytes: CanonicalEncoding.bytes(of: outcome))
+        next(previous, sequence: sequence, actionDigest: actionDigest, outcomeBytes: outcomeBytes(outcome))
+    }
+
+    // The outcomes of nearly every entry, encoded once: a device folding a backlog hashes one
+    // per entry.
+    private static let appliedBytes = CanonicalEncoding.bytes(of: Outcome.applied)
+    private static let existsBytes = CanonicalEncoding.bytes(of: Outcome.exists)
+
+    private static func outcomeBytes(_ outcome: Outcome) -> [UInt8] {
+        switch outcome {
+        case .applied: appliedBytes
+        case .exists: existsBytes
+        default: CanonicalEncoding.bytes(of: outcome)
+        }
     }
 
     /// The same from the outcome's canonical bytes (a server has them from the entry's bytes).
     public static func next(_ previous: [UInt8], sequence: UInt64, actionDigest: [UInt8], outcomeBytes: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(previous)
-        hasher.update(stride(from: 56, through: 0, by: -8).map { UInt8(truncatingIfNeeded: sequence >> UInt64($0)) })
+        withUnsafeBytes(of: sequence.bigEndian) { hasher.update($0) }
         hasher.update(actionDigest)
         hasher.update(outcomeBytes)
         return hasher.finalize()
