@@ -143,7 +143,7 @@ struct FieldClientTests {
         fields["number"] = "J-999"
         let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
         let file = try DatabaseQueue(path: tech.path)
-        try await file.write { db in try db.execute(sql: "UPDATE job SET state = ?", arguments: [Data(JobRecord.bytes(of: damaged))]) }
+        try await file.write { db in try db.execute(sql: "UPDATE job_record SET state = ?", arguments: [Data(JobRecord.bytes(of: damaged))]) }
         try file.close()
         let reopened = try FieldReplica.open(at: tech.path)
         #expect(try reopened.view.job(job).number == "J-999")
@@ -189,12 +189,16 @@ struct FieldClientTests {
         try await office.sync(over: world.transport(credential))
         let before = try office.view
         let database = try DatabaseQueue(path: office.path)
+        // The file as the first release wrote it: version 1's job table, canonical bytes by canonical id.
         try await database.write { db in
-            for row in try Row.fetchAll(db, sql: "SELECT id, state FROM job") {
-                let stored = try JobRecord.job(from: Array(row["state"] as Data))
-                try db.execute(sql: "UPDATE job SET state = ? WHERE id = ?", arguments: [Data(CanonicalEncoding.bytes(of: stored)), row["id"] as Data])
+            try db.execute(sql: "CREATE TABLE job (id BLOB PRIMARY KEY, state BLOB NOT NULL) WITHOUT ROWID")
+            for state in try Data.fetchAll(db, sql: "SELECT state FROM job_record") {
+                let stored = try JobRecord.job(from: Array(state))
+                try db.execute(sql: "INSERT INTO job (id, state) VALUES (?, ?)",
+                               arguments: [Data(CanonicalEncoding.bytes(of: stored.id)), Data(CanonicalEncoding.bytes(of: stored))])
             }
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v2: jobs as compact records'")
+            try db.execute(sql: "DROP TABLE job_record")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v2:%'")
         }
         try database.close()
         let again = try FieldReplica.open(at: office.path)
@@ -289,7 +293,7 @@ struct FieldClientTests {
         let officeWhole = try FieldReplica.open(at: office.path).view
         for id in jobs { #expect(try officeAgain.job(id) == (try officeWhole.job(id)), "office's job \(id)") }
         #expect(officeAgain.settings == officeWhole.settings)
-        let kept = try await DatabaseQueue(path: replica.path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE draws IS NOT NULL") }
+        let kept = try await DatabaseQueue(path: replica.path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job_record WHERE draws IS NOT NULL") }
         #expect(kept == 4, "the synced jobs' draws are stored beside them")
         try await replica.sync(over: world.transport(techCredential))
         try sameAsWholeView(replica)
