@@ -17,6 +17,24 @@ struct CanonicalFormTests {
             #expect(CanonicalEncoding.bytes(of: entry) == (try ReferenceCanonicalEncoding.bytes(of: entry)), "entry \(entry.sequence)")
         }
         for job in traffic.ledger.jobs { #expect(CanonicalEncoding.bytes(of: job) == (try ReferenceCanonicalEncoding.bytes(of: job))) }
+        // Every payload kind, written by hand (settings and job info through the generic path).
+        var rng = SeededRandom(seed: 8)
+        var kinds = Set<ActionKind>()
+        for counter in 1...3_000 as ClosedRange<UInt64> {
+            let action = RandomActions.action(Dot(replica: RandomActions.others[0], counter: counter), &rng)
+            kinds.insert(action.payload.kind)
+            #expect(CanonicalEncoding.bytes(of: action) == (try ReferenceCanonicalEncoding.bytes(of: action)), "\(action.payload)")
+            let entry = LogEntry(sequence: counter, action: action, outcome: .applied)
+            #expect(try CanonicalEncoding.decodeEntry(CanonicalEncoding.bytes(of: entry)) == entry)
+        }
+        #expect(kinds.count == ActionKind.allCases.count)
+        // Jobs are written by hand too: also every part the workloads leave out (JobRecordTests
+        // checks those jobs have them), and a voided invoice.
+        var voided = Fixtures.job(total: "100.00", department: nil)
+        try voided.voidInvoice(on: Fixtures.date("2026-06-03"), actor: Fixtures.office, settings: CompanySettings())
+        for job in try JobRecordTests.jobs() + [voided] {
+            #expect(CanonicalEncoding.bytes(of: job) == (try ReferenceCanonicalEncoding.bytes(of: job)), "job \(job.id)")
+        }
         #expect(CanonicalEncoding.bytes(of: traffic.ledger) == (try ReferenceCanonicalEncoding.bytes(of: traffic.ledger)))
         let odd: [[Int64?]] = [[], [nil], [Int64.min, -1, 0, 1, Int64.max], [nil, 300]]
         #expect(CanonicalEncoding.bytes(of: odd) == (try ReferenceCanonicalEncoding.bytes(of: odd)))
