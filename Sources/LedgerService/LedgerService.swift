@@ -178,7 +178,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             guard !stored.isEmpty else { return page(true, []) }
             // The digests must be of the jobs as they are at this page's last entry: the memory
             // may already be past it when pushes committed since the read.
-            let touched = Set(stored.compactMap(\.entry.action.touchedJob)).sorted()
+            let touched = Self.lastTouched(stored.map(\.entry), count: ServiceLimits.checkpointJobDigestsMax)
             let (memoryHead, digests) = try ledger(company) { memory in
                 (memory.head, memory.head == head ? touched.compactMap { try? memory.ledger.job($0).digest } : [])
             }
@@ -186,6 +186,15 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             // Newer entries exist: read again, or let the device ask for the next page.
             if attempt == ServiceLimits.pullHeadAttempts { return page(false, []) }
         }
+    }
+
+    /// The jobs the entries touched last, at most `count`, ordered by id.
+    static func lastTouched(_ entries: [LogEntry], count: Int) -> [JobID] {
+        var chosen: [JobID] = [], seen = Set<JobID>()
+        for entry in entries.reversed() where chosen.count < count {
+            if let job = entry.action.touchedJob, seen.insert(job).inserted { chosen.append(job) }
+        }
+        return chosen.sorted()
     }
 
     /// The company at the head of its log: settings, company cases and every job, from memory.

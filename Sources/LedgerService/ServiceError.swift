@@ -36,6 +36,10 @@ public enum ServiceLimits {
     public static let snapshotLagEntries: UInt64 = 1_000_000
     /// Entries read per page when replaying the log into memory.
     public static let replayPageEntries = 5_000
+    /// Job digests a checkpoint carries at most: those of the jobs its page touched last. Both
+    /// sides digest every job named (its whole history), so a week's backlog naming thousands
+    /// cost about as much as folding it (decision 0018).
+    public static let checkpointJobDigestsMax = 256
     /// Times a pull re-reads a head page that pushes overtook before answering "not caught up".
     public static let pullHeadAttempts = 3
 }

@@ -107,6 +107,25 @@ struct LedgerServiceTests {
         #expect(throws: ServiceError.self) { try fixture.service.pull(company: fixture.company, after: cursor + 1, limit: 10) }
     }
 
+    @Test("A head page that touched more jobs than a checkpoint names carries the digests of the jobs it touched last")
+    func checkpointDigestsCapped() throws {
+        let fixture = try ServiceFixture()
+        let traffic = try FieldWorkload(.init(seed: 14, jobs: ServiceLimits.checkpointJobDigestsMax + 60, devices: 3, actions: 400, gapMillisMax: 30_000, pullEvery: 7,
+                                              vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                                installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+        let log = traffic.setup + traffic.entries
+        _ = try fixture.pushInLogOrder(log.map(\.action))
+        let page = try fixture.service.pull(company: fixture.company, after: 0, limit: log.count)
+        #expect(page.checkpoint.caughtUp && page.entries.count == log.count)
+        var last: [JobID] = []
+        for entry in log.reversed() {
+            if let job = entry.action.touchedJob, !last.contains(job) { last.append(job) }
+        }
+        #expect(last.count > ServiceLimits.checkpointJobDigestsMax)
+        let expected = last.prefix(ServiceLimits.checkpointJobDigestsMax).sorted()
+        #expect(page.checkpoint.jobs == (try expected.map { try traffic.ledger.job($0).digest }))
+    }
+
     @Test("A retried push answers 'exists' and changes nothing; the same dot with another body is rejected and kept out")
     func exactlyOnce() throws {
         let fixture = try ServiceFixture()
