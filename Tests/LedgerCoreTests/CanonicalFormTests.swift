@@ -91,7 +91,11 @@ struct CanonicalFormTests {
                 }
             }
         }
-        #expect(Set(entries.map(\.action.payload.kind)).count >= 6)
+        var rng = SeededRandom(seed: 9)
+        for counter in 1...2_000 as ClosedRange<UInt64> {
+            entries.append(LogEntry(sequence: counter, action: RandomActions.action(Dot(replica: RandomActions.others[1], counter: counter), &rng), outcome: .applied))
+        }
+        #expect(Set(entries.map(\.action.payload.kind)).count == ActionKind.allCases.count)
         for entry in entries {
             let bytes = CanonicalEncoding.bytes(of: entry)
             #expect(try CanonicalEncoding.decodeEntry(bytes) == entry, "entry \(entry.sequence) \(entry.action.payload.kind)")

@@ -275,42 +275,245 @@ struct EntryScanner {
         var job: JobID?
         if count == 7 {
             try key("job")
-            try keyed(1)
-            try key("dot")
-            job = JobID(try self.dot())
+            job = JobID(try dotIdentifier())
         }
         try key("seenSequence")
         let seen = try uint()
         try key("businessDay")
-        let day = try CalendarDate.parse(try string())
+        let day = try date()
         try key("payload")
         return Action(dot: dot, hlc: hlc, actor: actor, job: job, seenSequence: seen, businessDay: day, payload: try payload())
     }
 
+    /// Every payload the encoder writes by hand, read back in the same order; settings and
+    /// job-info updates through the generic decoder.
     mutating func payload() throws -> ActionPayload {
         let start = offset
-        if try keyedCount() == 1, try nextKeyIs("recordPayment") {
-            try keyed(1)
-            try key("_0")
-            let count = try keyedCount()
+        guard try keyedCount() == 1 else { throw Unexpected() }
+        let name = try rawString()
+        let count = try keyedCount()
+        switch name {
+        case "createJob":
             guard count == 4 || count == 5 else { throw Unexpected() }
+            try key("number")
+            let number = try string()
+            try key("customer")
+            try keyed(2)
+            try key("name")
+            let customer = try string()
+            try key("remindersOptOut")
+            let optOut = try bool()
+            var department: String?
+            if count == 5 {
+                try key("department")
+                department = try string()
+            }
+            try key("currency")
+            let currency = try self.currency()
+            try key("notes")
+            return .createJob(number: number, customer: Customer(name: customer, remindersOptOut: optOut), department: department, currency: currency, notes: try string())
+        case "setInvoice":
+            guard count == 2 || count == 3 else { throw Unexpected() }
+            try key("number")
+            let number = try string()
+            try key("baseTotalMinor")
+            let total = try int()
+            var issued: CalendarDate?
+            if count == 3 {
+                try key("issuedOn")
+                issued = try date()
+            }
+            return .setInvoice(number: number, baseTotalMinor: total, issuedOn: issued)
+        case "finalizeInvoice", "voidInvoice", "cancelPlan":
+            guard count == 0 else { throw Unexpected() }
+            return name == "finalizeInvoice" ? .finalizeInvoice : name == "voidInvoice" ? .voidInvoice : .cancelPlan
+        case "createPlan", "editPlan":
+            guard count == 1 else { throw Unexpected() }
+            try key("_0")
+            let draft = try self.draft()
+            return name == "createPlan" ? .createPlan(draft) : .editPlan(draft)
+        case "editInstallment":
+            guard count == 2 || count == 3 else { throw Unexpected() }
+            try key("_0")
+            let id = try installmentID()
+            var label: String?
+            if count == 3 {
+                try key("label")
+                label = try string()
+            }
+            try key("dueDate")
+            guard try keyedCount() == 1 else { throw Unexpected() }
+            let change: DueDateChange
+            switch try rawString() {
+            case "keep":
+                try keyed(0)
+                change = .keep
+            case "clear":
+                try keyed(0)
+                change = .clear
+            case "set":
+                try keyed(1)
+                try key("_0")
+                change = .set(try date())
+            default: throw Unexpected()
+            }
+            return .editInstallment(id, label: label, dueDate: change)
+        case "recordPayment":
+            guard count == 1 else { throw Unexpected() }
+            try key("_0")
+            let fields = try keyedCount()
+            guard fields == 4 || fields == 5 else { throw Unexpected() }
             try key("amountMinor")
             let amount = try int()
             try key("currency")
-            let code = try string()
-            let currency = code == Currency.usd.code ? Currency.usd : try Currency(code: code)
+            let currency = try self.currency()
             try key("method")
             guard let method = PaymentMethod(rawValue: try string()) else { throw Unexpected() }
             var reference: String?
-            if count == 5 {
+            if fields == 5 {
                 try key("reference")
                 reference = try string()
             }
             try key("pending")
             return .recordPayment(PaymentRequest(amountMinor: amount, currency: currency, method: method, reference: reference, pending: try bool()))
+        case "confirmPayment", "failPayment":
+            guard count == 1 else { throw Unexpected() }
+            try key("_0")
+            let id = PaymentID(try dotIdentifier())
+            return name == "confirmPayment" ? .confirmPayment(id) : .failPayment(id)
+        case "recordRefund":
+            guard count == 1 else { throw Unexpected() }
+            try key("_0")
+            try keyed(5)
+            try key("paymentID")
+            let payment = PaymentID(try dotIdentifier())
+            try key("amountMinor")
+            let amount = try int()
+            try key("currency")
+            let currency = try self.currency()
+            try key("reason")
+            let reason = try string()
+            try key("cancelsRemainingPlan")
+            return .recordRefund(RefundRequest(paymentID: payment, amountMinor: amount, currency: currency, reason: reason, cancelsRemainingPlan: try bool()))
+        case "proposeChangeOrder":
+            guard count == 3 else { throw Unexpected() }
+            try key("summary")
+            let summary = try string()
+            try key("amountMinor")
+            let amount = try int()
+            try key("currency")
+            return .proposeChangeOrder(summary: summary, amountMinor: amount, currency: try self.currency())
+        case "approveChangeOrder", "rejectChangeOrder":
+            guard count == 2 else { throw Unexpected() }
+            try key("_0")
+            let id = ChangeOrderID(try dotIdentifier())
+            try key("reason")
+            let reason = try string()
+            return name == "approveChangeOrder" ? .approveChangeOrder(id, reason: reason) : .rejectChangeOrder(id, reason: reason)
+        case "resolveReviewCase":
+            guard count == 3 else { throw Unexpected() }
+            try key("_0")
+            let id = try reviewCaseID()
+            try key("_1")
+            guard let resolution = Resolution(rawValue: try string()) else { throw Unexpected() }
+            try key("note")
+            return .resolveReviewCase(id, resolution, note: try string())
+        default:
+            offset = start
+            return try generic(ActionPayload.self)
         }
-        offset = start
-        return try generic(ActionPayload.self)
+    }
+
+    mutating func draft() throws -> PlanDraft {
+        let count = try keyedCount()
+        guard count == 2 || count == 3 else { throw Unexpected() }
+        try key("mode")
+        guard let mode = PlanMode(rawValue: try string()) else { throw Unexpected() }
+        try key("rows")
+        guard try byte() == 6 else { throw Unexpected() }
+        let rowCount = Int(try varint())
+        guard rowCount <= bytes.count - offset else { throw Unexpected() }
+        var rows: [PlanDraft.Row] = []
+        rows.reserveCapacity(rowCount)
+        for _ in 0..<rowCount {
+            let fields = try keyedCount()
+            var seen: UInt64 = 1
+            try key("label")
+            var row = PlanDraft.Row(label: try string())
+            if seen < fields, try nextKeyIs("percentage") {
+                try keyed(1)
+                try key("value")
+                row.percentage = try PartsPerMillion(try int())
+                seen += 1
+            }
+            if seen < fields, try nextKeyIs("amountMinor") {
+                row.amountMinor = try int()
+                seen += 1
+            }
+            if seen < fields, try nextKeyIs("dueDate") {
+                row.dueDate = try date()
+                seen += 1
+            }
+            if seen < fields, try nextKeyIs("id") {
+                row.id = try installmentID()
+                seen += 1
+            }
+            guard seen == fields else { throw Unexpected() }
+            rows.append(row)
+        }
+        var template: String?
+        if count == 3 {
+            try key("templateName")
+            template = try string()
+        }
+        return PlanDraft(mode: mode, rows: rows, templateName: template)
+    }
+
+    mutating func installmentID() throws -> InstallmentID {
+        try keyed(2)
+        try key("origin")
+        let origin = try dot()
+        try key("index")
+        guard let index = Int(exactly: try int()) else { throw Unexpected() }
+        return InstallmentID(origin: origin, index: index)
+    }
+
+    mutating func dotIdentifier() throws -> Dot {
+        try keyed(1)
+        try key("dot")
+        return try dot()
+    }
+
+    mutating func reviewCaseID() throws -> ReviewCaseID {
+        try keyed(2)
+        try key("dot")
+        let dot = try self.dot()
+        try key("index")
+        guard let index = Int(exactly: try int()) else { throw Unexpected() }
+        return ReviewCaseID(dot, index: index)
+    }
+
+    mutating func currency() throws -> Currency {
+        let code = try string()
+        return code == Currency.usd.code ? Currency.usd : try Currency(code: code)
+    }
+
+    /// An ISO date as the encoder writes it, "YYYY-MM-DD", read without splitting strings.
+    mutating func date() throws -> CalendarDate {
+        guard try byte() == 4, try varint() == 10, bytes.count - offset >= 10 else { throw Unexpected() }
+        func digits(_ from: Int, _ count: Int) throws -> Int {
+            var value = 0
+            for index in from..<(from + count) {
+                let byte = bytes[offset + index]
+                guard (48...57).contains(byte) else { throw Unexpected() }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard bytes[offset + 4] == UInt8(ascii: "-"), bytes[offset + 7] == UInt8(ascii: "-") else { throw Unexpected() }
+        let date = try CalendarDate(year: try digits(0, 4), month: try digits(5, 2), day: try digits(8, 2))
+        offset += 10
+        return date
     }
 
     mutating func outcome() throws -> Outcome {
@@ -331,6 +534,14 @@ struct EntryScanner {
             guard let index = Int(exactly: try int()) else { throw Unexpected() }
             let id = ReviewCaseID(dot, index: index)
             return name == "parkedForReview" ? .parkedForReview(id) : .appliedWithException(id)
+        case "rejected":
+            try keyed(1)
+            try key("_0")
+            try keyed(2)
+            try key("code")
+            let code = LedgerError.Code(rawValue: try string())
+            try key("message")
+            return .rejected(LedgerError(code, try string()))
         default:
             offset = start
             return try generic(Outcome.self)
