@@ -332,16 +332,7 @@ struct HandWriter {
             named("recordPayment", 1)
             field("_0")
             keyed(payment.reference == nil ? 4 : 5)
-            field("amountMinor")
-            int(payment.amountMinor)
-            field("currency")
-            string(payment.currency.code)
-            field("method")
-            string(payment.method.rawValue)
-            if let reference = payment.reference {
-                field("reference")
-                string(reference)
-            }
+            money(payment.amountMinor, payment.currency, payment.method, reference: payment.reference)
             field("pending")
             bool(payment.pending)
         case .confirmPayment(let id), .failPayment(let id):
@@ -566,20 +557,25 @@ struct HandWriter {
         int(Int64(plan.revision))
     }
 
+    /// The fields a payment request and a recorded payment share, in the order both declare them.
+    mutating func money(_ amount: Int64, _ currency: Currency, _ method: PaymentMethod, reference: String?) {
+        field("amountMinor")
+        int(amount)
+        field("currency")
+        string(currency.code)
+        field("method")
+        string(method.rawValue)
+        if let reference {
+            field("reference")
+            string(reference)
+        }
+    }
+
     mutating func payment(_ payment: Payment) {
         keyed(payment.reference == nil ? 8 : 9)
         field("id")
         dotIdentifier(payment.id.dot)
-        field("amountMinor")
-        int(payment.amountMinor)
-        field("currency")
-        string(payment.currency.code)
-        field("method")
-        string(payment.method.rawValue)
-        if let reference = payment.reference {
-            field("reference")
-            string(reference)
-        }
+        money(payment.amountMinor, payment.currency, payment.method, reference: payment.reference)
         field("state")
         string(payment.state.rawValue)
         field("occurredAt")
