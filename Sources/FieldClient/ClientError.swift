@@ -7,6 +7,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         case actionRefused = "action_refused"
         /// The replica file is missing, damaged or of another kind.
         case replicaUnusable = "replica_unusable"
+        /// Another process changed the replica while this one acted on it; nothing was written.
+        case replicaChanged = "replica_changed"
         /// A replica already exists at that path.
         case replicaExists = "replica_exists"
         /// The server address is plain HTTP to another machine, or not a URL at all.
@@ -53,6 +55,8 @@ public enum ClientLimits {
     /// Jobs a replica keeps in memory after storing a sync's pages; beyond this it reads them
     /// from its file again when needed.
     public static let jobsInMemoryMax = 20_000
+    /// Seconds a command waits for another process that is writing the same replica file.
+    public static let busyTimeoutSeconds: Double = 10
     /// What the device reports as its app version in change sets.
     public static let appVersion = "fieldledger-client/1"
 }

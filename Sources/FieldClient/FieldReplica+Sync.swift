@@ -202,6 +202,7 @@ extension FieldReplica {
                                arguments: [Int64(cursor), Data(logDigest), clock.last.wallMillis, Int64(clock.last.logical), Int64(foldedOwn)])
             }
             unsaved = Unsaved()
+            storedCursor = cursor
             try unloadIfLarge()
         }
     }

@@ -88,6 +88,8 @@ public final class FieldReplica: @unchecked Sendable {
     /// `ClientLimits.jobsInMemoryMax`, lowered by tests to reach the unloading.
     var jobsInMemoryMax = ClientLimits.jobsInMemoryMax
     var cursor: UInt64
+    /// The cursor the file holds: `cursor` runs ahead of it while a sync folds pages not stored yet.
+    var storedCursor: UInt64 = 0
     var logDigest: [UInt8]
     var clock: HybridLogicalClock
     /// The highest counter this device has given an action.
@@ -123,6 +125,7 @@ public final class FieldReplica: @unchecked Sendable {
                     HybridLogicalClock(last: HLCTimestamp(wallMillis: meta["clock_wall"], logical: UInt32(meta["clock_logical"] as Int64))),
                     UInt64(meta["counter"] as Int64), foldedOwn, unfolded)
         }
+        storedCursor = cursor
     }
 
     /// Creates a replica file at `path` for a device that has folded nothing yet. The company
@@ -170,6 +173,8 @@ public final class FieldReplica: @unchecked Sendable {
             // The device acknowledges nothing to anyone, but a payment recorded on site must
             // survive the phone dying a second later.
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // A second command on the same home waits for the first rather than failing at once.
+            configuration.busyMode = .timeout(ClientLimits.busyTimeoutSeconds)
             let database = try DatabaseQueue(path: path, configuration: configuration)
             try ReplicaSchema.migrator.migrate(database)
             return database
@@ -340,11 +345,18 @@ public final class FieldReplica: @unchecked Sendable {
                 cachedView = view // a refused action changed nothing
                 throw ClientError(.actionRefused, error.message)
             }
-            try database.write { db in
-                try db.execute(sql: "INSERT INTO outbox (counter, action, status, outcome, made_at) VALUES (?, ?, ?, NULL, ?)",
-                               arguments: [Int64(action.dot.counter), Stored.encode(action), OutboxStatus.pending.rawValue, wallMillis])
-                try db.execute(sql: "UPDATE replica SET counter = ?, clock_wall = ?, clock_logical = ?",
-                               arguments: [Int64(action.dot.counter), nextClock.last.wallMillis, Int64(nextClock.last.logical)])
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    // Another process on the same home (a second command, a sync) may have moved
+                    // the replica on since this one read it: its counter would be taken twice,
+                    // and this view may be stale. Nothing is written then; the command runs again.
+                    guard let row = try Row.fetchOne(db, sql: "SELECT counter, cursor FROM replica"),
+                          UInt64(row["counter"] as Int64) == counter, UInt64(row["cursor"] as Int64) == storedCursor else {
+                        throw ClientError(.replicaChanged, "Another fieldledger command changed this device's replica while this one ran; nothing was recorded. Run the command again.")
+                    }
+                    try record(action, madeAt: wallMillis, clock: nextClock, in: db)
+                    return .commit
+                }
             }
             counter = action.dot.counter
             clock = nextClock
@@ -352,6 +364,13 @@ public final class FieldReplica: @unchecked Sendable {
             cachedView = view
             return (action, outcome)
         }
+    }
+
+    private func record(_ action: Action, madeAt wallMillis: Int64, clock nextClock: HybridLogicalClock, in db: Database) throws {
+        try db.execute(sql: "INSERT INTO outbox (counter, action, status, outcome, made_at) VALUES (?, ?, ?, NULL, ?)",
+                       arguments: [Int64(action.dot.counter), Stored.encode(action), OutboxStatus.pending.rawValue, wallMillis])
+        try db.execute(sql: "UPDATE replica SET counter = ?, clock_wall = ?, clock_logical = ?",
+                       arguments: [Int64(action.dot.counter), nextClock.last.wallMillis, Int64(nextClock.last.logical)])
     }
 
     /// Every action made on this device, oldest first, with what the server said of it.

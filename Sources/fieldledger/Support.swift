@@ -33,7 +33,7 @@ struct Failure: Error, CustomStringConvertible {
     init(_ error: ClientError) {
         message = error.message
         switch error.code {
-        case .actionRefused, .insecureServer: code = Exit.refused
+        case .actionRefused, .insecureServer, .replicaChanged: code = Exit.refused
         case .replicaUnusable, .replicaExists: code = Exit.notSetUp
         case .serverUnreachable, .serverBusy, .syncFailed: code = Exit.syncIncomplete
         case .unauthorized: code = Exit.unauthorized

@@ -300,6 +300,29 @@ struct FieldClientTests {
         #expect(try replica.view == (try world.service.projectedLedger(company: world.company)))
     }
 
+    @Test("Two commands on one device's file: an action after the other one acted or synced is refused, nothing stored; run again, it records")
+    func anotherProcessActed() async throws {
+        let world = try ClientWorld()
+        let (office, credential) = try world.device("ben")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        let pay = ActionPayload.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash))
+        let other = try FieldReplica.open(at: office.path)
+        try office.perform(pay, job: job, day: world.day, wallMillis: 2_000)
+        #expect { try other.perform(pay, job: job, day: world.day, wallMillis: 2_001) } throws: { ($0 as? ClientError)?.code == .replicaChanged }
+        #expect(try office.outbox().count == 4, "nothing of the refused one stored")
+        let again = try FieldReplica.open(at: office.path)
+        try again.perform(pay, job: job, day: world.day, wallMillis: 2_002)
+        // A sync stores a new cursor: a handle opened before it is refused too.
+        let stale = try FieldReplica.open(at: office.path)
+        try await again.sync(over: world.transport(credential))
+        #expect { try stale.perform(pay, job: job, day: world.day, wallMillis: 2_003) } throws: { ($0 as? ClientError)?.code == .replicaChanged }
+        // The one that synced acts on, during and after its own sync.
+        try again.perform(pay, job: job, day: world.day, wallMillis: 2_004)
+        try await again.sync(over: world.transport(credential))
+        #expect(try FieldReplica.open(at: office.path).outbox().map(\.action.dot.counter) == [1, 2, 3, 4, 5, 6])
+        #expect(try again.view == (try world.service.projectedLedger(company: world.company)))
+    }
+
     @Test("An action the rules refuse is not queued: a typed error, and the replica is unchanged")
     func refusedLocally() throws {
         let world = try ClientWorld()
