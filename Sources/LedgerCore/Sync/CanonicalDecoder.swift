@@ -69,13 +69,10 @@ struct CanonicalReader {
     }
 
     private mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0
-        for shift in stride(from: UInt64(0), to: 64, by: 7) {
-            let next = try byte()
-            result |= UInt64(next & 0x7F) << shift
-            if next < 0x80 { return result }
+        guard let value = readVarint(bytes, at: &offset) else {
+            throw CanonicalDecodingError(message: offset >= bytes.count ? "the bytes end inside a value" : "a number runs past 64 bits")
         }
-        throw CanonicalDecodingError(message: "a number runs past 64 bits")
+        return value
     }
 
     /// A count or byte length, which can be no more than the bytes left.
@@ -595,15 +592,8 @@ struct EntryScanner {
     }
 
     mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while shift < 64 {
-            let next = try byte()
-            result |= UInt64(next & 0x7F) << shift
-            if next < 0x80 { return result }
-            shift += 7
-        }
-        throw Unexpected()
+        guard let value = readVarint(bytes, at: &offset) else { throw Unexpected() }
+        return value
     }
 
     mutating func keyedCount() throws -> UInt64 {
@@ -664,4 +654,21 @@ struct EntryScanner {
         default: throw Unexpected()
         }
     }
+}
+
+/// An unsigned LEB128 number (seven bits a byte, lowest first) at `offset`, which moves past it;
+/// nil when the bytes end inside it or it runs past 64 bits. Every reader of the core's binary
+/// forms (canonical bytes, log entries, job records) reads numbers through this.
+func readVarint<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: inout Int) -> UInt64? where Bytes.Index == Int {
+    var result: UInt64 = 0
+    var shift: UInt64 = 0
+    while shift < 64 {
+        guard offset < bytes.endIndex else { return nil }
+        let next = bytes[offset]
+        offset += 1
+        result |= UInt64(next & 0x7F) << shift
+        if next < 0x80 { return result }
+        shift += 7
+    }
+    return nil
 }

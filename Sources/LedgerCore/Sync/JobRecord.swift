@@ -355,15 +355,8 @@ struct RecordReader {
     }
 
     mutating func uint() throws(JobRecord.Damaged) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while shift < 64 {
-            let next = try byte()
-            result |= UInt64(next & 0x7F) << shift
-            if next < 0x80 { return result }
-            shift += 7
-        }
-        throw JobRecord.Damaged("a number in the job record runs past 64 bits")
+        guard let value = readVarint(bytes, at: &at) else { throw JobRecord.Damaged("a number in the job record is cut short or runs past 64 bits") }
+        return value
     }
 
     mutating func int64() throws(JobRecord.Damaged) -> Int64 {
