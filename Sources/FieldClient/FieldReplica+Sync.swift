@@ -46,15 +46,18 @@ extension FieldReplica {
         // Whatever stops the sync, what was folded so far is kept for the next one.
         defer { try? save() }
         // The next page, asked for while this one is folded: the server reads and encodes it on
-        // one core while the device folds on the other, instead of each waiting in turn.
-        var prefetched: (request: SyncMessage, answer: Task<SyncMessage, Error>)?
+        // one core while the device folds on the other, instead of each waiting in turn. When it
+        // arrives, the same task digests its actions (the larger part of checking the running
+        // log digest), still beside the fold of the current page.
+        var prefetched: (request: SyncMessage, answer: Task<(SyncMessage, ActionDigests?), Error>)?
+        var digested: ActionDigests?
         defer { prefetched?.answer.cancel() }
         while true {
             switch step {
             case .send(let message):
                 let answer: SyncMessage
                 if let ahead = prefetched, ahead.request == message {
-                    answer = try await ahead.answer.value
+                    (answer, digested) = try await ahead.answer.value
                 } else {
                     answer = try await transport.exchange(message)
                 }
@@ -67,10 +70,16 @@ extension FieldReplica {
             case .applyPage(let page):
                 if !page.checkpoint.caughtUp {
                     let next = SyncMessage.pullRequest(PullRequest(replica: identity.replica, afterSequence: page.checkpoint.sequence, limit: pageEntries))
-                    prefetched = (next, Task { try await transport.exchange(next) })
+                    prefetched = (next, Task {
+                        let answer = try await transport.exchange(next)
+                        guard case .pullPage(let ahead) = answer else { return (answer, nil) }
+                        return (answer, ActionDigests(ahead))
+                    })
                 }
+                let digests = digested.flatMap { $0.matches(page) ? $0.digests : nil }
+                digested = nil
                 do {
-                    try apply(page)
+                    try apply(page, actionDigests: digests)
                 } catch let differing as JobsDiffer {
                     // The log is the same but these jobs folded differently here: take the
                     // server's copies, which must then match the page's digests.
@@ -82,7 +91,7 @@ extension FieldReplica {
                         copies.append(copy)
                     }
                     do {
-                        try apply(page, repairing: copies)
+                        try apply(page, repairing: copies, actionDigests: digests)
                     } catch is JobsDiffer {
                         throw ClientError(.diverged, "Jobs \(differing.jobs.map(\.description).joined(separator: ", ")) still differ from the server's after a repair (the server may have moved on); nothing from this page was kept. Sync again.")
                     }
@@ -128,7 +137,7 @@ extension FieldReplica {
     /// the digests of the jobs it names; `save()` stores what was folded. On any mismatch
     /// nothing changes: `JobsDiffer` names jobs that folded differently (the log being the
     /// same), which `repairing` copies from the server then replace.
-    func apply(_ page: PullPage, repairing copies: [Job] = []) throws {
+    func apply(_ page: PullPage, repairing copies: [Job] = [], actionDigests: [[UInt8]]? = nil) throws {
         try lock.withLock {
             let pageJobs = page.entries.compactMap(\.action.touchedJob)
             try load(pageJobs + page.checkpoint.jobs.map(\.job))
@@ -140,7 +149,7 @@ extension FieldReplica {
             var digest = logDigest, clock = self.clock, own = foldedOwn
             var touched = Set<JobID>(), companyTouched = false, ownOutcomes: [(UInt64, Outcome)] = []
             do {
-                for entry in page.entries {
+                for (index, entry) in page.entries.enumerated() {
                     do {
                         try confirmed.fold(entry)
                     } catch let error as FoldDivergence {
@@ -152,7 +161,8 @@ extension FieldReplica {
                         ownOutcomes.append((entry.action.dot.counter, entry.outcome))
                     }
                     clock = HybridLogicalClock(last: max(clock.last, entry.action.hlc))
-                    digest = LogDigest.next(digest, entry)
+                    let actionDigest = actionDigests?[index] ?? SHA256.hash(CanonicalEncoding.bytes(of: entry.action))
+                    digest = LogDigest.next(digest, sequence: entry.sequence, actionDigest: actionDigest, outcome: entry.outcome)
                 }
                 guard digest == page.checkpoint.logDigest else {
                     throw ClientError(.diverged, "The server's log digest at \(page.checkpoint.sequence) differs from this device's; nothing from this page was kept. Set the device up again if it persists.")
@@ -206,6 +216,21 @@ extension FieldReplica {
             try unloadIfLarge()
         }
     }
+}
+
+/// The SHA-256 of each action's canonical bytes on a page, made beside the fold of the page
+/// before it (what the running log digest hashes, Protocol §9).
+struct ActionDigests: Sendable {
+    let first: UInt64
+    let digests: [[UInt8]]
+
+    init(_ page: PullPage) {
+        first = page.entries.first?.sequence ?? 0
+        digests = page.entries.map { SHA256.hash(CanonicalEncoding.bytes(of: $0.action)) }
+    }
+
+    /// Made from this page's entries.
+    func matches(_ page: PullPage) -> Bool { page.entries.first?.sequence == first && page.entries.count == digests.count }
 }
 
 /// What pages folded into memory that the file does not hold yet.
