@@ -273,7 +273,8 @@ struct CLITests {
         try laptop.run(["init", "--server", address, "--token", laptopToken])
         var killed = [0, 0]
         for (index, home) in [root + "/office", root + "/laptop"].enumerated() {
-            // Killed at later and later moments until a run finishes on its own.
+            // Killed at later and later moments (doubling from 15 ms, so that even a pull that
+            // now takes a tenth of a second is cut more than once) until a run finishes on its own.
             for attempt in 1...12 {
                 let process = Process()
                 process.executableURL = Binaries.url("fieldledger")
@@ -281,7 +282,7 @@ struct CLITests {
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                try await Task.sleep(for: .milliseconds(120 * attempt))
+                try await Task.sleep(for: .milliseconds(15 << (attempt - 1)))
                 guard process.isRunning else { break }
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
