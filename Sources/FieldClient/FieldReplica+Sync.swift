@@ -161,7 +161,7 @@ extension FieldReplica {
                         ownOutcomes.append((entry.action.dot.counter, entry.outcome))
                     }
                     clock = HybridLogicalClock(last: max(clock.last, entry.action.hlc))
-                    let actionDigest = actionDigests?[index] ?? SHA256.hash(CanonicalEncoding.bytes(of: entry.action))
+                    let actionDigest = actionDigests?[index] ?? CanonicalEncoding.digest(of: entry.action)
                     digest = LogDigest.next(digest, sequence: entry.sequence, actionDigest: actionDigest, outcome: entry.outcome)
                 }
                 guard digest == page.checkpoint.logDigest else {
@@ -226,7 +226,7 @@ struct ActionDigests: Sendable {
 
     init(_ page: PullPage) {
         first = page.entries.first?.sequence ?? 0
-        digests = page.entries.map { SHA256.hash(CanonicalEncoding.bytes(of: $0.action)) }
+        digests = page.entries.map { CanonicalEncoding.digest(of: $0.action) }
     }
 
     /// Made from this page's entries.

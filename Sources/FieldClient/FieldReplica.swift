@@ -329,7 +329,9 @@ public final class FieldReplica: @unchecked Sendable {
     /// Makes an action, checks it against the view with the ledger rules, and queues it with
     /// its outbox entry in one transaction. Returns the action and its outcome on this device
     /// (applied, applied with an exception, or parked for the office to review). A refused
-    /// action throws `actionRefused` and nothing is stored.
+    /// action throws `actionRefused` and nothing is stored. When another process or handle changed
+    /// the file since this one read it (another command, a sync), it throws `replicaChanged` and
+    /// stores nothing: open the replica again and repeat.
     @discardableResult
     public func perform(_ payload: ActionPayload, job: JobID?, day: CalendarDate, wallMillis: Int64) throws -> (action: Action, outcome: Outcome) {
         try lock.withLock {

@@ -1,4 +1,4 @@
-import LedgerCore
+@testable import LedgerCore
 import LedgerTestSupport
 import Testing
 
@@ -112,8 +112,13 @@ struct JobRecordTests {
                 #expect(back == job)
             }
         }
-        // A new case must get the next code in `RecordCodes`; these counts make adding one fail
-        // here first, where the comment on the tables says what to do.
+        // Every case has exactly one code.
+        func covers<T: CaseIterable & Hashable>(_ table: [T]) -> Bool { table.count == Set(table).count && Set(table) == Set(T.allCases) }
+        #expect(covers(RecordCodes.roles) && covers(RecordCodes.kinds) && covers(RecordCodes.methods) && covers(RecordCodes.states))
+        #expect(covers(RecordCodes.modes) && covers(RecordCodes.orderStatuses) && covers(RecordCodes.fields) && covers(RecordCodes.caseKinds))
+        #expect(covers(RecordCodes.resolutions))
+        // A new case must get the *next* code (appended, never inserted): these counts make adding
+        // one fail here first, where the comment on the tables says what to do.
         #expect(Set(Role.allCases).count == 3 && Set(ActionKind.allCases).count == 18 && Set(ReviewCase.Kind.allCases).count == 10)
         #expect(Set(Resolution.allCases).count == 3 && Set(InfoField.allCases).count == 5 && Set(PlanMode.allCases).count == 2)
         #expect(Set(ChangeOrder.Status.allCases).count == 3 && Set(PaymentMethod.allCases).count == 5 && Set(PaymentState.allCases).count == 3)

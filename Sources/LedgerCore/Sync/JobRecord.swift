@@ -599,8 +599,8 @@ enum RecordCodes {
     static let resolutions: [Resolution] = [.applyProposed, .keepCurrent, .acknowledge]
 
     // Encoding looks the case up in the same table, so the two directions cannot disagree; a
-    // case missing from a table stops the program in tests (each table is checked against
-    // `allCases`) rather than writing a wrong code.
+    // case missing from a table stops the program rather than writing a wrong code, and
+    // JobRecordTests checks each table against `allCases` so that this happens in a test first.
     private static func code<T: Equatable>(_ value: T, _ table: [T]) -> UInt8 {
         guard let index = table.firstIndex(of: value) else { preconditionFailure("\(value) has no job record code") }
         return UInt8(index)

@@ -115,7 +115,7 @@ public enum LogDigest {
 
     /// The digest after appending `entry` to a prefix whose digest is `previous`.
     public static func next(_ previous: [UInt8], _ entry: LogEntry) -> [UInt8] {
-        next(previous, sequence: entry.sequence, actionDigest: SHA256.hash(CanonicalEncoding.bytes(of: entry.action)), outcome: entry.outcome)
+        next(previous, sequence: entry.sequence, actionDigest: CanonicalEncoding.digest(of: entry.action), outcome: entry.outcome)
     }
 
     /// The same from the SHA-256 of the action's canonical bytes, which a server has already
