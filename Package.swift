@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "ledger-example", targets: ["ledger-example"]),
         .executable(name: "fieldledger-server", targets: ["fieldledger-server"]),
         .executable(name: "fieldledger", targets: ["fieldledger"]),
+        .library(name: "FieldLedgerSimulator", targets: ["FieldLedgerSimulator"]),
+        .executable(name: "fieldledger-sim", targets: ["fieldledger-sim"]),
     ],
     dependencies: [
         // Only the wire format uses it; LedgerCore stays dependency-free.
@@ -63,6 +65,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),
+        // The simulator (issue F): seeded worlds of real replicas and the real service over an
+        // in-memory network with faults; a library so the tests can run worlds.
+        .target(name: "FieldLedgerSimulator", dependencies: [
+            "FieldClient", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], path: "Simulator/Sources/FieldLedgerSimulator"),
+        .executableTarget(name: "fieldledger-sim", dependencies: [
+            "FieldLedgerSimulator", "LedgerCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Simulator/Sources/fieldledger-sim"),
         // Prints a worked example of the rules until the field CLI exists.
         .executableTarget(name: "ledger-example", dependencies: ["LedgerCore"]),
         // Release-mode benchmarks of the fold and the merge; never run by the tests. It uses no
@@ -95,6 +106,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
+        .testTarget(name: "SimulatorTests", dependencies: ["FieldLedgerSimulator", "LedgerCore"], path: "Simulator/Tests/SimulatorTests"),
         .testTarget(name: "LedgerServiceTests", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

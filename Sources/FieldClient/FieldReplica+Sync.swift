@@ -30,14 +30,32 @@ extension FieldReplica {
     /// Pushes the pending actions, then pulls pages until caught up (DESIGN §4).
     ///
     /// Outcomes are written as they arrive; folded pages are stored with their cursor in one
-    /// transaction every `ClientLimits.saveEveryEntries` entries, when the device is caught
-    /// up, and when the sync stops for any reason. A sync stopped at any point (no signal, the
-    /// process killed) resumes from what was written: actions the server already logged are
-    /// answered "exists" and nothing is counted twice. `progress` hears the cursor after each
-    /// page. One sync at a time per replica file.
+    /// transaction every `saveEveryEntries` entries, when the device is caught up, and when the
+    /// sync stops for any reason. A sync stopped at any point (no signal, the process killed)
+    /// resumes from what was written: actions the server already logged are answered "exists"
+    /// and nothing is counted twice. `progress` hears the cursor after each page (and after it
+    /// was stored, when it was). One sync at a time per replica file; when it returns or
+    /// throws, no request of it is still in flight.
     @discardableResult
     public func sync(over transport: any SyncTransport, pageEntries: UInt32 = ClientLimits.pullPageEntries,
+                     saveEveryEntries: Int = ClientLimits.saveEveryEntries,
                      progress: (@Sendable (_ cursor: UInt64) -> Void)? = nil) async throws -> SyncReport {
+        // A request still in flight when the sync stops is waited for (after cancelling it): a
+        // caller that goes on to act, or the simulator that goes on to the next event, must not
+        // have this sync's messages still arriving at the server.
+        let ahead = Prefetch()
+        do {
+            let report = try await sync(over: transport, pageEntries: pageEntries, saveEveryEntries: saveEveryEntries, ahead: ahead, progress: progress)
+            await ahead.settle()
+            return report
+        } catch {
+            await ahead.settle()
+            throw error
+        }
+    }
+
+    private func sync(over transport: any SyncTransport, pageEntries: UInt32, saveEveryEntries: Int, ahead: Prefetch,
+                      progress: (@Sendable (_ cursor: UInt64) -> Void)?) async throws -> SyncReport {
         var session = ClientSyncSession(replica: identity.replica, appVersion: ClientLimits.appVersion,
                                         batchSize: ClientLimits.pushBatchActions, pageSize: pageEntries)
         let (pending, cursor, clock) = lock.withLock { (unfolded.filter { $0.status == .pending }.map(\.action), self.cursor, self.clock.last) }
@@ -49,19 +67,18 @@ extension FieldReplica {
         // one core while the device folds on the other, instead of each waiting in turn. When it
         // arrives, the same task digests its actions (the larger part of checking the running
         // log digest), still beside the fold of the current page.
-        var prefetched: (request: SyncMessage, answer: Task<(SyncMessage, ActionDigests?), Error>)?
         var digested: ActionDigests?
-        defer { prefetched?.answer.cancel() }
         while true {
             switch step {
             case .send(let message):
                 let answer: SyncMessage
-                if let ahead = prefetched, ahead.request == message {
-                    (answer, digested) = try await ahead.answer.value
+                if let next = ahead.next, next.request == message {
+                    ahead.next = nil
+                    (answer, digested) = try await next.answer.value
                 } else {
+                    await ahead.settle()
                     answer = try await transport.exchange(message)
                 }
-                prefetched = nil
                 step = session.received(answer)
             case .recordOutcomes(let outcomes):
                 try record(outcomes)
@@ -70,10 +87,10 @@ extension FieldReplica {
             case .applyPage(let page):
                 if !page.checkpoint.caughtUp {
                     let next = SyncMessage.pullRequest(PullRequest(replica: identity.replica, afterSequence: page.checkpoint.sequence, limit: pageEntries))
-                    prefetched = (next, Task {
+                    ahead.next = (next, Task {
                         let answer = try await transport.exchange(next)
-                        guard case .pullPage(let ahead) = answer else { return (answer, nil) }
-                        return (answer, ActionDigests(ahead))
+                        guard case .pullPage(let page) = answer else { return (answer, nil) }
+                        return (answer, ActionDigests(page))
                     })
                 }
                 let digests = digested.flatMap { $0.matches(page) ? $0.digests : nil }
@@ -97,7 +114,7 @@ extension FieldReplica {
                     }
                     report.repairedJobs += differing.jobs
                 }
-                if page.checkpoint.caughtUp || lock.withLock({ unsaved.entries }) >= ClientLimits.saveEveryEntries { try save() }
+                if page.checkpoint.caughtUp || lock.withLock({ unsaved.entries }) >= saveEveryEntries { try save() }
                 report.entriesFolded += page.entries.count
                 report.cursor = page.checkpoint.sequence
                 progress?(page.checkpoint.sequence)
@@ -231,6 +248,20 @@ struct ActionDigests: Sendable {
 
     /// Made from this page's entries.
     func matches(_ page: PullPage) -> Bool { page.entries.first?.sequence == first && page.entries.count == digests.count }
+}
+
+/// The next page, asked for while the current one is folded.
+final class Prefetch: @unchecked Sendable {
+    /// Read and written only by the sync that made it, one step at a time.
+    var next: (request: SyncMessage, answer: Task<(SyncMessage, ActionDigests?), Error>)?
+
+    /// Cancels the request still in flight, if any, and waits until it ended.
+    func settle() async {
+        guard let task = next?.answer else { return }
+        next = nil
+        task.cancel()
+        _ = await task.result
+    }
 }
 
 /// What pages folded into memory that the file does not hold yet.

@@ -316,6 +316,12 @@ public final class FieldReplica: @unchecked Sendable {
         cachedView = nil
     }
 
+    /// How far this replica has folded the server's log, and the running log digest there
+    /// (equal to the server's at that sequence when both folded the same log).
+    public var confirmedPosition: (sequence: UInt64, logDigest: [UInt8]) {
+        lock.withLock { (cursor, logDigest) }
+    }
+
     /// The state the server's log confirms, as far as this device has folded it. Reads every job.
     public var confirmedLedger: Ledger {
         get throws {

@@ -38,10 +38,11 @@ public struct Administration<Storage: LedgerStorage & AdminStorage>: Sendable {
         self.storage = storage
     }
 
-    /// Creates a company with checked settings.
-    public func createCompany(_ id: CompanyID, settings: CompanySettings = CompanySettings()) throws {
+    /// Creates a company with checked settings. The server acts for the office as
+    /// `serverReplica` (a fresh random one unless the simulator names it, to stay repeatable).
+    public func createCompany(_ id: CompanyID, settings: CompanySettings = CompanySettings(), serverReplica: ReplicaID = DeviceTokens.newReplica()) throws {
         do {
-            try storage.createCompany(id, state: CompanyState(settings: try settings.validated()))
+            try storage.createCompany(id, state: CompanyState(settings: try settings.validated()), serverReplica: serverReplica)
         } catch let error as LedgerError {
             throw ServiceError(.invalidRequest, "The settings are not valid: \(error.message)")
         }

@@ -99,8 +99,9 @@ public protocol LedgerTransaction {
 
 /// Durable storage of companies: each write commits durably before it returns, or not at all.
 public protocol LedgerStorage: Sendable {
-    /// Creates a company with empty history; throws `conflict` if the id is taken.
-    func createCompany(_ id: CompanyID, state: CompanyState) throws
+    /// Creates a company with empty history, the server acting for it as `serverReplica`;
+    /// throws `conflict` if the id is taken.
+    func createCompany(_ id: CompanyID, state: CompanyState, serverReplica: ReplicaID) throws
     /// Runs `body` in one write transaction that may touch several companies: `body` opens each
     /// through the function it is given, which throws `notFound` for an unknown company.
     func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T
@@ -111,6 +112,11 @@ public protocol LedgerStorage: Sendable {
 }
 
 extension LedgerStorage {
+    /// Creates a company with empty history and a fresh random server replica.
+    public func createCompany(_ id: CompanyID, state: CompanyState) throws {
+        try createCompany(id, state: state, serverReplica: DeviceTokens.newReplica())
+    }
+
     /// Runs `body` in one write transaction of `company`; throws `notFound` for an unknown company.
     public func write<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
         try write { open in try body(try open(company)) }

@@ -144,14 +144,14 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
         return migrator
     }
 
-    public func createCompany(_ id: CompanyID, state: CompanyState) throws {
+    public func createCompany(_ id: CompanyID, state: CompanyState, serverReplica: ReplicaID) throws {
         let blob = Codec.encode(state)
         try pool.write { db in
             guard try Int64.fetchOne(db, sql: "SELECT key FROM company WHERE id = ?", arguments: [id.rawValue]) == nil else {
                 throw ServiceError(.conflict, "A company with the id '\(id)' already exists; choose another id.")
             }
             try db.execute(sql: "INSERT INTO company (id, initial_state, state, log_digest, server_replica) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id.rawValue, blob, blob, Data(LogDigest.empty), Keys.replica(DeviceTokens.newReplica())])
+                           arguments: [id.rawValue, blob, blob, Data(LogDigest.empty), Keys.replica(serverReplica)])
         }
     }
 

@@ -1,0 +1,83 @@
+import FieldLedgerSimulator
+import Foundation
+import LedgerCore
+import Testing
+
+/// The built `fieldledger-sim` binary, run as a separate process.
+enum SimulatorBinary {
+    static var url: URL {
+        // The test runner sits in the build products directory (or one level below), beside the executables.
+        let here = Bundle.main.bundleURL
+        return [here, here.deletingLastPathComponent()].map { $0.appendingPathComponent("fieldledger-sim") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? here.appendingPathComponent("fieldledger-sim")
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, out: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
+}
+
+@Suite("The simulator")
+struct SimulatorTests {
+    /// Seeds that once failed (each with what it found) run as ordinary tests; the default
+    /// worlds around them too, so the common path is covered even when the list is short.
+    static let regressionSeeds: [UInt64] = [1, 2, 3]
+
+    @Test("Regression seeds pass", arguments: regressionSeeds)
+    func regression(seed: UInt64) async {
+        let result = await Simulation.run(SimulationParameters(seed: seed))
+        #expect(result.passed, "\(result.lines.joined(separator: "\n"))")
+    }
+
+    @Test("The same seed gives the same trace in two separate processes, and in this one")
+    func deterministic() async throws {
+        let seed: UInt64 = 20_261_122
+        let first = try SimulatorBinary.run(["--seed", "\(seed)"]), second = try SimulatorBinary.run(["--seed", "\(seed)"])
+        let trace = { (output: String) in output.split(separator: "\n").first { $0.hasPrefix("trace ") }.map(String.init) }
+        #expect(first.status == 0 && second.status == 0, "\(first.out)\n\(second.out)")
+        #expect(trace(first.out) != nil)
+        #expect(trace(first.out) == trace(second.out))
+        #expect(first.out == second.out)
+        let here = await Simulation.run(SimulationParameters(seed: seed))
+        #expect(trace(first.out) == "trace \(here.traceHash)")
+        // And another seed is another world.
+        let other = await Simulation.run(SimulationParameters(seed: seed + 1))
+        #expect(other.traceHash != here.traceHash)
+    }
+
+    @Test("Seeds derive worlds within bounds, with faults turned off in some (swarm testing)")
+    func parameters() {
+        let worlds = (1...400).map { SimulationParameters(seed: UInt64($0)) }
+        #expect(worlds.allSatisfy { (1...SimulationLimits.devicesMax).contains($0.roles.count) && $0.roles.first == .office })
+        #expect(worlds.allSatisfy { $0.skewMillis.count == $0.roles.count && $0.driftPPM.count == $0.roles.count })
+        #expect(Set(worlds.map(\.roles.count)).count > 10, "device counts vary")
+        #expect(worlds.contains { $0.roles.count > 20 })
+        for index in FaultRates.none.named.indices {
+            let rates = worlds.map { $0.faults.named[index].perMille }
+            #expect(rates.contains(0) && rates.contains { $0 > 0 }, "\(FaultRates.none.named[index].name) is both on and off across seeds")
+        }
+        #expect(SimulationParameters(seed: 9) == SimulationParameters(seed: 9))
+        var resized = SimulationParameters(seed: 9)
+        resized.resize(devices: 12)
+        #expect(resized.roles.count == 12 && resized.skewMillis.count == 12 && resized.roles.first == .office)
+    }
+
+    @Test("A failing world prints its invariant and the command that reproduces it")
+    func failureReport() async {
+        var parameters = SimulationParameters(seed: 5)
+        parameters.steps = 3
+        let result = await Simulation.run(parameters, directory: "/dev/null/not-a-directory")
+        #expect(!result.passed)
+        #expect(result.failure?.invariant == "harness")
+        #expect(result.lines.last == "reproduce: swift run fieldledger-sim --seed 5 --steps 3")
+    }
+}
