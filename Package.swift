@@ -3,6 +3,10 @@ import PackageDescription
 
 // Dependency direction (see docs/ARCHITECTURE.md): LedgerCore depends on nothing. Later targets
 // (SyncProtocol, LedgerService, storage adapters, the server and the client) stack on top of it.
+// The simulator's self-test builds with one known bug planted (Simulator/README.md), for example
+// FIELDLEDGER_PLANT=NO_DEDUPE swift build --product fieldledger-sim; never set otherwise.
+let planted: [SwiftSetting] = Context.environment["FIELDLEDGER_PLANT"].map { [.define("PLANT_" + $0)] } ?? []
+
 let package = Package(
     name: "FieldLedger",
     products: [
@@ -31,7 +35,7 @@ let package = Package(
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
-        .target(name: "LedgerCore"),
+        .target(name: "LedgerCore", swiftSettings: planted),
         // The system zlib, for compression and CRC-32 of change sets.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The wire format: envelope, limits, bounded decoding (sans I/O).
@@ -39,7 +43,7 @@ let package = Package(
         // Push and pull over a storage protocol (issue D), without HTTP.
         .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
         // The default storage: one SQLite file through GRDB.
-        .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: planted),
         // The office sync server's HTTP shell over LedgerService (issue D).
         // The reports by name, rendered as tables and JSON: shared by the server and the CLI.
         .target(name: "LedgerReports", dependencies: ["LedgerCore"]),
@@ -58,7 +62,7 @@ let package = Package(
         .target(name: "FieldClient", dependencies: [
             "LedgerCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+        ], swiftSettings: planted),
         // The field CLI; it links the server only for `fieldledger demo`'s embedded server.
         .executableTarget(name: "fieldledger", dependencies: [
             "FieldClient", "LedgerReports", "LedgerCore", "LedgerServer", "LedgerService", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -71,6 +71,10 @@ extension FieldReplica {
         while true {
             switch step {
             case .send(let message):
+                #if PLANT_EARLY_ACK
+                // Planted bug (issue F, Simulator/README.md): actions count as acknowledged once sent.
+                if case .pushRequest(let changeSet) = message { try record(changeSet.actions.map { ($0.dot, Outcome.applied) }) }
+                #endif
                 let answer: SyncMessage
                 if let next = ahead.next, next.request == message {
                     ahead.next = nil

@@ -215,7 +215,12 @@ public struct Job: Hashable, Sendable, Codable {
         var rowLeft = plan.rows.map(\.amountMinor)
         var rowIndex = 0
         var result: [(payment: PaymentID, row: InstallmentID, amountMinor: Int64)] = []
+        #if PLANT_ARRIVAL_ORDER
+        // Planted bug (issue F, Simulator/README.md): payments cover rows in the order they arrived.
+        let ordered = payments.filter { $0.state == .completed }
+        #else
         let ordered = payments.filter { $0.state == .completed }.sorted { ($0.occurredAt, $0.id) < ($1.occurredAt, $1.id) }
+        #endif
         for payment in ordered {
             var left = payment.amountMinor
             let skipped = min(skip, left)

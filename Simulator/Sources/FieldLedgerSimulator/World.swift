@@ -333,7 +333,10 @@ final class World {
     /// Reads the entries the server logged since the last read and checks each at once: a dot
     /// at most once, made by a device (or the server) with the body it made.
     func readLog() throws {
+        guard try server.service.head(company: company) != UInt64(log.count) else { return }
+        var touched = Set<JobID>()
         for entry in try server.log(after: UInt64(log.count)) {
+            if let job = entry.action.touchedJob { touched.insert(job) }
             guard entry.sequence == UInt64(log.count + 1) else {
                 throw broken("log-order", "the server logged sequence \(entry.sequence) after \(log.count)")
             }
@@ -342,12 +345,25 @@ final class World {
             }
             logged[entry.action.dot] = log.count
             log.append(entry)
+            // "Exists" answers a resent dot; the log holds each dot once, so an entry that says
+            // it is a claim that something happened before when nothing did: an intention lost.
+            if entry.outcome == .exists {
+                throw broken("dropped", "log entry \(entry.sequence) (\(entry.action.payload.kind.rawValue)) is logged as already applied, but its dot was never logged before")
+            }
             if entry.action.dot.replica == serverReplica { continue }
             guard let made = oracle.actions[entry.action.dot] else {
                 throw broken("phantom", "log entry \(entry.sequence) (\(entry.action.dot)) was made by no device")
             }
             guard made.digest == CanonicalEncoding.digest(of: entry.action) else {
                 throw broken("phantom", "log entry \(entry.sequence) carries another body than device \(made.device) made under \(entry.action.dot)")
+            }
+        }
+        // The jobs just changed keep their invariants at every step, not only at the end.
+        let ledger = try server.service.projectedLedger(company: company)
+        for id in touched.sorted() {
+            guard let job = try? ledger.job(id) else { continue }
+            if let problem = (job.invariantViolations() + job.mergeInvariantViolations()).first {
+                throw broken("job-invariant", "job \(id): \(problem)")
             }
         }
     }

@@ -195,6 +195,10 @@ extension Job {
         _ kind: ReviewCase.Kind, for action: Action, otherSide: ActionSummary? = nil, proposed: ActionPayload? = nil,
         amountMinor: Int64 = 0, payment: PaymentID? = nil, reason: LedgerError? = nil, exception: Bool = false
     ) -> Outcome {
+        #if PLANT_DROP_INTENTION
+        // Planted bug (issue F, Simulator/README.md): a refused intention is dropped as if handled.
+        if !exception { return .exists }
+        #endif
         let id = ReviewCaseID(action.dot, index: casesRaised(by: action.dot).count)
         let parked = !exception
         let suggestions: [Resolution] = parked && kind != .settlementConflict ? [.applyProposed, .keepCurrent] : [.acknowledge]

@@ -165,6 +165,10 @@ public enum PushRules {
 
     /// The step for `action` when its replica's highest logged counter is `highest`.
     public static func step(for action: Action, highest: UInt64) -> Step {
+        #if PLANT_NO_DEDUPE
+        // Planted bug (issue F, Simulator/README.md): a resent action is taken as new.
+        if action.dot.counter <= highest { return .apply }
+        #endif
         if action.dot.counter <= highest { return .duplicate }
         return action.dot.counter == highest + 1 ? .apply : .gap(sendFrom: highest + 1)
     }
