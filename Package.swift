@@ -110,7 +110,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "SimulatorTests", dependencies: ["FieldLedgerSimulator", "LedgerCore"], path: "Simulator/Tests/SimulatorTests"),
+        .testTarget(name: "SimulatorTests", dependencies: ["FieldLedgerSimulator", "LedgerCore", "LedgerTestSupport"], path: "Simulator/Tests/SimulatorTests"),
         .testTarget(name: "LedgerServiceTests", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -1,30 +1,8 @@
 import FieldLedgerSimulator
 import Foundation
 import LedgerCore
+import LedgerTestSupport
 import Testing
-
-/// The built `fieldledger-sim` binary, run as a separate process.
-enum SimulatorBinary {
-    static var url: URL {
-        // The test runner sits in the build products directory (or one level below), beside the executables.
-        let here = Bundle.main.bundleURL
-        return [here, here.deletingLastPathComponent()].map { $0.appendingPathComponent("fieldledger-sim") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? here.appendingPathComponent("fieldledger-sim")
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String) {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-    }
-}
 
 @Suite("The simulator")
 struct SimulatorTests {
@@ -42,7 +20,7 @@ struct SimulatorTests {
     @Test("The same seed gives the same trace in two separate processes, and in this one")
     func deterministic() async throws {
         let seed: UInt64 = 20_261_122
-        let first = try SimulatorBinary.run(["--seed", "\(seed)"]), second = try SimulatorBinary.run(["--seed", "\(seed)"])
+        let first = try Binaries.run("fieldledger-sim", ["--seed", "\(seed)"]), second = try Binaries.run("fieldledger-sim", ["--seed", "\(seed)"])
         let trace = { (output: String) in output.split(separator: "\n").first { $0.hasPrefix("trace ") }.map(String.init) }
         #expect(first.status == 0 && second.status == 0, "\(first.out)\n\(second.out)")
         #expect(trace(first.out) != nil)
