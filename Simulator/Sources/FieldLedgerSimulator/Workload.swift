@@ -2,15 +2,15 @@ import LedgerCore
 import LedgerTestSupport
 
 /// What people do, as actions drawn against what their own device shows: a technician
-/// collects deposits and progress payments, refunds, proposes change orders and changes a
-/// plan when the customer asks; the office opens jobs, re-plans, settles card payments,
+/// collects deposits and progress payments, refunds, proposes change orders, changes a plan
+/// or an installment's due date when the customer asks and notes the job's details; the office opens jobs, re-plans, settles card payments,
 /// decides change orders and review cases. Drawn from the device's view, so most actions
 /// make sense there; the ones the device's rules refuse are counted and dropped.
 enum Workload {
     static let cash: [PaymentMethod] = [.cash, .check, .card, .card, .ach]
 
     /// The next action of a device with `role` on `view`, or nil when there is nothing to do.
-    static func next(role: Role, view: Ledger, jobsMax: Int, serial: Int, rng: inout SeededRandom) -> (payload: ActionPayload, job: JobID?)? {
+    static func next(role: Role, view: Ledger, jobsMax: Int, serial: Int, today: CalendarDate, rng: inout SeededRandom) -> (payload: ActionPayload, job: JobID?)? {
         let jobs = view.jobs
         let office = role != .technician
         if office && (jobs.isEmpty || (jobs.count < jobsMax && rng.chance(15))) {
@@ -43,8 +43,14 @@ enum Workload {
                 settings.intervalName = rng.pick(["Draw", "Installment", "Stage"])
                 return (.updateSettings(settings, baseVersion: settings.version), nil)
             }
+            if roll < 66 { return (info(serial, rng: &rng), job.id) }
         } else if roll < 8 {
             return (.editPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns))), job.id)
+        } else if roll < 12 {
+            return (info(serial, rng: &rng), job.id)
+        } else if roll < 15, let rows = job.plan?.rows, !rows.isEmpty {
+            let due = (try? today.adding(days: rng.int(in: 0...60))).map(DueDateChange.set) ?? .keep
+            return (.editInstallment(rng.pick(rows).id, label: rng.chance(50) ? "Stage \(serial)" : nil, dueDate: rng.pick([.keep, .clear, due])), job.id)
         }
         if roll < 70 || office && roll < 80 {
             return (.recordPayment(payment(for: job, rng: &rng)), job.id)
@@ -57,6 +63,12 @@ enum Workload {
                                                 cancelsRemainingPlan: rng.chance(10))), job.id)
         }
         return (.proposeChangeOrder(summary: "extra work \(serial)", amountMinor: rng.int64(in: 1...200) * 500, currency: job.currency), job.id)
+    }
+
+    /// A change to the job's details (last writer wins per field).
+    static func info(_ serial: Int, rng: inout SeededRandom) -> ActionPayload {
+        .updateJobInfo(JobInfoUpdate(customerName: rng.chance(50) ? "Customer \(serial)" : nil, remindersOptOut: rng.chance(20) ? rng.chance(50) : nil,
+                                     notes: rng.chance(70) ? "gate code \(serial)" : nil))
     }
 
     /// A payment a person would take: the installment due as the device sees it, part of it,

@@ -234,10 +234,11 @@ final class World {
             return
         }
         serial += 1
-        guard let (payload, job) = Workload.next(role: device.role, view: try device.replica.view, jobsMax: parameters.jobsMax, serial: serial, rng: &rng) else { return }
-        counts.attempted += 1
         let wall = device.wallMillis(now: now, start: start)
-        let day = try CalendarDate(daysSinceEpoch: Int((wall - (wall % 86_400_000 + 86_400_000) % 86_400_000) / 86_400_000))
+        let day = try CalendarDate(daysSinceEpoch: Int(wall / 86_400_000))
+        guard let (payload, job) = Workload.next(role: device.role, view: try device.replica.view, jobsMax: parameters.jobsMax, serial: serial,
+                                                 today: day, rng: &rng) else { return }
+        counts.attempted += 1
         do {
             let (action, outcome) = try device.replica.perform(payload, job: job, day: day, wallMillis: wall)
             oracle.made(action, by: device.index)
