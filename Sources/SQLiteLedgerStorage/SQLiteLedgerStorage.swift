@@ -16,9 +16,8 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     public init(path: String) throws {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(SQLiteLimits.busyTimeoutSeconds)
         configuration.prepareDatabase { db in
-            // WAL with NORMAL may lose the last commits on power loss; a sync server must not.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             if !db.configuration.readonly {
                 // A group commit's pages stay in memory until its commit instead of spilling
@@ -30,6 +29,10 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             }
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        // WAL with NORMAL may lose the last commits on power loss; a sync server must not.
+        // Said again here because GRDB's WAL set-up runs after `prepareDatabase` and sets
+        // NORMAL on the writer; the writer is opened once, so this holds for the pool's life.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Self.migrator.migrate(pool)
         checkpointer = try Checkpointer(path: path)
     }
@@ -420,6 +423,9 @@ public enum SQLiteLimits {
     public static let writerCheckpointPages = 16_384
     /// How long after a commit the background checkpointer runs; commits meanwhile share it.
     public static let checkpointDelayMillis = 50
+    /// How long any connection waits for another's lock before failing: a commit, or a
+    /// connection of another process (or an earlier start) closing and tidying the WAL.
+    public static let busyTimeoutSeconds: TimeInterval = 30
 }
 
 /// Copies the write-ahead log into the database file on its own connection and thread, so
@@ -433,8 +439,16 @@ final class Checkpointer: @unchecked Sendable {
 
     init(path: String) throws {
         var configuration = Configuration()
+        // Its first statement reads the schema; a connection closing elsewhere in the process
+        // holds the file's lock for a moment then (the simulator met it once in 56,000 worlds).
+        configuration.busyMode = .timeout(SQLiteLimits.busyTimeoutSeconds)
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         connection = try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// `PRAGMA` values of the checkpointing connection, for tests.
+    func pragma(_ name: String) throws -> Int? {
+        try connection.read { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") }
     }
 
     /// A commit happened: checkpoint soon, unless a checkpoint is already due.
@@ -443,9 +457,21 @@ final class Checkpointer: @unchecked Sendable {
             defer { scheduled = true }
             return !scheduled
         }) else { return }
-        queue.asyncAfter(deadline: .now() + .milliseconds(SQLiteLimits.checkpointDelayMillis)) { [self] in
+        // Weak: a storage let go closes its connections where it is let go, not 50 ms later on
+        // this queue while the next one (a restart on the same file) is opening.
+        queue.asyncAfter(deadline: .now() + .milliseconds(SQLiteLimits.checkpointDelayMillis)) { [weak self] in
+            guard let self else { return }
             lock.withLock { scheduled = false }
             _ = try? connection.writeWithoutTransaction { try $0.checkpoint(.passive) }
         }
+    }
+}
+
+extension SQLiteLedgerStorage {
+    /// A `PRAGMA`'s value on the writer, on a reader and on the checkpointer, for tests.
+    func pragma(_ name: String) throws -> (writer: Int?, reader: Int?, checkpointer: Int?) {
+        (try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") },
+         try pool.read { db in try Int.fetchOne(db, sql: "PRAGMA \(name)") },
+         try checkpointer.pragma(name))
     }
 }

@@ -324,7 +324,10 @@ final class World {
 
     /// Copies a SQLite file as a crash would leave it: its committed transactions.
     static func copy(_ source: String, to destination: String) throws {
-        let from = try DatabaseQueue(path: source)
+        var configuration = Configuration()
+        // The device's own file: wait for a lock as the device's commands do.
+        configuration.busyMode = .timeout(ClientLimits.busyTimeoutSeconds)
+        let from = try DatabaseQueue(path: source, configuration: configuration)
         let to = try DatabaseQueue(path: destination)
         try from.backup(to: to)
     }

@@ -8,7 +8,14 @@ import Testing
 struct SimulatorTests {
     /// Seeds that once failed, each with what it found; they run as ordinary tests, beside a few
     /// ordinary worlds so the list is never the only coverage here.
-    static let regressions: [(seed: UInt64, found: String)] = []
+    static let regressions: [(seed: UInt64, found: String)] = [
+        // The 100,000-seed run, two worlds at once: a server restart's new checkpointing
+        // connection, which had no busy timeout, met the lock of the previous start's
+        // connection closing on another thread ("database is locked"). Timing, not the seed,
+        // made it fail, so alone it passed before the fix too; chasing it showed the server's
+        // writer ran with synchronous = NORMAL (SQLiteConnectionTests).
+        (28_652, "restart met a closing connection's lock"),
+    ]
     static let ordinary: [UInt64] = [1, 2, 3]
 
     @Test("Regression seeds and a few ordinary worlds pass", arguments: regressions.map(\.seed) + ordinary)
