@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // The end-to-end benchmark's HTTP client (already in the graph through HummingbirdTesting).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The scale-out storage: several server processes on one PostgreSQL (issue G).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
@@ -44,6 +46,10 @@ let package = Package(
         .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
         // The default storage: one SQLite file through GRDB.
         .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: planted),
+        // The scale-out storage: one PostgreSQL database shared by several server processes.
+        .target(name: "PostgresLedgerStorage", dependencies: [
+            "LedgerService", "LedgerCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+        ]),
         // The office sync server's HTTP shell over LedgerService (issue D).
         // The reports by name, rendered as tables and JSON: shared by the server and the CLI.
         .target(name: "LedgerReports", dependencies: ["LedgerCore"]),
@@ -113,6 +119,10 @@ let package = Package(
         .testTarget(name: "SimulatorTests", dependencies: ["FieldLedgerSimulator", "LedgerCore", "LedgerTestSupport"], path: "Simulator/Tests/SimulatorTests"),
         .testTarget(name: "LedgerServiceTests", dependencies: [
             "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // Against a real PostgreSQL the tests start (LedgerTestSupport.PostgresServer).
+        .testTarget(name: "PostgresStorageTests", dependencies: [
+            "PostgresLedgerStorage", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -122,3 +122,25 @@ extension LedgerStorage {
         try write { open in try body(try open(company)) }
     }
 }
+
+/// Roles as every storage keeps them: 0 technician, 1 office, 2 owner.
+public enum StoredRoles {
+    /// The stored code of a role.
+    public static func code(_ role: Role) -> Int64 {
+        switch role {
+        case .technician: 0
+        case .office: 1
+        case .owner: 2
+        }
+    }
+
+    /// The role of a stored code; an unknown code means a damaged database.
+    public static func role(_ code: Int64) throws -> Role {
+        switch code {
+        case 0: return .technician
+        case 1: return .office
+        case 2: return .owner
+        default: throw ServiceError(.storageFailed, "A stored role is unknown.")
+        }
+    }
+}

@@ -182,14 +182,14 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
     public func setUser(_ user: UserID, role: Role, company: CompanyID) throws {
         try pool.write { db in
             try db.execute(sql: "INSERT INTO user (company, id, role) VALUES (?, ?, ?) ON CONFLICT (company, id) DO UPDATE SET role = excluded.role",
-                           arguments: [try Self.key(of: company, in: db), user.rawValue, Roles.code(role)])
+                           arguments: [try Self.key(of: company, in: db), user.rawValue, StoredRoles.code(role)])
         }
     }
 
     public func users(company: CompanyID) throws -> [Actor] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, role FROM user WHERE company = ? ORDER BY id", arguments: [try Self.key(of: company, in: db)]).map { row in
-                Actor(user: try UserID(row["id"] as String), role: try Roles.role(row["role"]))
+                Actor(user: try UserID(row["id"] as String), role: try StoredRoles.role(row["role"]))
             }
         }
     }
@@ -198,7 +198,7 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
         try pool.write { db in
             try db.execute(sql: "INSERT INTO device (token_hash, company, user_id, role, replica) VALUES (?, ?, ?, ?, ?)",
                            arguments: [Data(tokenHash), try Self.key(of: credential.company, in: db), credential.actor.user.rawValue,
-                                       Roles.code(credential.actor.role), Keys.replica(credential.replica)])
+                                       StoredRoles.code(credential.actor.role), Keys.replica(credential.replica)])
         }
     }
 
@@ -209,7 +209,7 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
                 WHERE token_hash = ?
                 """, arguments: [Data(tokenHash)]) else { return nil }
             let credential = DeviceCredential(company: try CompanyID(row["company"] as String),
-                                              actor: Actor(user: try UserID(row["user_id"] as String), role: try Roles.role(row["role"])),
+                                              actor: Actor(user: try UserID(row["user_id"] as String), role: try StoredRoles.role(row["role"])),
                                               replica: try Keys.replicaID(row["replica"]))
             return (credential, (row["revoked"] as Int64) != 0)
         }
@@ -361,26 +361,6 @@ enum Keys {
             throw ServiceError(.invalidRequest, "A counter or sequence is beyond 2^63 - 1.")
         }
         return signed
-    }
-}
-
-/// Roles as stored: 0 technician, 1 office, 2 owner.
-enum Roles {
-    static func code(_ role: Role) -> Int64 {
-        switch role {
-        case .technician: 0
-        case .office: 1
-        case .owner: 2
-        }
-    }
-
-    static func role(_ code: Int64) throws -> Role {
-        switch code {
-        case 0: return .technician
-        case 1: return .office
-        case 2: return .owner
-        default: throw ServiceError(.storageFailed, "A stored role is unknown.")
-        }
     }
 }
 

@@ -1,0 +1,103 @@
+import Foundation
+
+/// A real PostgreSQL server for the tests: the distribution's binaries, a cluster in a fresh
+/// temporary directory, listening only on a Unix socket there, stopped and removed by `stop()`.
+/// As root it runs as the `postgres` user (PostgreSQL refuses root).
+public final class PostgresServer: @unchecked Sendable {
+    /// The cluster's superuser, trusted over the socket.
+    public static let user = "fieldledger"
+    /// The socket's port number (only names the socket file; nothing listens on TCP).
+    public static let port = 5432
+
+    /// Where the binaries are, or why there are none.
+    public static let binaries: Result<String, PostgresUnavailable> = findBinaries()
+
+    /// Whether the tests can start a server here.
+    public static var available: Bool { (try? binaries.get()) != nil }
+
+    /// When set (CI sets it), a missing PostgreSQL fails the tests instead of skipping them.
+    public static var required: Bool { ProcessInfo.processInfo.environment["FIELDLEDGER_REQUIRE_POSTGRES"] == "1" }
+
+    public let directory: String
+    private let bin: String
+    private let runAs: String?
+    private var running = true
+
+    /// Starts a server in a new temporary directory; throws if it cannot.
+    public init() throws {
+        bin = try Self.binaries.get()
+        runAs = getuid() == 0 ? "postgres" : nil
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-pg-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if let runAs { try Self.run("/bin/chown", [runAs, directory], as: nil) }
+        try Self.run(bin + "/initdb", ["-D", directory + "/data", "-U", Self.user, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"], as: runAs)
+        // Durable settings stay on (fsync, synchronous_commit): the tests check what the server
+        // acknowledges, and the storage relies on them.
+        try Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
+                                       "-o", "-k \(directory) -c listen_addresses= -p \(Self.port) -c max_connections=200", "start"], as: runAs)
+    }
+
+    /// A `postgres://` URL of a new, empty database on this server.
+    public func makeDatabase(_ name: String = "fl_" + UUID().uuidString.prefix(8).lowercased()) throws -> String {
+        try Self.run(bin + "/createdb", ["-h", directory, "-p", "\(Self.port)", "-U", Self.user, name], as: runAs)
+        return "postgres://\(Self.user)@/\(name)?host=\(directory)&port=\(Self.port)"
+    }
+
+    /// Stops the server and removes its directory.
+    public func stop() {
+        guard running else { return }
+        running = false
+        _ = try? Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"], as: runAs)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    deinit { stop() }
+
+    private static func findBinaries() -> Result<String, PostgresUnavailable> {
+        let environment = ProcessInfo.processInfo.environment
+        if let bin = environment["FIELDLEDGER_POSTGRES_BIN"] { return .success(bin) }
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        for version in versions.reversed() where FileManager.default.isExecutableFile(atPath: "\(root)/\(version)/bin/initdb") {
+            return .success("\(root)/\(version)/bin")
+        }
+        return .failure(PostgresUnavailable(message: "No PostgreSQL server binaries (initdb, pg_ctl) under \(root)/*/bin and FIELDLEDGER_POSTGRES_BIN is not set; install postgresql (README, Set-up)."))
+    }
+
+    /// Runs a program to its end, as `user` when given (through `setpriv`, which execs in place).
+    /// Spawned and reaped by hand: Foundation's `Process` missed the exit of `runuser` around
+    /// `pg_ctl start` (its child left a zombie and `waitUntilExit` never returned).
+    @discardableResult
+    private static func run(_ executable: String, _ arguments: [String], as user: String?) throws -> String {
+        let command = user.map { ["/usr/bin/setpriv", "--reuid=\($0)", "--regid=\($0)", "--init-groups", "--"] } ?? []
+        // From `/`: the test's working directory may be closed to the postgres user.
+        let argv = ["/usr/bin/env", "-C", "/"] + command + [executable] + arguments
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-pg-run-\(UUID().uuidString.prefix(8)).txt").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid: pid_t = 0
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        guard spawned == 0 else { throw PostgresUnavailable(message: "Could not start \(argv[0]) (errno \(spawned)).") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        // Exited normally with status 0 (the wait status's low 7 bits are 0 and the next 8 are 0).
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw PostgresUnavailable(message: "\(argv.joined(separator: " ")) failed (wait status \(status)): \(text)")
+        }
+        return text
+    }
+}
+
+/// Why a PostgreSQL server could not be started.
+public struct PostgresUnavailable: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

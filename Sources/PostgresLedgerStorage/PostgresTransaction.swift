@@ -1,0 +1,130 @@
+import LedgerCore
+import LedgerService
+import PostgresNIO
+
+/// One company's rows inside a PostgreSQL transaction (its row locked when writing).
+struct PostgresTransaction: LedgerTransaction {
+    let session: PostgresSession
+    let company: Int64
+
+    func initialCompanyState() throws -> CompanyState {
+        guard let row = try session.rows("SELECT initial_state FROM company WHERE key = \(company)").first else { throw vanished }
+        return try PostgresForm.decode(CompanyState.self, try row.decode(ByteBuffer.self))
+    }
+
+    func head() throws -> (sequence: UInt64, logDigest: [UInt8]) {
+        guard let row = try session.rows("SELECT head, log_digest FROM company WHERE key = \(company)").first else { throw vanished }
+        let (head, digest) = try row.decode((Int64, ByteBuffer).self)
+        return (UInt64(head), PostgresForm.array(digest))
+    }
+
+    func entries(after sequence: UInt64, limit: Int) throws -> [StoredEntry] {
+        let rows = try session.rows("""
+            SELECT entry, body_digest, log_digest FROM log WHERE company = \(company) AND sequence > \(Int64(clamping: sequence))
+            ORDER BY sequence LIMIT \(Int64(limit))
+            """)
+        return try rows.map { row in
+            let (entry, body, digest) = try row.decode((ByteBuffer, ByteBuffer, ByteBuffer).self)
+            let encoded = PostgresForm.array(entry)
+            return StoredEntry(entry: try PostgresForm.entry(encoded), encoded: encoded, bodyDigest: PostgresForm.array(body), logDigest: PostgresForm.array(digest))
+        }
+    }
+
+    func highestCounter(of replica: ReplicaID) throws -> UInt64 {
+        let row = try session.rows("SELECT highest FROM replica WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes))").first
+        return UInt64(try row?.decode(Int64.self) ?? 0)
+    }
+
+    func serverReplica() throws -> ReplicaID {
+        guard let row = try session.rows("SELECT server_replica FROM company WHERE key = \(company)").first else { throw vanished }
+        return try PostgresForm.replica(try row.decode(ByteBuffer.self))
+    }
+
+    func lastHLC(of replica: ReplicaID) throws -> HLCTimestamp? {
+        let row = try session.rows("""
+            SELECT entry FROM log WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes)) ORDER BY counter DESC LIMIT 1
+            """).first
+        return try row.map { try PostgresForm.entry(PostgresForm.array(try $0.decode(ByteBuffer.self))).action.hlc }
+    }
+
+    func bodyDigest(of dot: Dot) throws -> [UInt8]? {
+        let row = try session.rows("""
+            SELECT body_digest FROM log WHERE company = \(company) AND replica = \(PostgresForm.bytes(dot.replica.bytes))
+            AND counter = \(try PostgresForm.integer(dot.counter))
+            """).first
+        return try row.map { PostgresForm.array(try $0.decode(ByteBuffer.self)) }
+    }
+
+    func append(_ entries: [StoredEntry]) throws {
+        guard let last = entries.last else { return }
+        let head = try head()
+        for (offset, stored) in entries.enumerated() where stored.entry.sequence != head.sequence + UInt64(offset) + 1 {
+            throw ServiceError(.storageFailed, "Log entries must continue the log without a gap (expected \(head.sequence + UInt64(offset) + 1), got \(stored.entry.sequence)).")
+        }
+        // One statement for the whole batch: columns as arrays, unnested into rows.
+        var sequences: [Int64] = [], replicas: [ByteBuffer] = [], counters: [Int64] = []
+        var encoded: [ByteBuffer] = [], bodies: [ByteBuffer] = [], digests: [ByteBuffer] = []
+        var highest: [ReplicaID: UInt64] = [:]
+        for stored in entries {
+            let dot = stored.entry.action.dot
+            sequences.append(try PostgresForm.integer(stored.entry.sequence))
+            replicas.append(PostgresForm.bytes(dot.replica.bytes))
+            counters.append(try PostgresForm.integer(dot.counter))
+            encoded.append(PostgresForm.bytes(stored.encoded))
+            bodies.append(PostgresForm.bytes(stored.bodyDigest))
+            digests.append(PostgresForm.bytes(stored.logDigest))
+            highest[dot.replica] = max(highest[dot.replica] ?? 0, dot.counter)
+        }
+        try session.execute("""
+            INSERT INTO log (company, sequence, replica, counter, entry, body_digest, log_digest)
+            SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(replicas)::bytea[], \(counters)::bigint[], \(encoded)::bytea[], \(bodies)::bytea[], \(digests)::bytea[])
+            """)
+        for (replica, counter) in highest.sorted(by: { $0.key < $1.key }) {
+            try session.execute("""
+                INSERT INTO replica (company, replica, highest) VALUES (\(company), \(PostgresForm.bytes(replica.bytes)), \(try PostgresForm.integer(counter)))
+                ON CONFLICT (company, replica) DO UPDATE SET highest = greatest(replica.highest, excluded.highest)
+                """)
+        }
+        try session.execute("""
+            UPDATE company SET head = \(try PostgresForm.integer(last.entry.sequence)), log_digest = \(PostgresForm.bytes(last.logDigest)) WHERE key = \(company)
+            """)
+    }
+
+    func flag(_ replica: ReplicaID) throws {
+        try session.execute("UPDATE replica SET flagged = true WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes))")
+    }
+
+    func projectedThrough() throws -> UInt64 {
+        guard let row = try session.rows("SELECT projected_through FROM company WHERE key = \(company)").first else { throw vanished }
+        return UInt64(try row.decode(Int64.self))
+    }
+
+    func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int) {
+        guard let row = try session.rows("SELECT state, open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
+        let (state, open) = try row.decode((ByteBuffer, Int64).self)
+        let jobs = try session.rows("SELECT state FROM job WHERE company = \(company) ORDER BY id").map {
+            try PostgresForm.decode(Job.self, try $0.decode(ByteBuffer.self))
+        }
+        return (try PostgresForm.decode(CompanyState.self, state), jobs, Int(open))
+    }
+
+    func saveProjections(_ snapshot: ProjectionSnapshot) throws {
+        if !snapshot.jobs.isEmpty {
+            let ids = snapshot.jobs.map { PostgresForm.job($0.id) }, states = snapshot.jobs.map { PostgresForm.bytes($0.encoded) }
+            try session.execute("""
+                INSERT INTO job (company, id, state) SELECT \(company), * FROM unnest(\(ids)::bytea[], \(states)::bytea[])
+                ON CONFLICT (company, id) DO UPDATE SET state = excluded.state
+                """)
+        }
+        try session.execute("""
+            UPDATE company SET state = \(PostgresForm.bytes(PostgresForm.encode(snapshot.state))), open_review_cases = \(Int64(snapshot.openReviewCases)),
+            projected_through = \(try PostgresForm.integer(snapshot.through)) WHERE key = \(company)
+            """)
+    }
+
+    func deleteAllJobs() throws {
+        try session.execute("DELETE FROM job WHERE company = \(company)")
+    }
+
+    private var vanished: ServiceError { ServiceError(.storageFailed, "The company's row vanished inside a transaction.") }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import LedgerCore
+import LedgerService
+@testable import PostgresLedgerStorage
+import LedgerTestSupport
+import SQLiteLedgerStorage
+import SyncProtocol
+import Synchronization
+import Testing
+
+/// Each test starts its own PostgreSQL (about a second) and stops it at the end.
+func withPostgres(_ body: (PostgresServer) throws -> Void) throws {
+    let server: PostgresServer
+    do {
+        server = try PostgresServer()
+    } catch {
+        Issue.record("PostgreSQL did not start: \(error)")
+        return
+    }
+    defer { server.stop() }
+    try body(server)
+}
+
+private let skipReason: Comment = "PostgreSQL is not installed here, so the PostgreSQL storage is NOT TESTED (set FIELDLEDGER_REQUIRE_POSTGRES=1 to make this a failure)"
+
+@Suite("PostgreSQL storage against a real server", .enabled(if: PostgresServer.available || PostgresServer.required, skipReason))
+struct PostgresStorageTests {
+    let company = try! CompanyID("acme-hvac")
+
+    static func workload(seed: UInt64) throws -> FieldWorkload {
+        try FieldWorkload(.init(seed: seed, jobs: 40, devices: 4, actions: 600, gapMillisMax: 30_000, pullEvery: 7,
+                                vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                  installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+    }
+
+    /// Pushes runs of one replica's actions in log order; the n-th through `services[n % count]`.
+    func push<S: LedgerStorage>(_ actions: [Action], through services: [LedgerService<S>]) throws -> [Outcome] {
+        var outcomes: [Outcome] = []
+        for (index, run) in FieldWorkload.runs(actions, size: 100).enumerated() {
+            let response = try services[index % services.count].push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence,
+                                                                               appVersion: "test", clock: run.last!.hlc, actions: run), company: company)
+            outcomes += response.outcomes
+        }
+        return outcomes
+    }
+
+    /// Every entry of the log, through one service.
+    func log<S: LedgerStorage>(_ service: LedgerService<S>) throws -> PullPage {
+        try service.pull(company: company, after: 0, limit: 100_000)
+    }
+
+    @Test("A seeded company's traffic gets the reference's outcomes and the SQLite storage's log, digest for digest, and survives a restart")
+    func agreesWithSQLite() throws {
+        try withPostgres { server in
+            let traffic = try Self.workload(seed: 11)
+            let actions = (traffic.setup + traffic.entries).map(\.action)
+            let url = try server.makeDatabase()
+            let storage = try PostgresLedgerStorage(url: url)
+            try storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+            let service = LedgerService(storage: storage)
+            #expect(try push(actions, through: [service]) == (traffic.setup + traffic.entries).map(\.outcome))
+            #expect(try service.projectedLedger(company: company).stateDigest == traffic.ledger.stateDigest)
+            #expect(try service.foldedLedger(company: company) == traffic.ledger)
+
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let sqlite = LedgerService(storage: try SQLiteLedgerStorage(path: directory.appendingPathComponent("ledger.sqlite").path))
+            try sqlite.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+            _ = try push(actions, through: [sqlite])
+            let (mine, theirs) = (try log(service), try log(sqlite))
+            #expect(mine.entries == theirs.entries)
+            #expect(mine.checkpoint == theirs.checkpoint)
+
+            service.close()
+            storage.close()
+            let restarted = LedgerService(storage: try PostgresLedgerStorage(url: url))
+            #expect(try restarted.projectedLedger(company: company).stateDigest == traffic.ledger.stateDigest)
+            #expect(try log(restarted) == mine)
+        }
+    }
+
+    @Test("Two services on one database (two server processes) take turns: each catches up with the other's appends")
+    func twoProcessesTakeTurns() throws {
+        try withPostgres { server in
+            let url = try server.makeDatabase()
+            let first = LedgerService(storage: try PostgresLedgerStorage(url: url))
+            try first.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+            let second = LedgerService(storage: try PostgresLedgerStorage(url: url))
+            let traffic = try Self.workload(seed: 12)
+            let logged = traffic.setup + traffic.entries
+            #expect(try push(logged.map(\.action), through: [first, second]) == logged.map(\.outcome))
+            for service in [first, second] {
+                #expect(try service.projectedLedger(company: company).stateDigest == traffic.ledger.stateDigest)
+                #expect(try service.head(company: company) == UInt64(logged.count))
+            }
+            #expect(try log(first) == log(second))
+        }
+    }
+
+    @Test("Two services appending to one company at the same moment leave a log without gaps, each action once, in commit order")
+    func concurrentAppendsSerialize() throws {
+        try withPostgres { server in
+            let url = try server.makeDatabase()
+            let services = [LedgerService(storage: try PostgresLedgerStorage(url: url)), LedgerService(storage: try PostgresLedgerStorage(url: url))]
+            try services[0].storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+            let traffic = try Self.workload(seed: 13)
+            let actions = (traffic.setup + traffic.entries).map(\.action)
+            // The set-up first (users, jobs), then each replica's runs through one of the two
+            // services, both at once.
+            _ = try push(traffic.setup.map(\.action), through: [services[0]])
+            let replicas = Array(Set(traffic.entries.map(\.action.dot.replica))).sorted()
+            let halves = (0..<2).map { half in traffic.entries.map(\.action).filter { replicas.firstIndex(of: $0.dot.replica)! % 2 == half } }
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 2) { half in
+                let mine = halves[half]
+                do {
+                    _ = try push(mine, through: [services[half]])
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 } == [])
+            let page = try log(services[0])
+            #expect(page.entries.map(\.sequence) == Array(1...UInt64(actions.count)))
+            #expect(Set(page.entries.map(\.action.dot)).count == actions.count)
+            #expect(Set(page.entries.map(\.action.dot)) == Set(actions.map(\.dot)))
+            #expect(try log(services[1]) == page)
+            #expect(try services[0].projectedLedger(company: company).stateDigest == services[1].projectedLedger(company: company).stateDigest)
+            #expect(try services[0].foldedLedger(company: company).stateDigest == services[0].projectedLedger(company: company).stateDigest)
+        }
+    }
+
+    @Test("Three storages opening an empty database at once apply each migration exactly once")
+    func migrationsOnce() throws {
+        try withPostgres { server in
+            let url = try server.makeDatabase()
+            let errors = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 3) { _ in
+                do {
+                    _ = try PostgresLedgerStorage(url: url)
+                } catch {
+                    errors.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(errors.withLock { $0 } == [])
+            let storage = try PostgresLedgerStorage(url: url)
+            #expect(try PostgresMigrations.applied(storage) == PostgresMigrations.all.map(\.id))
+        }
+    }
+
+    @Test("Companies, users and device tokens: conflicts and unknown companies are refused as on SQLite")
+    func administration() throws {
+        try withPostgres { server in
+            let storage = try PostgresLedgerStorage(url: try server.makeDatabase())
+            let admin = Administration(storage: storage)
+            try admin.createCompany(company)
+            #expect(throws: ServiceError.self) { try admin.createCompany(company) }
+            let other = try CompanyID("other")
+            #expect(throws: ServiceError.self) { try storage.setUser(try UserID("ana"), role: .office, company: other) }
+            try storage.setUser(try UserID("ana"), role: .office, company: company)
+            try storage.setUser(try UserID("ana"), role: .owner, company: company)
+            #expect(try storage.users(company: company) == [Actor(user: try UserID("ana"), role: .owner)])
+            let replica = ReplicaID(bytes: Array(repeating: 7, count: 16))!
+            let credential = DeviceCredential(company: company, actor: Actor(user: try UserID("ana"), role: .owner), replica: replica)
+            let hash = Array(repeating: UInt8(9), count: 32)
+            try storage.registerDevice(tokenHash: hash, credential: credential)
+            #expect(try storage.device(tokenHash: hash)?.credential == credential)
+            #expect(try storage.device(tokenHash: hash)?.revoked == false)
+            #expect(throws: ServiceError.self) { try storage.revokeDevice(replica: replica, company: other) }
+            #expect(try storage.revokeDevice(replica: ReplicaID(bytes: Array(repeating: 8, count: 16))!, company: company) == false)
+            #expect(try storage.revokeDevice(replica: replica, company: company))
+            #expect(try storage.device(tokenHash: hash)?.revoked == true)
+            #expect(try storage.device(tokenHash: Array(repeating: 1, count: 32)) == nil)
+            #expect(try storage.companies() == [company])
+        }
+    }
+
+    @Test("Database URLs: sockets, hosts and mistakes")
+    func urls() throws {
+        _ = try PostgresURL.configuration("postgres://ana:secret@db.example:6543/ledger")
+        _ = try PostgresURL.configuration("postgresql://ana@/ledger?host=/run/postgresql")
+        for bad in ["mysql://ana@host/db", "postgres://host/db", "postgres://ana@/db", "postgres://ana@host/db?sslmode=verify-full", "not a url"] {
+            #expect(throws: ServiceError.self, "\(bad)") { try PostgresURL.configuration(bad) }
+        }
+    }
+}
