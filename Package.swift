@@ -60,7 +60,7 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "fieldledger-server", dependencies: [
-            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "LedgerCore",
+            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "LedgerCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.

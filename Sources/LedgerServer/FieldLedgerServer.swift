@@ -14,8 +14,8 @@ import SyncProtocol
 /// Sync is one binary endpoint (`POST /v1/sync`) that takes any request message of
 /// Protocol/README.md and answers with its response message; the rest is JSON.
 public struct FieldLedgerServer: Sendable {
-    public let service: LedgerService<SQLiteLedgerStorage>
-    public let administration: Administration<SQLiteLedgerStorage>
+    public let service: LedgerService<AnyServerStorage>
+    public let administration: Administration<AnyServerStorage>
     public let metrics = ServerMetrics()
     let limiter: RateLimiter
 
@@ -26,9 +26,14 @@ public struct FieldLedgerServer: Sendable {
 
     /// Opens (creating if needed) the data directory's database.
     public init(dataDirectory: String, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests) throws {
-        limiter = RateLimiter(burst: burst, rate: requestsPerSecond)
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        let storage = try SQLiteLedgerStorage(path: Self.databasePath(in: dataDirectory))
+        self.init(storage: try SQLiteLedgerStorage(path: Self.databasePath(in: dataDirectory)), requestsPerSecond: requestsPerSecond, burst: burst)
+    }
+
+    /// Serves a storage opened elsewhere (PostgreSQL, shared with other server processes).
+    public init(storage: any LedgerStorage & AdminStorage, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests) {
+        limiter = RateLimiter(burst: burst, rate: requestsPerSecond)
+        let storage = AnyServerStorage(storage)
         service = LedgerService(storage: storage)
         administration = Administration(storage: storage)
     }

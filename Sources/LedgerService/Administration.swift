@@ -104,3 +104,28 @@ public enum DeviceTokens {
         return ReplicaID(high: generator.next(), low: generator.next())
     }
 }
+
+/// Whichever storage the server was started with (SQLite or PostgreSQL), behind one type, so
+/// the HTTP shell is written once.
+public struct AnyServerStorage: LedgerStorage, AdminStorage {
+    /// The storage every call goes to.
+    public let base: any LedgerStorage & AdminStorage
+
+    /// Wraps a storage.
+    public init(_ base: any LedgerStorage & AdminStorage) {
+        self.base = base
+    }
+
+    public func createCompany(_ id: CompanyID, state: CompanyState, serverReplica: ReplicaID) throws {
+        try base.createCompany(id, state: state, serverReplica: serverReplica)
+    }
+
+    public func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T { try base.write(body) }
+    public func companies() throws -> [CompanyID] { try base.companies() }
+    public func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T { try base.read(company, body) }
+    public func setUser(_ user: UserID, role: Role, company: CompanyID) throws { try base.setUser(user, role: role, company: company) }
+    public func users(company: CompanyID) throws -> [Actor] { try base.users(company: company) }
+    public func registerDevice(tokenHash: [UInt8], credential: DeviceCredential) throws { try base.registerDevice(tokenHash: tokenHash, credential: credential) }
+    public func device(tokenHash: [UInt8]) throws -> (credential: DeviceCredential, revoked: Bool)? { try base.device(tokenHash: tokenHash) }
+    public func revokeDevice(replica: ReplicaID, company: CompanyID) throws -> Bool { try base.revokeDevice(replica: replica, company: company) }
+}

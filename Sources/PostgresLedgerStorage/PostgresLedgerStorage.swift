@@ -88,7 +88,7 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
             return connection
         } catch {
             lock.withLock { open -= 1 }
-            throw PostgresErrors.service(error, doing: "connect to PostgreSQL")
+            throw PostgresErrors.service(error, doing: "connect to the database")
         }
     }
 
@@ -253,12 +253,13 @@ struct PostgresSession {
 enum PostgresErrors {
     static func service(_ error: any Error, doing what: String) -> ServiceError {
         if let error = error as? ServiceError { return error }
-        if let error = error as? PSQLError {
+        if let error = error as? PSQLError, error.serverInfo != nil {
             let state = error.serverInfo?[.sqlState]
             let message = error.serverInfo?[.message] ?? "\(error.code)"
             return ServiceError(.storageFailed, "PostgreSQL refused to \(what): \(message) (SQLSTATE \(state ?? "none")); check the database and the server's log.")
         }
-        return ServiceError(.storageFailed, "Could not \(what) (\(error)); check that PostgreSQL is running and the URL is right.")
+        let reason = (error as? PSQLError).map { psql in "\(psql.code)" + (psql.underlying.map { ": \($0)" } ?? "") } ?? "\(error)"
+        return ServiceError(.storageFailed, "Could not \(what) (\(reason)); check that PostgreSQL is running and the URL is right.")
     }
 }
 

@@ -6,13 +6,29 @@ import Logging
 import LedgerCore
 import LedgerServer
 import LedgerService
+import PostgresLedgerStorage
 
-/// Where the data lives, from the flag or FIELDLEDGER_DATA.
+/// Where the data lives: a PostgreSQL database shared by several processes when a URL is given,
+/// otherwise one SQLite file in the data directory.
 struct DataOption: ParsableArguments {
-    @Option(name: .long, help: "The data directory (environment: FIELDLEDGER_DATA; default ./fieldledger-data).")
+    @Option(name: .long, help: "The data directory for the SQLite database (environment: FIELDLEDGER_DATA; default ./fieldledger-data).")
     var data: String = ProcessInfo.processInfo.environment["FIELDLEDGER_DATA"] ?? "fieldledger-data"
+    @Option(name: .long, help: "A PostgreSQL database instead, shared by every server process: postgres://user:password@host:5432/db or postgres://user@/db?host=/socket/dir (environment: FIELDLEDGER_DATABASE).")
+    var database: String?
 
-    func server() throws -> FieldLedgerServer { try FieldLedgerServer(dataDirectory: data) }
+    var databaseURL: String? { database ?? ProcessInfo.processInfo.environment["FIELDLEDGER_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    func server() throws -> FieldLedgerServer {
+        guard let url = databaseURL else { return try FieldLedgerServer(dataDirectory: data) }
+        return FieldLedgerServer(storage: try PostgresLedgerStorage(url: url))
+    }
+
+    /// Where the data is, for the start-up line: never the database password.
+    var described: String {
+        guard let url = databaseURL, var parts = URLComponents(string: url) else { return "data in \(data)" }
+        if parts.password != nil { parts.password = "***" }
+        return "database \(parts.string ?? "postgres")"
+    }
 }
 
 @main
@@ -57,7 +73,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "fieldledger")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let app = try server.application(host: host, port: port, tls: tls, logger: logger) { port in
-            print("fieldledger-server listening on \(scheme)://\(host):\(port), data in \(data.data)")
+            print("fieldledger-server listening on \(scheme)://\(host):\(port), \(data.described)")
             // Out now even into a pipe: supervisors and tests wait for this line to learn the port.
             fflush(nil)
         }

@@ -7,30 +7,33 @@ import FoundationNetworking
 #endif
 import Testing
 
-/// `fieldledger-server serve` on a loopback port, with its data in a temporary folder.
+/// `fieldledger-server serve` on a loopback port, with its data in a temporary folder, or in a
+/// PostgreSQL database when `database` is a URL.
 final class LiveServer: @unchecked Sendable {
     let data: String
+    let database: String?
     let port: Int
     private var process: Process?
 
-    init(data: String) throws {
+    init(data: String, database: String? = nil) throws {
         self.data = data
+        self.database = database
         // A free port, kept across restarts so devices set up against it find it again.
         port = Int.random(in: 20_000...60_000)
     }
 
     /// A server in a new temporary folder (returned too) with company "acme" and `users`
     /// (name and role), not started.
-    static func acme(_ users: [(String, String)]) throws -> (root: String, server: LiveServer) {
+    static func acme(_ users: [(String, String)], database: String? = nil) throws -> (root: String, server: LiveServer) {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-cli-\(UUID().uuidString)").path
-        let server = try LiveServer(data: root + "/server")
+        let server = try LiveServer(data: root + "/server", database: database)
         _ = try server.admin(["company", "create", "acme"])
         for (user, role) in users { _ = try server.admin(["user", "add", "acme", user, "--role", role]) }
         return (root, server)
     }
 
     func admin(_ arguments: [String]) throws -> String {
-        let result = try Binaries.run("fieldledger-server", arguments + ["--data", data])
+        let result = try Binaries.run("fieldledger-server", arguments + storageArguments)
         guard result.status == 0 else { throw CLIFailure(message: "fieldledger-server \(arguments): \(result.err)") }
         return result.out
     }
@@ -46,7 +49,7 @@ final class LiveServer: @unchecked Sendable {
     func start(arguments: [String]? = nil) async throws {
         let process = Process()
         process.executableURL = Binaries.url("fieldledger-server")
-        process.arguments = arguments ?? ["serve", "--host", "127.0.0.1", "--port", String(port), "--data", data]
+        process.arguments = arguments ?? ["serve", "--host", "127.0.0.1", "--port", String(port)] + storageArguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -58,6 +61,8 @@ final class LiveServer: @unchecked Sendable {
         }
         throw CLIFailure(message: "the server did not come up on port \(port)")
     }
+
+    var storageArguments: [String] { database.map { ["--database", $0] } ?? ["--data", data] }
 
     func stop() {
         guard let process, process.isRunning else { return }
@@ -102,7 +107,19 @@ struct Device {
 struct CLITests {
     @Test("Two devices offline with concurrent edits sync to identical reports; a case resolved twice shows as refused while later actions sync")
     func twoDevices() async throws {
-        let (root, server) = try LiveServer.acme([("ben", "office"), ("ana", "technician")])
+        try await Self.twoDevicesStory(database: nil)
+    }
+
+    @Test("The same story with the server on PostgreSQL", .enabled(if: PostgresServer.available || PostgresServer.required,
+                                                                  "PostgreSQL is not installed here: the server on PostgreSQL is NOT TESTED"))
+    func twoDevicesOnPostgres() async throws {
+        let postgres = try PostgresServer()
+        defer { postgres.stop() }
+        try await Self.twoDevicesStory(database: try postgres.makeDatabase())
+    }
+
+    static func twoDevicesStory(database: String?) async throws {
+        let (root, server) = try LiveServer.acme([("ben", "office"), ("ana", "technician")], database: database)
         let officeToken = try server.token("acme", "ben"), techToken = try server.token("acme", "ana"), secondOfficeToken = try server.token("acme", "ben")
         try await server.start()
         let address = "http://127.0.0.1:\(server.port)"
