@@ -62,6 +62,13 @@ final class LiveServer: @unchecked Sendable {
         throw CLIFailure(message: "the server did not come up on port \(port)")
     }
 
+    /// Kills the process at once (SIGKILL): no request finishes, no commit is waited for.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     var storageArguments: [String] { database.map { ["--database", $0] } ?? ["--data", data] }
 
     func stop() {
@@ -116,6 +123,65 @@ struct CLITests {
         let postgres = try PostgresServer()
         defer { postgres.stop() }
         try await Self.twoDevicesStory(database: try postgres.makeDatabase())
+    }
+
+    @Test("Three server processes on one PostgreSQL, one killed with SIGKILL while a device pushes to it: every payment once, every device and process agrees",
+          .enabled(if: PostgresServer.available || PostgresServer.required, "PostgreSQL is not installed here: several server processes are NOT TESTED"))
+    func threeProcessesOnPostgres() async throws {
+        let postgres = try PostgresServer()
+        defer { postgres.stop() }
+        let url = try postgres.makeDatabase()
+        let (root, first) = try LiveServer.acme([("ben", "office"), ("ana", "technician"), ("luis", "technician")], database: url)
+        let servers = [first, try LiveServer(data: root + "/unused-1", database: url), try LiveServer(data: root + "/unused-2", database: url)]
+        let tokens = [try first.token("acme", "ben"), try first.token("acme", "ana"), try first.token("acme", "luis")]
+        for server in servers { try await server.start() }
+        let now = "2026-06-01T15:00:00Z"
+        // Each device syncs through its own process.
+        let devices = ["office", "ana", "luis"].map { Device(home: root + "/" + $0, now: now) }
+        for (index, device) in devices.enumerated() {
+            try device.run(["init", "--server", "http://127.0.0.1:\(servers[index].port)", "--token", tokens[index]])
+        }
+        let (office, ana, luis) = (devices[0], devices[1], devices[2])
+        for number in 1...2 {
+            try office.run(["job", "create", "--number", "J-\(number)", "--customer", "Customer \(number)"])
+            try office.run(["invoice", "J-\(number)", "--number", "I-\(number)", "--total", "10,000.00"])
+            try office.run(["plan", "set", "J-\(number)", "--template", "Thirds"])
+        }
+        for device in devices { try device.run(["sync"]) }
+
+        // Offline, both technicians collect on both jobs; the office takes one more.
+        for index in 1...12 {
+            try ana.run(["pay", "J-\(index % 2 + 1)", "10", "--method", "cash", "--reference", "a\(index)"])
+            try luis.run(["pay", "J-\(index % 2 + 1)", "5", "--method", "check", "--reference", "l\(index)"])
+        }
+        try office.run(["pay", "J-1", "1", "--method", "card"])
+        // Ana's process dies while her push may be in flight; her sync fails or finishes, and the
+        // others go on through theirs.
+        let sync = Process()
+        sync.executableURL = Binaries.url("fieldledger")
+        sync.arguments = ["sync", "--home", ana.home]
+        sync.environment = ProcessInfo.processInfo.environment.merging(["FIELDLEDGER_NOW": now]) { $1 }
+        sync.standardOutput = FileHandle.nullDevice
+        sync.standardError = FileHandle.nullDevice
+        try sync.run()
+        try await Task.sleep(for: .milliseconds(40))
+        servers[1].kill()
+        sync.waitUntilExit()
+        #expect([0, 3].contains(sync.terminationStatus), "a sync cut off by the server's death fails as unreachable (3), or had finished (0)")
+        try luis.run(["sync"])
+        try office.run(["sync"])
+        try await servers[1].start()
+        for _ in 0..<2 { for device in devices { try device.run(["sync"]) } }
+
+        for device in devices { #expect((try device.json(["status"]) as? [String: Any])?["pending"] as? Int == 0) }
+        let jobs = try #require(try office.json(["job", "list"]) as? [[String: Any]])
+        // Per job: 6 of Ana's 10.00 and 6 of Luis's 5.00 (J-1 also the office's 1.00), each once.
+        #expect(jobs.map { $0["completedMinor"] as? Int } == [9_100, 9_000])
+        let csv = try office.run(["report", "outstanding-draws", "--csv"])
+        for device in [ana, luis] { #expect(try device.run(["report", "outstanding-draws", "--csv"]) == csv) }
+        for server in servers { #expect(try await server.reportCSV("outstanding-draws", token: tokens[0], today: "2026-06-01") == csv) }
+        #expect(try office.run(["job", "list", "--json"]) == (try ana.run(["job", "list", "--json"])))
+        for server in servers { server.stop() }
     }
 
     static func twoDevicesStory(database: String?) async throws {
