@@ -19,7 +19,6 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
     private let logger: Logger
     private let lock = NSLock()
     private var idle: [PostgresConnection] = []
-    private var open = 0
     private var closed = false
     private var nextID = 0
 
@@ -55,31 +54,27 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
 
     // MARK: Connections
 
-    /// Runs `body` on a connection of the pool (opened when none is idle); a connection left in
-    /// a failed state is closed rather than handed out again.
+    /// Runs `body` on a connection of the pool (opened when none is idle); a closed connection
+    /// is dropped rather than handed out again.
     func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         let connection = try take()
-        let session = PostgresSession(connection: connection, logger: logger)
-        do {
-            let value = try body(session)
-            give(connection)
-            return value
-        } catch {
-            give(connection)
-            throw error
-        }
+        defer { give(connection) }
+        return try body(PostgresSession(connection: connection, logger: logger))
     }
 
     private func take() throws -> PostgresConnection {
-        let (reused, id) = try lock.withLock { () -> (PostgresConnection?, Int) in
-            guard !closed else { throw ServiceError(.storageFailed, "The PostgreSQL storage was closed; restart the server.") }
-            if let connection = idle.popLast() { return (connection, 0) }
-            open += 1
-            nextID += 1
-            return (nil, nextID)
+        while true {
+            let candidate = try lock.withLock { () throws -> PostgresConnection? in
+                guard !closed else { throw ServiceError(.storageFailed, "The PostgreSQL storage was closed; restart the server.") }
+                return idle.popLast()
+            }
+            guard let candidate else { break }
+            if !candidate.isClosed { return candidate }
         }
-        if let reused, !reused.isClosed { return reused }
-        if reused != nil { lock.withLock { open += 1 } }
+        let id = lock.withLock { () -> Int in
+            nextID += 1
+            return nextID
+        }
         do {
             let connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: id, logger: logger).wait()
             // A push is acknowledged after its commit: the commit must be flushed to disk, whatever
@@ -87,17 +82,13 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
             _ = try connection.query("SET synchronous_commit = on", logger: logger).wait()
             return connection
         } catch {
-            lock.withLock { open -= 1 }
             throw PostgresErrors.service(error, doing: "connect to the database")
         }
     }
 
     private func give(_ connection: PostgresConnection) {
         let keep = lock.withLock { () -> Bool in
-            guard !closed, !connection.isClosed, idle.count < PostgresLimits.idleConnectionsMax else {
-                open -= 1
-                return false
-            }
+            guard !closed, !connection.isClosed, idle.count < PostgresLimits.idleConnectionsMax else { return false }
             idle.append(connection)
             return true
         }
@@ -266,8 +257,6 @@ enum PostgresErrors {
 /// Bytes as bound and read: `bytea` through `ByteBuffer` (an `[UInt8]` would bind as an array).
 enum PostgresForm {
     static func bytes(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }
-
-    static func bytes(_ data: Data) -> ByteBuffer { ByteBuffer(bytes: data) }
 
     static func array(_ buffer: ByteBuffer) -> [UInt8] { Array(buffer.readableBytesView) }
 
