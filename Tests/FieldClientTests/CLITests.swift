@@ -330,16 +330,20 @@ struct CLITests {
         try laptop.run(["init", "--server", address, "--token", laptopToken])
         var killed = [0, 0]
         for (index, home) in [root + "/office", root + "/laptop"].enumerated() {
-            // Killed at later and later moments (doubling from 15 ms, so that even a pull that
-            // now takes a tenth of a second is cut more than once) until a run finishes on its own.
-            for attempt in 1...12 {
+            // Killed at later and later moments (doubling from 2 ms, so that the first kill
+            // always lands and even a pull that takes a tenth of a second is cut more than once)
+            // until a run finishes on its own.
+            for attempt in 1...13 {
                 let process = Process()
                 process.executableURL = Binaries.url("fieldledger")
                 process.arguments = ["sync", "--home", home]
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                try await Task.sleep(for: .milliseconds(15 << (attempt - 1)))
+                // A blocking sleep on purpose: with every cooperative thread busy in other
+                // tests, `Task.sleep` once resumed only after the whole pull had finished, and
+                // no kill landed.
+                usleep(UInt32(2_000 << (attempt - 1)))
                 // Whether the kill landed is read from how the process ended, not from
                 // `isRunning` (which a loaded machine once reported false for a process still
                 // starting, and the kill was skipped).
