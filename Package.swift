@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "SyncProtocolTests", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"]),
         .testTarget(name: "LedgerServerTests", dependencies: [
-            "LedgerServer", "LedgerService", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+            "LedgerServer", "LedgerService", "StorageTestSupport", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -117,8 +117,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "SimulatorTests", dependencies: ["FieldLedgerSimulator", "LedgerCore", "LedgerTestSupport"], path: "Simulator/Tests/SimulatorTests"),
+        // The service and server tests' storages: SQLite, and PostgreSQL where the tests can start one.
+        .target(name: "StorageTestSupport", dependencies: ["LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "LedgerTestSupport"],
+                path: "Tests/StorageTestSupport"),
         .testTarget(name: "LedgerServiceTests", dependencies: [
-            "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            "LedgerService", "SQLiteLedgerStorage", "StorageTestSupport", "SyncProtocol", "LedgerCore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         // Against a real PostgreSQL the tests start (LedgerTestSupport.PostgresServer).
         .testTarget(name: "PostgresStorageTests", dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real PostgreSQL server for the tests: the distribution's binaries, a cluster in a fresh
 /// temporary directory, listening only on a Unix socket there, stopped and removed by `stop()`.
@@ -52,6 +53,48 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// Runs SQL on the database at `url` with `psql` (the tests' way to reach behind the storage).
+    @discardableResult
+    public static func execute(_ sql: String, url: String) throws -> String {
+        try run(try binaries.get() + "/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql], as: nil)
+    }
+
+    private static let shared = Mutex<(server: PostgresServer?, users: Int)>((nil, 0))
+
+    /// Runs `body` with a new, empty database on a server shared by the tests running at the
+    /// same moment: the first starts it, the last one out stops it (a server per test would
+    /// spend a second of initdb on each).
+    public static func withDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
+        let server = try lease()
+        defer { release() }
+        return try await body(try server.makeDatabase())
+    }
+
+    /// `withDatabase` for synchronous tests.
+    public static func withDatabase<T>(_ body: (String) throws -> T) throws -> T {
+        let server = try lease()
+        defer { release() }
+        return try body(try server.makeDatabase())
+    }
+
+    private static func lease() throws -> PostgresServer {
+        try shared.withLock { state in
+            let server = try state.server ?? PostgresServer()
+            state = (server, state.users + 1)
+            return server
+        }
+    }
+
+    private static func release() {
+        shared.withLock { state in
+            state.users -= 1
+            if state.users == 0 {
+                state.server?.stop()
+                state.server = nil
+            }
+        }
+    }
 
     private static func findBinaries() -> Result<String, PostgresUnavailable> {
         let environment = ProcessInfo.processInfo.environment

@@ -5,6 +5,7 @@ import FoundationNetworking
 import LedgerCore
 import LedgerService
 import LedgerTestSupport
+import StorageTestSupport
 import SyncProtocol
 import Testing
 
@@ -21,10 +22,11 @@ final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    init(data: String, port: Int) throws {
+    /// Serves the storage `storage` names (`--data DIR` or `--database URL`).
+    init(storage: [String], port: Int) throws {
         self.port = port
         process.executableURL = Self.binary
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--data", data]
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port)] + storage
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -48,10 +50,10 @@ final class ServerProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    static func run(_ arguments: [String], data: String) throws -> String {
+    static func run(_ arguments: [String], storage: [String]) throws -> String {
         let process = Process()
         process.executableURL = binary
-        process.arguments = arguments + ["--data", data]
+        process.arguments = arguments + storage
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -73,14 +75,18 @@ struct CrashTests {
         return try? SyncMessage.decode(Array(data))
     }
 
-    @Test("kill -9 at random moments: every acknowledged action is logged exactly once, no change set is half applied, devices converge")
-    func killNine() async throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-crash-\(UUID().uuidString)").path
-        _ = try ServerProcess.run(["company", "create", "acme"], data: data)
+    @Test("kill -9 at random moments: every acknowledged action is logged exactly once, no change set is half applied, devices converge", arguments: Backend.all)
+    func killNine(_ backend: Backend) async throws {
+        // Both cases run at once in this process: each on its own port.
+        try await backend.withSite { site in try await Self.killNine(storage: site.serverArguments, portOffset: backend == .sqlite ? 0 : 1) }
+    }
+
+    static func killNine(storage data: [String], portOffset: Int) async throws {
+        _ = try ServerProcess.run(["company", "create", "acme"], storage: data)
         var devices: [(token: String, device: TestDevice)] = []
         for index in 0..<4 {
-            _ = try ServerProcess.run(["user", "add", "acme", "tech-\(index)", "--role", "office"], data: data)
-            let printed = try ServerProcess.run(["token", "issue", "acme", "tech-\(index)"], data: data)
+            _ = try ServerProcess.run(["user", "add", "acme", "tech-\(index)", "--role", "office"], storage: data)
+            let printed = try ServerProcess.run(["token", "issue", "acme", "tech-\(index)"], storage: data)
             let lines = printed.split(separator: "\n")
             let token = String(try #require(lines.first { $0.hasPrefix("token:") }).dropFirst("token:".count)).trimmingCharacters(in: .whitespaces)
             let replica = try ReplicaID(uuidString: String(try #require(lines.first { $0.hasPrefix("replica:") }).dropFirst("replica:".count))
@@ -89,10 +95,10 @@ struct CrashTests {
         }
         var rng = SeededRandom(seed: 9)
         var acknowledged: [Dot: Outcome] = [:]
-        let port = 20_000 + Int(UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier) % 20_000)
+        let port = 20_000 + Int(UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier) % 20_000) + portOffset
         let day = Fixtures.date("2026-06-01")
         for round in 0..<6 {
-            let server = try ServerProcess(data: data, port: port)
+            let server = try ServerProcess(storage: data, port: port)
             try await server.waitUntilUp()
             // Each device makes a few jobs and payments, then pushes while the server may die.
             for index in devices.indices {
@@ -137,7 +143,7 @@ struct CrashTests {
             }
         }
         // Heal: a last server that stays up; every device retries and pulls until caught up.
-        let server = try ServerProcess(data: data, port: port)
+        let server = try ServerProcess(storage: data, port: port)
         try await server.waitUntilUp()
         defer { server.kill() }
         for (token, device) in devices where !device.pending.isEmpty {

@@ -5,6 +5,7 @@ import LedgerCore
 import LedgerServer
 import LedgerService
 import LedgerTestSupport
+import StorageTestSupport
 import SyncProtocol
 import Testing
 
@@ -15,9 +16,9 @@ struct ServerWorld {
     let officeToken: String, techToken: String, otherToken: String
     let office: DeviceCredential, tech: DeviceCredential
 
-    init() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-server-\(UUID().uuidString)").path
-        server = try FieldLedgerServer(dataDirectory: directory)
+    /// On a fresh storage of `site` (SQLite or PostgreSQL).
+    init(site: StorageSite) throws {
+        server = FieldLedgerServer(storage: try site.open())
         let admin = server.administration
         for company in [acme, other] { try admin.createCompany(company) }
         try admin.setUser(try UserID("ben"), role: .office, company: acme)
@@ -94,109 +95,123 @@ struct SyncClient {
 
 @Suite("The sync server over HTTP on a loopback port")
 struct ServerTests {
-    @Test("Two devices push and pull through the server and converge on its state")
-    func twoDevices() async throws {
-        let world = try ServerWorld()
-        try await world.app().test(.live) { client in
-            var (office, tech) = try world.devices()
-            let day = Fixtures.date("2026-06-01")
-            let (job, officeSync, techSync) = try await world.jobOnThirds("J-1042", customer: "Dana Whitfield", day: day, client: client, office: &office, tech: &tech)
-            tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
-            try await techSync.sync(&tech)
-            try await officeSync.sync(&office)
-            #expect(tech.pending.isEmpty && office.pending.isEmpty)
-            let server = try world.server.service.projectedLedger(company: world.acme)
-            #expect(office.confirmed.stateDigest == server.stateDigest)
-            #expect(tech.confirmed.stateDigest == server.stateDigest)
-            #expect(try server.job(job).totals.completedMinor == 100_000)
-            // The office reads the job as JSON; a technician may not list jobs.
-            let list = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(world.officeToken)"])
-            #expect(list.status == .ok)
-            #expect(String(buffer: list.body).contains("\"number\":\"J-1042\""))
-            let forbidden = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(world.techToken)"])
-            #expect(forbidden.status == .forbidden)
-            // Another company's token asking for this job by id gets 404, as for any unknown id.
-            let path = "/v1/jobs/\(job.dot.replica)/\(job.dot.counter)"
-            #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.officeToken)"]).status == .ok)
-            let foreign = try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.otherToken)"])
-            #expect(foreign.status == .notFound)
-            #expect(try world.server.service.projectedLedger(company: world.acme) == server)
-
-            // Reports: the same rows the core computes on the server's ledger, as JSON and CSV.
-            let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)"]
-            let draws = try await client.execute(uri: "/v1/reports/outstanding-draws?today=2026-06-01", method: .get, headers: auth)
-            #expect(draws.status == .ok)
-            #expect(try JSONDecoder().decode([OutstandingDrawRow].self, from: Data(buffer: draws.body))
-                    == Reports.outstandingDraws(server, today: day))
-            let csv = try await client.execute(uri: "/v1/reports/outstanding-draws?today=2026-06-01&format=csv", method: .get, headers: auth)
-            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
-            #expect(String(buffer: csv.body) == Reports.outstandingDrawsCSV(Reports.outstandingDraws(server, today: day), settings: server.settings).render())
-            let collections = try await client.execute(uri: "/v1/reports/collections?period=month&from=2026-06-01&through=2026-06-30", method: .get, headers: auth)
-            #expect(try JSONDecoder().decode([CollectionPeriodRow].self, from: Data(buffer: collections.body))
-                    == Reports.collections(server, period: .month, from: day, through: Fixtures.date("2026-06-30")))
-            for name in ["pending-revenue", "revenue", "reconciliation", "reminders"] {
-                #expect(try await client.execute(uri: "/v1/reports/\(name)?today=2026-06-01&format=csv", method: .get, headers: auth).status == .ok, "\(name)")
-            }
-            #expect(try await client.execute(uri: "/v1/reports/profit", method: .get, headers: auth).status == .notFound)
-            #expect(try await client.execute(uri: "/v1/reports/revenue?today=June", method: .get, headers: auth).status == .badRequest)
-            #expect(try await client.execute(uri: "/v1/reports/revenue", method: .get, headers: [.authorization: "Bearer \(world.techToken)"]).status == .forbidden)
+    @Test("PostgreSQL starts here, so the tests of this suite that store anything run on it as well as on SQLite",
+          .enabled(if: PostgresServer.available || PostgresServer.required, Comment(rawValue: Backend.skipReason)))
+    func postgresCasesRun() throws {
+        #expect(Backend.all.contains(.postgres))
+        try Backend.postgres.withSite { site in
+            let world = try ServerWorld(site: site)
+            #expect(try world.server.service.storage.companies().count == 2)
         }
     }
 
-    @Test("The office resolves a review case and edits settings over JSON; each is an audited action in the log")
-    func officeActions() async throws {
-        let world = try ServerWorld()
-        try await world.app().test(.live) { client in
-            var (office, tech) = try world.devices()
-            let day = Fixtures.date("2026-06-01")
-            let (job, officeSync, techSync) = try await world.jobOnThirds("J-7", customer: "Lee", day: day, client: client, office: &office, tech: &tech)
-            // The technician takes a deposit the office has not seen; the office re-splits the plan.
-            tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
-            office.perform(.editPlan(PlanDraft(template: .fiftyFifty)), job: job, day: day, physicalMillis: 2_100)
-            try await techSync.sync(&tech)
-            try await officeSync.sync(&office)
-            let open = try world.server.service.projectedLedger(company: world.acme).openReviewCases
-            let reviewCase = try #require(open.first)
-            #expect(reviewCase.kind == .planEditAfterUnseenPayment)
-            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
-            #expect(metrics.contains("fieldledger_review_cases_open 1\n"))
-            #expect(metrics.contains("fieldledger_actions_total{outcome=\"parked_for_review\"} 1\n"))
-            #expect(metrics.contains("fieldledger_actions_total{outcome=\"applied\"} 4\n"))
-            #expect(metrics.contains("fieldledger_request_duration_seconds_count{route=\"POST /v1/sync\"}"))
-            let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)", .contentType: "application/json"]
-            let path = "/v1/review-cases/\(reviewCase.id.dot.replica)/\(reviewCase.id.dot.counter)/\(reviewCase.id.index)/resolve"
-            let decision = ByteBuffer(string: #"{"resolution":"keep-current","note":"Customer keeps Thirds","day":"2026-06-02"}"#)
-            #expect(try await client.execute(uri: path, method: .post, headers: [.authorization: "Bearer \(world.techToken)"], body: decision).status == .forbidden)
-            let resolved = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
-            #expect(resolved.status == .ok, "\(String(buffer: resolved.body))")
-            #expect(try world.server.service.projectedLedger(company: world.acme).openReviewCases.isEmpty)
-            #expect(String(buffer: try await client.execute(uri: "/metrics", method: .get).body).contains("fieldledger_review_cases_open 0\n"))
-            let again = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
-            #expect(again.status == .unprocessableContent)
-            #expect(String(buffer: again.body).contains("review_case_resolved"))
-            // The decision is in the log as the office user's action, and the devices get it.
-            let entries = try world.server.service.pull(company: world.acme, after: 0, limit: 100).entries
-            #expect(entries.last?.action.actor == world.office.actor)
-            try await officeSync.sync(&office)
-            #expect(office.confirmed.stateDigest == (try world.server.service.projectedLedger(company: world.acme)).stateDigest)
+    @Test("Two devices push and pull through the server and converge on its state", arguments: Backend.all)
+    func twoDevices(_ backend: Backend) async throws {
+        try await backend.withSite { site in
+            let world = try ServerWorld(site: site)
+            try await world.app().test(.live) { client in
+                var (office, tech) = try world.devices()
+                let day = Fixtures.date("2026-06-01")
+                let (job, officeSync, techSync) = try await world.jobOnThirds("J-1042", customer: "Dana Whitfield", day: day, client: client, office: &office, tech: &tech)
+                tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
+                try await techSync.sync(&tech)
+                try await officeSync.sync(&office)
+                #expect(tech.pending.isEmpty && office.pending.isEmpty)
+                let server = try world.server.service.projectedLedger(company: world.acme)
+                #expect(office.confirmed.stateDigest == server.stateDigest)
+                #expect(tech.confirmed.stateDigest == server.stateDigest)
+                #expect(try server.job(job).totals.completedMinor == 100_000)
+                // The office reads the job as JSON; a technician may not list jobs.
+                let list = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(world.officeToken)"])
+                #expect(list.status == .ok)
+                #expect(String(buffer: list.body).contains("\"number\":\"J-1042\""))
+                let forbidden = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(world.techToken)"])
+                #expect(forbidden.status == .forbidden)
+                // Another company's token asking for this job by id gets 404, as for any unknown id.
+                let path = "/v1/jobs/\(job.dot.replica)/\(job.dot.counter)"
+                #expect(try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.officeToken)"]).status == .ok)
+                let foreign = try await client.execute(uri: path, method: .get, headers: [.authorization: "Bearer \(world.otherToken)"])
+                #expect(foreign.status == .notFound)
+                #expect(try world.server.service.projectedLedger(company: world.acme) == server)
 
-            // Settings: read, change from the current version, then a stale version is parked.
-            let current = try JSONDecoder().decode(CompanySettings.self, from: Data(buffer: try await client.execute(uri: "/v1/settings", method: .get, headers: auth).body))
-            var renamed = current
-            renamed.intervalName = "Draw"
-            let body = { (base: Int64) in ByteBuffer(bytes: try JSONEncoder().encode(["baseVersion": AnyEncodable(base), "settings": AnyEncodable(renamed)])) }
-            #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: try body(current.version)).status == .ok)
-            #expect(try world.server.service.projectedLedger(company: world.acme).settings.intervalName == "Draw")
-            #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: try body(current.version)).status == .accepted)
-            #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: ByteBuffer(string: "{}")).status == .badRequest)
+                // Reports: the same rows the core computes on the server's ledger, as JSON and CSV.
+                let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)"]
+                let draws = try await client.execute(uri: "/v1/reports/outstanding-draws?today=2026-06-01", method: .get, headers: auth)
+                #expect(draws.status == .ok)
+                #expect(try JSONDecoder().decode([OutstandingDrawRow].self, from: Data(buffer: draws.body))
+                        == Reports.outstandingDraws(server, today: day))
+                let csv = try await client.execute(uri: "/v1/reports/outstanding-draws?today=2026-06-01&format=csv", method: .get, headers: auth)
+                #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+                #expect(String(buffer: csv.body) == Reports.outstandingDrawsCSV(Reports.outstandingDraws(server, today: day), settings: server.settings).render())
+                let collections = try await client.execute(uri: "/v1/reports/collections?period=month&from=2026-06-01&through=2026-06-30", method: .get, headers: auth)
+                #expect(try JSONDecoder().decode([CollectionPeriodRow].self, from: Data(buffer: collections.body))
+                        == Reports.collections(server, period: .month, from: day, through: Fixtures.date("2026-06-30")))
+                for name in ["pending-revenue", "revenue", "reconciliation", "reminders"] {
+                    #expect(try await client.execute(uri: "/v1/reports/\(name)?today=2026-06-01&format=csv", method: .get, headers: auth).status == .ok, "\(name)")
+                }
+                #expect(try await client.execute(uri: "/v1/reports/profit", method: .get, headers: auth).status == .notFound)
+                #expect(try await client.execute(uri: "/v1/reports/revenue?today=June", method: .get, headers: auth).status == .badRequest)
+                #expect(try await client.execute(uri: "/v1/reports/revenue", method: .get, headers: [.authorization: "Bearer \(world.techToken)"]).status == .forbidden)
+            }
+        }
+    }
+
+    @Test("The office resolves a review case and edits settings over JSON; each is an audited action in the log", arguments: Backend.all)
+    func officeActions(_ backend: Backend) async throws {
+        try await backend.withSite { site in
+            let world = try ServerWorld(site: site)
+            try await world.app().test(.live) { client in
+                var (office, tech) = try world.devices()
+                let day = Fixtures.date("2026-06-01")
+                let (job, officeSync, techSync) = try await world.jobOnThirds("J-7", customer: "Lee", day: day, client: client, office: &office, tech: &tech)
+                // The technician takes a deposit the office has not seen; the office re-splits the plan.
+                tech.perform(.recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 2_000)
+                office.perform(.editPlan(PlanDraft(template: .fiftyFifty)), job: job, day: day, physicalMillis: 2_100)
+                try await techSync.sync(&tech)
+                try await officeSync.sync(&office)
+                let open = try world.server.service.projectedLedger(company: world.acme).openReviewCases
+                let reviewCase = try #require(open.first)
+                #expect(reviewCase.kind == .planEditAfterUnseenPayment)
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metrics.contains("fieldledger_review_cases_open 1\n"))
+                #expect(metrics.contains("fieldledger_actions_total{outcome=\"parked_for_review\"} 1\n"))
+                #expect(metrics.contains("fieldledger_actions_total{outcome=\"applied\"} 4\n"))
+                #expect(metrics.contains("fieldledger_request_duration_seconds_count{route=\"POST /v1/sync\"}"))
+                let auth: HTTPFields = [.authorization: "Bearer \(world.officeToken)", .contentType: "application/json"]
+                let path = "/v1/review-cases/\(reviewCase.id.dot.replica)/\(reviewCase.id.dot.counter)/\(reviewCase.id.index)/resolve"
+                let decision = ByteBuffer(string: #"{"resolution":"keep-current","note":"Customer keeps Thirds","day":"2026-06-02"}"#)
+                #expect(try await client.execute(uri: path, method: .post, headers: [.authorization: "Bearer \(world.techToken)"], body: decision).status == .forbidden)
+                let resolved = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
+                #expect(resolved.status == .ok, "\(String(buffer: resolved.body))")
+                #expect(try world.server.service.projectedLedger(company: world.acme).openReviewCases.isEmpty)
+                #expect(String(buffer: try await client.execute(uri: "/metrics", method: .get).body).contains("fieldledger_review_cases_open 0\n"))
+                let again = try await client.execute(uri: path, method: .post, headers: auth, body: decision)
+                #expect(again.status == .unprocessableContent)
+                #expect(String(buffer: again.body).contains("review_case_resolved"))
+                // The decision is in the log as the office user's action, and the devices get it.
+                let entries = try world.server.service.pull(company: world.acme, after: 0, limit: 100).entries
+                #expect(entries.last?.action.actor == world.office.actor)
+                try await officeSync.sync(&office)
+                #expect(office.confirmed.stateDigest == (try world.server.service.projectedLedger(company: world.acme)).stateDigest)
+
+                // Settings: read, change from the current version, then a stale version is parked.
+                let current = try JSONDecoder().decode(CompanySettings.self, from: Data(buffer: try await client.execute(uri: "/v1/settings", method: .get, headers: auth).body))
+                var renamed = current
+                renamed.intervalName = "Draw"
+                let body = { (base: Int64) in ByteBuffer(bytes: try JSONEncoder().encode(["baseVersion": AnyEncodable(base), "settings": AnyEncodable(renamed)])) }
+                #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: try body(current.version)).status == .ok)
+                #expect(try world.server.service.projectedLedger(company: world.acme).settings.intervalName == "Draw")
+                #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: try body(current.version)).status == .accepted)
+                #expect(try await client.execute(uri: "/v1/settings", method: .put, headers: auth, body: ByteBuffer(string: "{}")).status == .badRequest)
+            }
         }
     }
 
     @Test("A device over its request rate gets 429 with Retry-After; another device is not held back")
     func rateLimit() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-rate-\(UUID().uuidString)").path
         // A token every 100 s: the fourth request is over the rate however slowly a loaded
-        // machine runs the first three.
+        // machine runs the first three. (The limiter is in memory: one backend is enough.)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-rate-\(UUID().uuidString)").path
         let server = try FieldLedgerServer(dataDirectory: directory, requestsPerSecond: 0.01, burst: 3)
         let company = try CompanyID("acme")
         try server.administration.createCompany(company)
@@ -225,57 +240,61 @@ struct ServerTests {
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         // Both write a path parameter as {name}.
         let documented = paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } }.sorted()
-        let served = try ServerWorld().server.routes
+        let served = try Backend.sqlite.withSite { try ServerWorld(site: $0).server.routes }
         #expect(documented == served, "documented \(documented), served \(served)")
     }
 
-    @Test("A revoked or unknown token gets 401 and nothing is applied; a forged actor gets 403")
-    func tokens() async throws {
-        let world = try ServerWorld()
-        try await world.app().test(.live) { client in
-            var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
-            office.perform(.createJob(number: "J-1", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""),
-                           job: nil, day: Fixtures.date("2026-06-01"), physicalMillis: 1_000)
-            let changeSet = ChangeSet(replica: office.replica, lastAppliedSequence: 0, appVersion: "t", clock: office.pending[0].hlc, actions: office.pending)
-            let unknown = try await SyncClient(client: client, token: "flt1_nope").send(.pushRequest(changeSet))
-            #expect(unknown.status == .unauthorized)
-            try world.server.administration.revoke(replica: world.office.replica, company: world.acme)
-            let revoked = try await SyncClient(client: client, token: world.officeToken).send(.pushRequest(changeSet))
-            #expect(revoked.status == .unauthorized)
-            // The technician's token carrying the office's actions: refused whole.
-            var forged = TestDevice(replica: world.tech.replica, actor: world.office.actor, initial: try Ledger())
-            forged.perform(.createJob(number: "J-2", customer: Customer(name: "B"), department: nil, currency: .usd, notes: ""),
-                           job: nil, day: Fixtures.date("2026-06-01"), physicalMillis: 1_000)
-            let forgedSet = ChangeSet(replica: forged.replica, lastAppliedSequence: 0, appVersion: "t", clock: forged.pending[0].hlc, actions: forged.pending)
-            #expect(try await SyncClient(client: client, token: world.techToken).send(.pushRequest(forgedSet)).status == .forbidden)
-            #expect(try world.server.service.pull(company: world.acme, after: 0, limit: 10).entries.isEmpty)
+    @Test("A revoked or unknown token gets 401 and nothing is applied; a forged actor gets 403", arguments: Backend.all)
+    func tokens(_ backend: Backend) async throws {
+        try await backend.withSite { site in
+            let world = try ServerWorld(site: site)
+            try await world.app().test(.live) { client in
+                var office = TestDevice(replica: world.office.replica, actor: world.office.actor, initial: try Ledger())
+                office.perform(.createJob(number: "J-1", customer: Customer(name: "A"), department: nil, currency: .usd, notes: ""),
+                               job: nil, day: Fixtures.date("2026-06-01"), physicalMillis: 1_000)
+                let changeSet = ChangeSet(replica: office.replica, lastAppliedSequence: 0, appVersion: "t", clock: office.pending[0].hlc, actions: office.pending)
+                let unknown = try await SyncClient(client: client, token: "flt1_nope").send(.pushRequest(changeSet))
+                #expect(unknown.status == .unauthorized)
+                try world.server.administration.revoke(replica: world.office.replica, company: world.acme)
+                let revoked = try await SyncClient(client: client, token: world.officeToken).send(.pushRequest(changeSet))
+                #expect(revoked.status == .unauthorized)
+                // The technician's token carrying the office's actions: refused whole.
+                var forged = TestDevice(replica: world.tech.replica, actor: world.office.actor, initial: try Ledger())
+                forged.perform(.createJob(number: "J-2", customer: Customer(name: "B"), department: nil, currency: .usd, notes: ""),
+                               job: nil, day: Fixtures.date("2026-06-01"), physicalMillis: 1_000)
+                let forgedSet = ChangeSet(replica: forged.replica, lastAppliedSequence: 0, appVersion: "t", clock: forged.pending[0].hlc, actions: forged.pending)
+                #expect(try await SyncClient(client: client, token: world.techToken).send(.pushRequest(forgedSet)).status == .forbidden)
+                #expect(try world.server.service.pull(company: world.acme, after: 0, limit: 10).entries.isEmpty)
+            }
         }
     }
 
-    @Test("Every invalid envelope vector over HTTP answers 400 with its code and changes nothing")
-    func invalidVectors() async throws {
-        let world = try ServerWorld()
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Protocol/vectors/envelope.json")
-        struct File: Decodable { struct Vector: Decodable { let name: String; let hex: String; let error: String? }; let vectors: [Vector] }
-        let vectors = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).vectors.filter { $0.error != nil }
-        try await world.app().test(.live) { client in
-            let before = try world.server.service.projectedLedger(company: world.acme).stateDigest
-            let sync = SyncClient(client: client, token: world.techToken)
-            for vector in vectors {
-                var bytes: [UInt8] = []
-                var index = vector.hex.startIndex
-                while index < vector.hex.endIndex {
-                    let next = vector.hex.index(index, offsetBy: 2)
-                    bytes.append(UInt8(vector.hex[index..<next], radix: 16)!)
-                    index = next
+    @Test("Every invalid envelope vector over HTTP answers 400 with its code and changes nothing", arguments: Backend.all)
+    func invalidVectors(_ backend: Backend) async throws {
+        try await backend.withSite { site in
+            let world = try ServerWorld(site: site)
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Protocol/vectors/envelope.json")
+            struct File: Decodable { struct Vector: Decodable { let name: String; let hex: String; let error: String? }; let vectors: [Vector] }
+            let vectors = try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).vectors.filter { $0.error != nil }
+            try await world.app().test(.live) { client in
+                let before = try world.server.service.projectedLedger(company: world.acme).stateDigest
+                let sync = SyncClient(client: client, token: world.techToken)
+                for vector in vectors {
+                    var bytes: [UInt8] = []
+                    var index = vector.hex.startIndex
+                    while index < vector.hex.endIndex {
+                        let next = vector.hex.index(index, offsetBy: 2)
+                        bytes.append(UInt8(vector.hex[index..<next], radix: 16)!)
+                        index = next
+                    }
+                    let (status, answer) = try await sync.sendRaw(bytes)
+                    #expect(status == .badRequest || status == .contentTooLarge, "\(vector.name): \(status)")
+                    guard case .error(let code, _)? = answer else { Issue.record("\(vector.name): no error message"); continue }
+                    #expect(code == vector.error, "\(vector.name)")
                 }
-                let (status, answer) = try await sync.sendRaw(bytes)
-                #expect(status == .badRequest || status == .contentTooLarge, "\(vector.name): \(status)")
-                guard case .error(let code, _)? = answer else { Issue.record("\(vector.name): no error message"); continue }
-                #expect(code == vector.error, "\(vector.name)")
+                #expect(try world.server.service.projectedLedger(company: world.acme).stateDigest == before)
             }
-            #expect(try world.server.service.projectedLedger(company: world.acme).stateDigest == before)
         }
     }
 }

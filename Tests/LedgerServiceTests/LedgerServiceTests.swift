@@ -2,36 +2,46 @@ import Foundation
 import LedgerCore
 import LedgerService
 import LedgerTestSupport
-import SQLiteLedgerStorage
+import StorageTestSupport
 import SyncProtocol
 import Testing
 
-/// A service over a real SQLite file in a fresh temporary directory.
+/// A service over a fresh storage: a real SQLite file in a temporary directory, or a new
+/// database on a real PostgreSQL (`Backend`).
 struct ServiceFixture {
-    let directory: URL
-    let path: String
-    let service: LedgerService<SQLiteLedgerStorage>
+    let site: StorageSite
+    let service: LedgerService<AnyServerStorage>
     let company = try! CompanyID("acme-hvac")
 
-    init(settings: CompanySettings = CompanySettings(), snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        path = directory.appendingPathComponent("ledger.sqlite").path
-        service = LedgerService(storage: try SQLiteLedgerStorage(path: path), snapshotLagEntries: snapshotLagEntries)
+    /// The SQLite file (for the tests of SQLite itself).
+    var path: String { site.sqlitePath! }
+
+    init(site: StorageSite, settings: CompanySettings = CompanySettings(), snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws {
+        self.site = site
+        service = LedgerService(storage: try site.open(), snapshotLagEntries: snapshotLagEntries)
         try service.storage.createCompany(company, state: CompanyState(settings: settings))
     }
 
-    /// Another service on `other`'s file (a restarted server), migrations run again.
+    /// On SQLite, for the tests of SQLite itself.
+    init(settings: CompanySettings = CompanySettings(), snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws {
+        try self.init(site: try Backend.sqlite.withSite { $0 }, settings: settings, snapshotLagEntries: snapshotLagEntries)
+    }
+
+    /// Another service on `other`'s storage (a restarted server), migrations run again.
     init(reopening other: ServiceFixture) throws {
-        directory = other.directory
-        path = other.path
-        service = LedgerService(storage: try SQLiteLedgerStorage(path: path))
+        site = other.site
+        service = LedgerService(storage: try site.open())
+    }
+
+    /// Another service on this storage: a restarted server, or a second process.
+    func reopen(snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws -> LedgerService<AnyServerStorage> {
+        LedgerService(storage: try site.open(), snapshotLagEntries: snapshotLagEntries)
     }
 
     /// Pushes consecutive runs of one replica's actions as change sets, as devices would; the
     /// n-th run goes through `services[n % count]` (several services on one file stand for
     /// several server processes).
-    func pushInLogOrder(_ actions: [Action], batch: Int = 100, through services: [LedgerService<SQLiteLedgerStorage>]? = nil) throws -> [Outcome] {
+    func pushInLogOrder(_ actions: [Action], batch: Int = 100, through services: [LedgerService<AnyServerStorage>]? = nil) throws -> [Outcome] {
         var outcomes: [Outcome] = []
         let services = services ?? [service]
         for (index, run) in FieldWorkload.runs(actions, size: batch).enumerated() {
@@ -44,7 +54,7 @@ struct ServiceFixture {
     }
 }
 
-@Suite("LedgerService on SQLite: push, pull, dedupe, gaps, projections")
+@Suite("LedgerService on SQLite and PostgreSQL: push, pull, dedupe, gaps, projections")
 struct LedgerServiceTests {
     static func workload(seed: UInt64) throws -> FieldWorkload {
         try FieldWorkload(.init(seed: seed, jobs: 40, devices: 4, actions: 600, gapMillisMax: 30_000, pullEvery: 7,
@@ -52,173 +62,201 @@ struct LedgerServiceTests {
                                                   installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
     }
 
-    @Test("A seeded company's traffic gets the in-memory reference's outcomes and state, and survives a reopen")
-    func agreesWithTheReference() throws {
-        let fixture = try ServiceFixture()
-        let traffic = try Self.workload(seed: 11)
-        let log = traffic.setup + traffic.entries
-        let outcomes = try fixture.pushInLogOrder(log.map(\.action))
-        #expect(outcomes == log.map(\.outcome))
-        #expect(try fixture.service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
-        let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
-        #expect(try reopened.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+    @Test("PostgreSQL starts here, so every test of this suite runs on it as well as on SQLite",
+          .enabled(if: PostgresServer.available || PostgresServer.required, Comment(rawValue: Backend.skipReason)))
+    func postgresCasesRun() throws {
+        #expect(Backend.all.contains(.postgres))
+        try Backend.postgres.withSite { site in
+            let companies = try site.open().companies()
+            #expect(companies.isEmpty)
+        }
     }
 
-    @Test("Projections rebuilt from the log equal the live ones")
-    func rebuild() throws {
-        let fixture = try ServiceFixture()
-        let traffic = try Self.workload(seed: 12)
-        _ = try fixture.pushInLogOrder((traffic.setup + traffic.entries).map(\.action))
-        let live = try fixture.service.projectedLedger(company: fixture.company)
-        #expect(try fixture.service.foldedLedger(company: fixture.company) == live)
-        #expect(live.openReviewCases.count > 0, "the workload must leave cases open for the count to mean anything")
-        #expect(try fixture.service.openReviewCaseCount() == live.openReviewCases.count, "the count kept by pushes")
-        try fixture.service.rebuildProjections(company: fixture.company)
-        #expect(try fixture.service.projectedLedger(company: fixture.company) == live)
-        #expect(try fixture.service.openReviewCaseCount() == live.openReviewCases.count)
+    @Test("A seeded company's traffic gets the in-memory reference's outcomes and state, and survives a reopen", arguments: Backend.all)
+    func agreesWithTheReference(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 11)
+            let log = traffic.setup + traffic.entries
+            let outcomes = try fixture.pushInLogOrder(log.map(\.action))
+            #expect(outcomes == log.map(\.outcome))
+            #expect(try fixture.service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+            let reopened = try fixture.reopen()
+            #expect(try reopened.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+        }
     }
 
-    @Test("Pull pages continue the log, their checkpoints carry the log digest, and the head page the job digests")
-    func pullPages() throws {
-        let fixture = try ServiceFixture()
-        let traffic = try Self.workload(seed: 13)
-        let log = traffic.setup + traffic.entries
-        _ = try fixture.pushInLogOrder(log.map(\.action))
-        var cursor: UInt64 = 0, digest = LogDigest.empty, pages = 0
-        while true {
-            let page = try fixture.service.pull(company: fixture.company, after: cursor, limit: 97)
-            pages += 1
-            #expect(page.entries.map(\.sequence) == Array((cursor + 1)..<(cursor + 1 + UInt64(page.entries.count))))
-            for entry in page.entries {
-                #expect(entry == log[Int(entry.sequence) - 1])
-                digest = LogDigest.next(digest, entry)
+    @Test("Projections rebuilt from the log equal the live ones", arguments: Backend.all)
+    func rebuild(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 12)
+            _ = try fixture.pushInLogOrder((traffic.setup + traffic.entries).map(\.action))
+            let live = try fixture.service.projectedLedger(company: fixture.company)
+            #expect(try fixture.service.foldedLedger(company: fixture.company) == live)
+            #expect(live.openReviewCases.count > 0, "the workload must leave cases open for the count to mean anything")
+            #expect(try fixture.service.openReviewCaseCount() == live.openReviewCases.count, "the count kept by pushes")
+            try fixture.service.rebuildProjections(company: fixture.company)
+            #expect(try fixture.service.projectedLedger(company: fixture.company) == live)
+            #expect(try fixture.service.openReviewCaseCount() == live.openReviewCases.count)
+        }
+    }
+
+    @Test("Pull pages continue the log, their checkpoints carry the log digest, and the head page the job digests", arguments: Backend.all)
+    func pullPages(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 13)
+            let log = traffic.setup + traffic.entries
+            _ = try fixture.pushInLogOrder(log.map(\.action))
+            var cursor: UInt64 = 0, digest = LogDigest.empty, pages = 0
+            while true {
+                let page = try fixture.service.pull(company: fixture.company, after: cursor, limit: 97)
+                pages += 1
+                #expect(page.entries.map(\.sequence) == Array((cursor + 1)..<(cursor + 1 + UInt64(page.entries.count))))
+                for entry in page.entries {
+                    #expect(entry == log[Int(entry.sequence) - 1])
+                    digest = LogDigest.next(digest, entry)
+                }
+                cursor = page.checkpoint.sequence
+                #expect(page.checkpoint.logDigest == digest)
+                if page.checkpoint.caughtUp {
+                    let touched = Set(page.entries.compactMap(\.action.job)).sorted()
+                    #expect(page.checkpoint.jobs == (try touched.map { try traffic.ledger.job($0).digest }))
+                    break
+                }
+                #expect(page.checkpoint.jobs.isEmpty)
             }
-            cursor = page.checkpoint.sequence
-            #expect(page.checkpoint.logDigest == digest)
-            if page.checkpoint.caughtUp {
-                let touched = Set(page.entries.compactMap(\.action.job)).sorted()
-                #expect(page.checkpoint.jobs == (try touched.map { try traffic.ledger.job($0).digest }))
-                break
+            #expect(cursor == UInt64(log.count))
+            #expect(pages == (log.count + 96) / 97)
+            #expect(throws: ServiceError.self) { try fixture.service.pull(company: fixture.company, after: cursor + 1, limit: 10) }
+        }
+    }
+
+    @Test("A head page that touched more jobs than a checkpoint names carries the digests of the jobs it touched last", arguments: Backend.all)
+    func checkpointDigestsCapped(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try FieldWorkload(.init(seed: 14, jobs: ServiceLimits.checkpointJobDigestsMax + 60, devices: 3, actions: 400, gapMillisMax: 30_000, pullEvery: 7,
+                                                  vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
+                                                                    installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
+            let log = traffic.setup + traffic.entries
+            _ = try fixture.pushInLogOrder(log.map(\.action))
+            let page = try fixture.service.pull(company: fixture.company, after: 0, limit: log.count)
+            #expect(page.checkpoint.caughtUp && page.entries.count == log.count)
+            var last: [JobID] = []
+            for entry in log.reversed() {
+                if let job = entry.action.touchedJob, !last.contains(job) { last.append(job) }
             }
-            #expect(page.checkpoint.jobs.isEmpty)
+            #expect(last.count > ServiceLimits.checkpointJobDigestsMax)
+            let expected = last.prefix(ServiceLimits.checkpointJobDigestsMax).sorted()
+            #expect(page.checkpoint.jobs == (try expected.map { try traffic.ledger.job($0).digest }))
         }
-        #expect(cursor == UInt64(log.count))
-        #expect(pages == (log.count + 96) / 97)
-        #expect(throws: ServiceError.self) { try fixture.service.pull(company: fixture.company, after: cursor + 1, limit: 10) }
     }
 
-    @Test("A head page that touched more jobs than a checkpoint names carries the digests of the jobs it touched last")
-    func checkpointDigestsCapped() throws {
-        let fixture = try ServiceFixture()
-        let traffic = try FieldWorkload(.init(seed: 14, jobs: ServiceLimits.checkpointJobDigestsMax + 60, devices: 3, actions: 400, gapMillisMax: 30_000, pullEvery: 7,
-                                              vocabulary: .init(userPrefix: "t", jobPrefix: "J-", invoicePrefix: "I-", department: "HVAC",
-                                                                installmentLabels: ["Final"], refundReason: "r", changeOrders: ["Vent"])))
-        let log = traffic.setup + traffic.entries
-        _ = try fixture.pushInLogOrder(log.map(\.action))
-        let page = try fixture.service.pull(company: fixture.company, after: 0, limit: log.count)
-        #expect(page.checkpoint.caughtUp && page.entries.count == log.count)
-        var last: [JobID] = []
-        for entry in log.reversed() {
-            if let job = entry.action.touchedJob, !last.contains(job) { last.append(job) }
+    @Test("A retried push answers 'exists' and changes nothing; the same dot with another body is rejected and kept out", arguments: Backend.all)
+    func exactlyOnce(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 14)
+            _ = try fixture.pushInLogOrder(traffic.setup.map(\.action))
+            let device = traffic.devices[0]
+            let actions = Array(traffic.byDevice[0].prefix(5))
+            let first = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[4].hlc, actions: actions),
+                                                 company: fixture.company)
+            let state = try fixture.service.projectedLedger(company: fixture.company)
+            let retry = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[4].hlc, actions: actions),
+                                                 company: fixture.company)
+            #expect(retry.outcomes == Array(repeating: .exists, count: 5))
+            #expect(retry.serverSequence == first.serverSequence)
+            #expect(try fixture.service.projectedLedger(company: fixture.company) == state)
+            let original = actions[0]
+            let tampered = Action(dot: original.dot, hlc: original.hlc, actor: original.actor, job: original.job, seenSequence: original.seenSequence,
+                                  businessDay: original.businessDay, payload: .cancelPlan)
+            let conflict = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: original.hlc, actions: [tampered]),
+                                                    company: fixture.company)
+            guard case .rejected(let error)? = conflict.outcomes.first else { Issue.record("expected a rejection, got \(conflict)"); return }
+            #expect(error.code == .dotReused)
+            #expect(try fixture.service.projectedLedger(company: fixture.company) == state)
+            #expect(try fixture.service.pull(company: fixture.company, after: 0, limit: 5_000).entries.count == traffic.setup.count + 5)
         }
-        #expect(last.count > ServiceLimits.checkpointJobDigestsMax)
-        let expected = last.prefix(ServiceLimits.checkpointJobDigestsMax).sorted()
-        #expect(page.checkpoint.jobs == (try expected.map { try traffic.ledger.job($0).digest }))
     }
 
-    @Test("A retried push answers 'exists' and changes nothing; the same dot with another body is rejected and kept out")
-    func exactlyOnce() throws {
-        let fixture = try ServiceFixture()
-        let traffic = try Self.workload(seed: 14)
-        _ = try fixture.pushInLogOrder(traffic.setup.map(\.action))
-        let device = traffic.devices[0]
-        let actions = Array(traffic.byDevice[0].prefix(5))
-        let first = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[4].hlc, actions: actions),
-                                             company: fixture.company)
-        let state = try fixture.service.projectedLedger(company: fixture.company)
-        let retry = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[4].hlc, actions: actions),
-                                             company: fixture.company)
-        #expect(retry.outcomes == Array(repeating: .exists, count: 5))
-        #expect(retry.serverSequence == first.serverSequence)
-        #expect(try fixture.service.projectedLedger(company: fixture.company) == state)
-        let original = actions[0]
-        let tampered = Action(dot: original.dot, hlc: original.hlc, actor: original.actor, job: original.job, seenSequence: original.seenSequence,
-                              businessDay: original.businessDay, payload: .cancelPlan)
-        let conflict = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: original.hlc, actions: [tampered]),
-                                                company: fixture.company)
-        guard case .rejected(let error)? = conflict.outcomes.first else { Issue.record("expected a rejection, got \(conflict)"); return }
-        #expect(error.code == .dotReused)
-        #expect(try fixture.service.projectedLedger(company: fixture.company) == state)
-        #expect(try fixture.service.pull(company: fixture.company, after: 0, limit: 5_000).entries.count == traffic.setup.count + 5)
-    }
-
-    @Test("A push with a gap is applied up to the gap and answers 'send from N'")
-    func gap() throws {
-        let fixture = try ServiceFixture()
-        let traffic = try Self.workload(seed: 15)
-        _ = try fixture.pushInLogOrder(traffic.setup.map(\.action))
-        let device = traffic.devices[1]
-        let actions = Array(traffic.byDevice[1].prefix(6))
-        _ = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[1].hlc, actions: Array(actions[0..<2])),
-                                     company: fixture.company)
-        // Counters 4–6 without 3: nothing is applied, the device must send from 3.
-        let gapped = ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[5].hlc, actions: Array(actions[3..<6]))
-        let before = try fixture.service.projectedLedger(company: fixture.company)
-        let response = try fixture.service.push(gapped, company: fixture.company)
-        #expect(response.sendFrom == 3)
-        #expect(response.outcomes.isEmpty)
-        #expect(try fixture.service.projectedLedger(company: fixture.company) == before)
-        let resent = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[5].hlc,
-                                                        actions: Array(actions[2..<6])), company: fixture.company)
-        #expect(resent.sendFrom == nil)
-        #expect(resent.outcomes.count == 4)
-    }
-
-    @Test("An unknown company is 'not found'; a taken id is a conflict")
-    func companies() throws {
-        let fixture = try ServiceFixture()
-        #expect(throws: ServiceError.self) { try fixture.service.pull(company: try CompanyID("other"), after: 0, limit: 1) }
-        #expect(throws: ServiceError.self) { try fixture.service.storage.createCompany(fixture.company, state: CompanyState(settings: CompanySettings())) }
-        #expect(throws: ServiceError.self) { try CompanyID("Not Valid") }
-    }
-
-    @Test("Snapshots of the projections: a restart replays the log after the last stored one; one can be stored at the head; a closed service refuses writes")
-    func snapshots() throws {
-        let fixture = try ServiceFixture(snapshotLagEntries: 97)
-        let traffic = try Self.workload(seed: 16)
-        let log = traffic.setup + traffic.entries
-        #expect(try fixture.pushInLogOrder(log.map(\.action)) == log.map(\.outcome))
-        // As after kill -9: whatever snapshot the background stored, plus the log after it.
-        let restarted = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
-        #expect(try restarted.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
-        #expect(try restarted.openReviewCaseCount() == traffic.ledger.openReviewCases.count)
-        try fixture.service.storeSnapshots()
-        let through = try fixture.service.storage.read(fixture.company) { try $0.projectedThrough() }
-        #expect(through == UInt64(log.count), "a snapshot at the head")
-        fixture.service.close()
-        #expect(throws: ServiceError.self, "a closed service takes no more writes") {
-            try fixture.service.push(ChangeSet(replica: traffic.devices[0], lastAppliedSequence: 0, appVersion: "t", clock: log[0].action.hlc, actions: []),
-                                     company: fixture.company)
+    @Test("A push with a gap is applied up to the gap and answers 'send from N'", arguments: Backend.all)
+    func gap(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 15)
+            _ = try fixture.pushInLogOrder(traffic.setup.map(\.action))
+            let device = traffic.devices[1]
+            let actions = Array(traffic.byDevice[1].prefix(6))
+            _ = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[1].hlc, actions: Array(actions[0..<2])),
+                                         company: fixture.company)
+            // Counters 4–6 without 3: nothing is applied, the device must send from 3.
+            let gapped = ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[5].hlc, actions: Array(actions[3..<6]))
+            let before = try fixture.service.projectedLedger(company: fixture.company)
+            let response = try fixture.service.push(gapped, company: fixture.company)
+            #expect(response.sendFrom == 3)
+            #expect(response.outcomes.isEmpty)
+            #expect(try fixture.service.projectedLedger(company: fixture.company) == before)
+            let resent = try fixture.service.push(ChangeSet(replica: device, lastAppliedSequence: 0, appVersion: "t", clock: actions[5].hlc,
+                                                            actions: Array(actions[2..<6])), company: fixture.company)
+            #expect(resent.sendFrom == nil)
+            #expect(resent.outcomes.count == 4)
         }
-        let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
-        #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
-        #expect(try reopened.foldedLedger(company: fixture.company) == traffic.ledger)
     }
 
-    @Test("Two services on one file (two server processes) take turns; each replays what the other appended")
-    func twoWriters() throws {
-        let fixture = try ServiceFixture(snapshotLagEntries: 61)
-        let other = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path), snapshotLagEntries: 61)
-        let traffic = try Self.workload(seed: 17)
-        let log = traffic.setup + traffic.entries
-        #expect(try fixture.pushInLogOrder(log.map(\.action), batch: 37, through: [fixture.service, other]) == log.map(\.outcome))
-        for service in [fixture.service, other] {
-            #expect(try service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
-            #expect(try service.head(company: fixture.company) == UInt64(log.count))
+    @Test("An unknown company is 'not found'; a taken id is a conflict", arguments: Backend.all)
+    func companies(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            #expect(throws: ServiceError.self) { try fixture.service.pull(company: try CompanyID("other"), after: 0, limit: 1) }
+            #expect(throws: ServiceError.self) { try fixture.service.storage.createCompany(fixture.company, state: CompanyState(settings: CompanySettings())) }
+            #expect(throws: ServiceError.self) { try CompanyID("Not Valid") }
         }
-        try other.storeSnapshots()
-        try fixture.service.storeSnapshots()
-        let reopened = LedgerService(storage: try SQLiteLedgerStorage(path: fixture.path))
-        #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
+    }
+
+    @Test("Snapshots of the projections: a restart replays the log after the last stored one; one can be stored at the head; a closed service refuses writes", arguments: Backend.all)
+    func snapshots(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site, snapshotLagEntries: 97)
+            let traffic = try Self.workload(seed: 16)
+            let log = traffic.setup + traffic.entries
+            #expect(try fixture.pushInLogOrder(log.map(\.action)) == log.map(\.outcome))
+            // As after kill -9: whatever snapshot the background stored, plus the log after it.
+            let restarted = try fixture.reopen()
+            #expect(try restarted.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+            #expect(try restarted.openReviewCaseCount() == traffic.ledger.openReviewCases.count)
+            try fixture.service.storeSnapshots()
+            let through = try fixture.service.storage.read(fixture.company) { try $0.projectedThrough() }
+            #expect(through == UInt64(log.count), "a snapshot at the head")
+            fixture.service.close()
+            #expect(throws: ServiceError.self, "a closed service takes no more writes") {
+                try fixture.service.push(ChangeSet(replica: traffic.devices[0], lastAppliedSequence: 0, appVersion: "t", clock: log[0].action.hlc, actions: []),
+                                         company: fixture.company)
+            }
+            let reopened = try fixture.reopen()
+            #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
+            #expect(try reopened.foldedLedger(company: fixture.company) == traffic.ledger)
+        }
+    }
+
+    @Test("Two services on one file or database (two server processes) take turns; each replays what the other appended", arguments: Backend.all)
+    func twoWriters(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site, snapshotLagEntries: 61)
+            let other = try fixture.reopen(snapshotLagEntries: 61)
+            let traffic = try Self.workload(seed: 17)
+            let log = traffic.setup + traffic.entries
+            #expect(try fixture.pushInLogOrder(log.map(\.action), batch: 37, through: [fixture.service, other]) == log.map(\.outcome))
+            for service in [fixture.service, other] {
+                #expect(try service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
+                #expect(try service.head(company: fixture.company) == UInt64(log.count))
+            }
+            try other.storeSnapshots()
+            try fixture.service.storeSnapshots()
+            let reopened = try fixture.reopen()
+            #expect(try reopened.projectedLedger(company: fixture.company) == traffic.ledger)
+        }
     }
 }

@@ -9,7 +9,7 @@ struct SQLiteConnectionTests {
     func everyConnectionIsDurableAndPatient() throws {
         let fixture = try ServiceFixture()
         // A restart on the same file sets its connections up again; check both.
-        for storage in [fixture.service.storage, try SQLiteLedgerStorage(path: fixture.path)] {
+        for storage in [try #require(fixture.service.storage.base as? SQLiteLedgerStorage), try SQLiteLedgerStorage(path: fixture.path)] {
             let synchronous = try storage.pragma("synchronous")
             // 2 = FULL: a commit the server acknowledged survives losing power (1 = NORMAL does not).
             #expect(synchronous.writer == 2)
