@@ -278,17 +278,28 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         do {
             try storage.write { open in
                 var transactions: [CompanyID: any LedgerTransaction] = [:]
-                for (index, request) in group.enumerated() {
+                var unknown: [CompanyID: ServiceError] = [:]
+                // The group's companies are opened in one order, sorted: on PostgreSQL opening
+                // locks the company's row, and two processes locking in arrival order deadlock.
+                for company in Set(group.map(\.company)).sorted() {
                     let tx: any LedgerTransaction
-                    if let known = transactions[request.company] {
-                        tx = known
-                    } else {
-                        do { tx = try open(request.company) } catch { refusals[index] = error; continue }
-                        transactions[request.company] = tx
-                        touched.append(request.company)
-                        if let memory = memories[request.company] { try memory.catchUp(tx) } else { memories[request.company] = try CompanyMemory.load(tx) }
+                    do {
+                        tx = try open(company)
+                    } catch let error as ServiceError where error.code == .notFound {
+                        // Only this company's requests are refused; any other failure may have
+                        // spoilt the transaction, so it fails the whole group (below).
+                        unknown[company] = error
+                        continue
                     }
-                    guard let memory = memories[request.company] else { continue }
+                    transactions[company] = tx
+                    touched.append(company)
+                    if let memory = memories[company] { try memory.catchUp(tx) } else { memories[company] = try CompanyMemory.load(tx) }
+                }
+                for (index, request) in group.enumerated() {
+                    guard let tx = transactions[request.company], let memory = memories[request.company] else {
+                        refusals[index] = unknown[request.company]
+                        continue
+                    }
                     try request.run(memory, tx)
                 }
                 for company in touched {

@@ -102,7 +102,13 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
             try session.execute(begin)
             do {
                 let value = try body(session)
-                try session.execute("COMMIT")
+                // COMMIT of a transaction an earlier statement aborted answers ROLLBACK, not an
+                // error: without this check a caller that caught that statement's error would
+                // take the rollback for a commit and acknowledge what was never stored.
+                let tag = try session.command("COMMIT")
+                guard tag == "COMMIT" else {
+                    throw ServiceError(.storageFailed, "PostgreSQL rolled the transaction back (it answered \(tag) to COMMIT); nothing was stored, retry.")
+                }
                 return value
             } catch {
                 _ = try? session.execute("ROLLBACK")
@@ -226,6 +232,15 @@ struct PostgresSession {
             return try connection.query(query, logger: logger).wait().rows
         } catch {
             throw PostgresErrors.service(error, doing: "run a query")
+        }
+    }
+
+    /// Runs a statement; returns its command tag (COMMIT answers ROLLBACK when it rolled back).
+    func command(_ query: PostgresQuery) throws -> String {
+        do {
+            return try connection.query(query, logger: logger).wait().metadata.command
+        } catch {
+            throw PostgresErrors.service(error, doing: "run a statement")
         }
     }
 

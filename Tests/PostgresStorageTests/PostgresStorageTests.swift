@@ -34,11 +34,11 @@ struct PostgresStorageTests {
     }
 
     /// Pushes runs of one replica's actions in log order; the n-th through `services[n % count]`.
-    func push<S: LedgerStorage>(_ actions: [Action], through services: [LedgerService<S>]) throws -> [Outcome] {
+    func push<S: LedgerStorage>(_ actions: [Action], to company: CompanyID? = nil, through services: [LedgerService<S>], size: Int = 100) throws -> [Outcome] {
         var outcomes: [Outcome] = []
-        for (index, run) in FieldWorkload.runs(actions, size: 100).enumerated() {
+        for (index, run) in FieldWorkload.runs(actions, size: size).enumerated() {
             let response = try services[index % services.count].push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence,
-                                                                               appVersion: "test", clock: run.last!.hlc, actions: run), company: company)
+                                                                               appVersion: "test", clock: run.last!.hlc, actions: run), company: company ?? self.company)
             outcomes += response.outcomes
         }
         return outcomes
@@ -128,6 +128,79 @@ struct PostgresStorageTests {
             #expect(try log(services[1]) == page)
             #expect(try services[0].projectedLedger(company: company).stateDigest == services[1].projectedLedger(company: company).stateDigest)
             #expect(try services[0].foldedLedger(company: company).stateDigest == services[0].projectedLedger(company: company).stateDigest)
+        }
+    }
+
+    @Test("Two services pushing to two companies at once, their groups mixing both, never deadlock: every push commits, each log is whole")
+    func companiesInParallel() throws {
+        try withPostgres { server in
+            let url = try server.makeDatabase()
+            let services = [LedgerService(storage: try PostgresLedgerStorage(url: url)), LedgerService(storage: try PostgresLedgerStorage(url: url))]
+            let companies = [try CompanyID("alpha"), try CompanyID("beta")]
+            let traffic = [try Self.workload(seed: 21), try Self.workload(seed: 22)]
+            for (company, traffic) in zip(companies, traffic) {
+                try services[0].storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+                _ = try push(traffic.setup.map(\.action), to: company, through: [services[0]])
+            }
+            // Every replica of both companies on a thread of its own, small change sets
+            // alternating between the two services: each service's groups hold both companies,
+            // locked in whatever order their pushes arrived unless the service orders them.
+            var streams: [(company: CompanyID, actions: [Action])] = []
+            for (company, traffic) in zip(companies, traffic) {
+                for replica in Array(Set(traffic.entries.map(\.action.dot.replica))).sorted() {
+                    streams.append((company, traffic.entries.map(\.action).filter { $0.dot.replica == replica }))
+                }
+            }
+            let failures = Mutex<[String]>([])
+            let all = streams, done = DispatchGroup()
+            // Threads of their own (concurrentPerform would run only as many as there are cores).
+            for index in all.indices {
+                done.enter()
+                Thread {
+                    do {
+                        _ = try push(all[index].actions, to: all[index].company, through: index % 2 == 0 ? services : services.reversed(), size: 5)
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                    done.leave()
+                }.start()
+            }
+            done.wait()
+            #expect(failures.withLock { $0 } == [], "no push failed (a deadlock between the services fails a whole group)")
+            for (company, traffic) in zip(companies, traffic) {
+                let actions = (traffic.setup + traffic.entries).map(\.action)
+                let page = try services[1].pull(company: company, after: 0, limit: 100_000)
+                #expect(page.entries.map(\.sequence) == Array(1...UInt64(actions.count)))
+                #expect(Set(page.entries.map(\.action.dot)) == Set(actions.map(\.dot)))
+                #expect(page.entries.count == actions.count)
+            }
+        }
+    }
+
+    @Test("A write whose failed statement was caught is not taken for committed: PostgreSQL answers ROLLBACK to its COMMIT, the write throws")
+    func rollbackIsNotACommit() throws {
+        try withPostgres { server in
+            let storage = try PostgresLedgerStorage(url: try server.makeDatabase())
+            try storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+            let service = LedgerService(storage: storage)
+            let traffic = try Self.workload(seed: 23)
+            _ = try push(traffic.setup.map(\.action), through: [service])
+            let head = try service.head(company: company)
+            var appendFailed = false
+            let write = Result {
+                try storage.write { open in
+                    let tx = try open(company)
+                    // Entry 1's action again at the next sequence: the unique dot refuses it,
+                    // which aborts the transaction.
+                    let first = try #require(try tx.entries(after: 0, limit: 1).first)
+                    let again = StoredEntry(entry: LogEntry(sequence: head + 1, action: first.entry.action, outcome: first.entry.outcome),
+                                            encoded: first.encoded, bodyDigest: first.bodyDigest, logDigest: first.logDigest)
+                    do { try tx.append([again]) } catch { appendFailed = true }
+                }
+            }
+            #expect(appendFailed)
+            #expect(throws: ServiceError.self, "the write must not report a commit") { try write.get() }
+            #expect(try storage.read(company) { try $0.head().sequence } == head)
         }
     }
 
