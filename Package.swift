@@ -101,7 +101,7 @@ let package = Package(
             "FieldClient", "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
         ], path: "Benchmarks/ClientBench"),
         .executableTarget(name: "server-bench", dependencies: [
-            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
+            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], path: "Benchmarks/ServerBench"),
         .testTarget(name: "LedgerCoreTests", dependencies: ["LedgerCore", "LedgerTestSupport"]),

@@ -4,6 +4,11 @@
 //
 //     swift build -c release --product fieldledger-server
 //     swift run -c release server-bench [ACTIONS]        # default 1,000,000
+//     swift run -c release server-bench [ACTIONS] --postgres [--processes N]
+//
+// With --postgres the server runs on a PostgreSQL the benchmark starts in a temporary directory
+// (as the tests do; durable settings), and with --processes N as N server processes sharing it,
+// the devices spread over them round-robin (issue G).
 //
 // It prints actions per second end-to-end for each quarter of the load, the server's peak
 // memory, the time of a fixed 1,000-action push as the log grows (quiet server, median of 5),
@@ -15,11 +20,19 @@ import LedgerServer
 import LedgerService
 import LedgerTestSupport
 import NIOCore
+import PostgresLedgerStorage
 import SQLiteLedgerStorage
 import SyncProtocol
 import Synchronization
 
-let total = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 1_000_000
+let arguments = Array(CommandLine.arguments.dropFirst())
+let total = arguments.first.flatMap(Int.init) ?? 1_000_000
+let onPostgres = arguments.contains("--postgres")
+let processCount = arguments.firstIndex(of: "--processes").flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? 1
+guard processCount == 1 || onPostgres else {
+    print("server-bench: several processes share one PostgreSQL; add --postgres")
+    exit(1)
+}
 let serverBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldledger-server").path
 guard FileManager.default.isExecutableFile(atPath: serverBinary) else {
     print("server-bench: build the server first: swift build -c release --product fieldledger-server")
@@ -40,12 +53,18 @@ print("server-bench: \(total) device actions from \(traffic.devices.count) devic
 let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("server-bench-\(UUID().uuidString)").path
 try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
+let postgres = onPostgres ? try PostgresServer() : nil
+defer { postgres?.stop() }
+let databaseURL = try postgres?.makeDatabase()
+/// Where the servers keep the ledger, as their command line says it.
+let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", dataDirectory]
 let company = try CompanyID("bench")
 let probeReplica = ReplicaID(high: 0xB0B, low: 1)
 let probeActor = Actor(user: try UserID("tech-probe"), role: .technician)
 func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%02x", index % 256), count: 32) }
 do {
-    let storage = try SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: dataDirectory))
+    let storage = AnyServerStorage(try databaseURL.map { try PostgresLedgerStorage(url: $0) }
+        ?? SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: dataDirectory)))
     let administration = Administration(storage: storage)
     try administration.createCompany(company)
     var actors = traffic.byDevice.map { $0[0].actor }
@@ -84,9 +103,9 @@ final class Server {
     let process = Process()
     let port: Int
 
-    init(binary: String, data: String) throws {
+    init(binary: String, storage: [String]) throws {
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", "0", "--data", data]
+        process.arguments = ["serve", "--port", "0"] + storage
         let output = Pipe()
         process.standardOutput = output
         // The server logs a line per push at its default level; the benchmark keeps that work
@@ -191,10 +210,14 @@ var probeWall = lastWall
 
 // MARK: The run
 
-var server = try Server(binary: serverBinary, data: dataDirectory)
+var servers = try (0..<processCount).map { _ in try Server(binary: serverBinary, storage: storageArguments) }
+var server = servers[0]
 var head = UInt64(setupCount)
+print("storage: \(onPostgres ? "PostgreSQL (\(processCount) server process\(processCount == 1 ? "" : "es"))" : "SQLite")")
 // The first request of a company loads it; do that before the clock starts.
-_ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head, limit: 1)).encoded(), device: traffic.devices.count, port: server.port)
+for each in servers {
+    _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head, limit: 1)).encoded(), device: traffic.devices.count, port: each.port)
+}
 var probeTimes: [(log: UInt64, seconds: Double)] = []
 let (firstProbe, probedHead) = try await probes(port: server.port, head: head)
 probeTimes.append((head, firstProbe))
@@ -204,12 +227,13 @@ var pushedTotal = 0
 var loadTime = Duration.zero
 var loadCPU = 0.0
 for quarter in 0..<quarters {
-    let port = server.port
+    let ports = servers.map(\.port)
     let start = clock.now
-    let startCPU = server.cpuSeconds()
+    let startCPU = servers.reduce(0) { $0 + $1.cpuSeconds() }
     let pushed = try await withThrowingTaskGroup(of: Int.self) { group in
         for (device, sets) in wires.enumerated() {
             let slice = sets[(sets.count * quarter / quarters)..<(sets.count * (quarter + 1) / quarters)]
+            let port = ports[device % ports.count]
             group.addTask {
                 var count = 0
                 for wire in slice {
@@ -226,7 +250,7 @@ for quarter in 0..<quarters {
         return sum
     }
     let elapsed = clock.now - start
-    let cpu = server.cpuSeconds() - startCPU
+    let cpu = servers.reduce(0) { $0 + $1.cpuSeconds() } - startCPU
     loadCPU += cpu
     loadTime += elapsed
     pushedTotal += pushed
@@ -234,7 +258,7 @@ for quarter in 0..<quarters {
     let memory = server.memory()
     print(String(format: "quarter %d: %d actions in %.2f s: %.0f actions/s; server CPU %.1f µs/action; server memory %.0f MiB (peak %.0f)",
                  quarter + 1, pushed, seconds(elapsed), Double(pushed) / seconds(elapsed), cpu / Double(pushed) * 1e6, memory.now, memory.peak))
-    let (probeTime, next) = try await probes(port: port, head: head)
+    let (probeTime, next) = try await probes(port: server.port, head: head)
     probeTimes.append((head, probeTime))
     head = next
 }
@@ -244,10 +268,11 @@ print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answ
 for (log, time) in probeTimes {
     print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f)", log, time * 1000, time / probeTimes[0].seconds))
 }
+for other in servers.dropFirst() { _ = other.stop() }
 let stopTime = server.stop()
 print("graceful stop: \(stopTime)")
 let restart = clock.now
-server = try Server(binary: serverBinary, data: dataDirectory)
+server = try Server(binary: serverBinary, storage: storageArguments)
 let (_, afterRestart) = try await probe(port: server.port, head: head)
 print("restart until the first push was answered (the log replayed since the last snapshot): \(clock.now - restart) (log now \(afterRestart))")
 _ = server.stop()
