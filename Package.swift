@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         // The scale-out storage: several server processes on one PostgreSQL (issue G).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // TLS to PostgreSQL (already in the graph through postgres-nio and HummingbirdTLS).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The pure rules: no package dependencies, no I/O, no clock, no randomness.
@@ -48,7 +50,8 @@ let package = Package(
         .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: planted),
         // The scale-out storage: one PostgreSQL database shared by several server processes.
         .target(name: "PostgresLedgerStorage", dependencies: [
-            "LedgerService", "LedgerCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            "LedgerService", "LedgerCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The office sync server's HTTP shell over LedgerService (issue D).
         // The reports by name, rendered as tables and JSON: shared by the server and the CLI.

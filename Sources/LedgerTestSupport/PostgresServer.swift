@@ -2,13 +2,14 @@ import Foundation
 import Synchronization
 
 /// A real PostgreSQL server for the tests: the distribution's binaries, a cluster in a fresh
-/// temporary directory, listening only on a Unix socket there, stopped and removed by `stop()`.
-/// As root it runs as the `postgres` user (PostgreSQL refuses root).
+/// temporary directory, listening on a Unix socket there (and, with TLS, on a loopback port that
+/// takes only TLS connections), stopped and removed by `stop()`. As root it runs as the
+/// `postgres` user (PostgreSQL refuses root).
 public final class PostgresServer: @unchecked Sendable {
     /// The cluster's superuser, trusted over the socket.
     public static let user = "fieldledger"
-    /// The socket's port number (only names the socket file; nothing listens on TCP).
-    public static let port = 5432
+    /// The socket's port number when nothing listens on TCP (it only names the socket file).
+    public static let socketPort = 5432
 
     /// Where the binaries are, or why there are none.
     public static let binaries: Result<String, PostgresUnavailable> = findBinaries()
@@ -20,28 +21,50 @@ public final class PostgresServer: @unchecked Sendable {
     public static var required: Bool { ProcessInfo.processInfo.environment["FIELDLEDGER_REQUIRE_POSTGRES"] == "1" }
 
     public let directory: String
+    /// The port: the loopback TCP port with TLS, else only the socket file's name.
+    public let port: Int
+    /// With TLS: the server's self-signed certificate (a client's root to trust), in PEM.
+    public let certificatePath: String?
     private let bin: String
     private let runAs: String?
     private var running = true
 
-    /// Starts a server in a new temporary directory; throws if it cannot.
-    public init() throws {
+    /// Starts a server in a new temporary directory; throws if it cannot. With `tlsPort` it also
+    /// listens on 127.0.0.1 at that port, for TLS connections only, with a certificate for
+    /// `localhost` and 127.0.0.1 made by `openssl`.
+    public init(tlsPort: Int? = nil) throws {
         bin = try Self.binaries.get()
         runAs = getuid() == 0 ? "postgres" : nil
+        port = tlsPort ?? Self.socketPort
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if let runAs { try Self.run("/bin/chown", [runAs, directory], as: nil) }
         try Self.run(bin + "/initdb", ["-D", directory + "/data", "-U", Self.user, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"], as: runAs)
+        var options = "-k \(directory) -p \(port) -c max_connections=200"
+        if tlsPort != nil {
+            let certificate = directory + "/server.crt", key = directory + "/server.key"
+            try Self.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                                              "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                                              "-keyout", key, "-out", certificate], as: runAs)
+            try Self.run("/bin/chmod", ["600", key], as: runAs)
+            // Over TCP only TLS is accepted (the socket stays open for createdb).
+            try "local all all trust\nhostssl all all 127.0.0.1/32 trust\n".write(toFile: directory + "/pg_hba.conf", atomically: true, encoding: .utf8)
+            if let runAs { try Self.run("/bin/chown", [runAs, directory + "/pg_hba.conf"], as: nil) }
+            options += " -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=\(certificate) -c ssl_key_file=\(key) -c hba_file=\(directory)/pg_hba.conf"
+            certificatePath = certificate
+        } else {
+            options += " -c listen_addresses="
+            certificatePath = nil
+        }
         // Durable settings stay on (fsync, synchronous_commit): the tests check what the server
         // acknowledges, and the storage relies on them.
-        try Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
-                                       "-o", "-k \(directory) -c listen_addresses= -p \(Self.port) -c max_connections=200", "start"], as: runAs)
+        try Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"], as: runAs)
     }
 
     /// A `postgres://` URL of a new, empty database on this server.
     public func makeDatabase(_ name: String = "fl_" + UUID().uuidString.prefix(8).lowercased()) throws -> String {
-        try Self.run(bin + "/createdb", ["-h", directory, "-p", "\(Self.port)", "-U", Self.user, name], as: runAs)
-        return "postgres://\(Self.user)@/\(name)?host=\(directory)&port=\(Self.port)"
+        try Self.run(bin + "/createdb", ["-h", directory, "-p", "\(port)", "-U", Self.user, name], as: runAs)
+        return "postgres://\(Self.user)@/\(name)?host=\(directory)&port=\(port)"
     }
 
     /// Stops the server and removes its directory.

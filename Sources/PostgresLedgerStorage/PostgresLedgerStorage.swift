@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerService
+import NIOSSL
 import PostgresNIO
 
 /// Companies in one PostgreSQL database, shared by several server processes (issue G).
@@ -265,6 +266,9 @@ enum PostgresErrors {
             return ServiceError(.storageFailed, "PostgreSQL refused to \(what): \(message) (SQLSTATE \(state ?? "none")); check the database and the server's log.")
         }
         let reason = (error as? PSQLError).map { psql in "\(psql.code)" + (psql.underlying.map { ": \($0)" } ?? "") } ?? "\(error)"
+        if (error as? PSQLError)?.underlying is NIOSSLError || reason.contains("CERTIFICATE_VERIFY_FAILED") {
+            return ServiceError(.storageFailed, "Could not \(what): the TLS handshake failed (\(reason)); with sslmode=verify-ca or verify-full give the roots that signed the server's certificate as sslrootcert=/path/ca.pem.")
+        }
         return ServiceError(.storageFailed, "Could not \(what) (\(reason)); check that PostgreSQL is running and the URL is right.")
     }
 }
@@ -314,7 +318,9 @@ enum PostgresForm {
 }
 
 /// `postgres://user:password@host:port/database`; a `host` query item names a Unix socket
-/// directory instead (as libpq reads it). TLS is not offered yet (`sslmode=disable` only).
+/// directory instead, and `sslmode` (`disable`, `prefer`: the default, `require`, `verify-ca`,
+/// `verify-full`) and `sslrootcert` (a PEM file of roots to trust instead of the system's) set
+/// TLS over TCP, as libpq reads them.
 public enum PostgresURL {
     /// The connection settings a URL names, or a clear error.
     public static func configuration(_ url: String) throws -> PostgresConnection.Configuration {
@@ -334,9 +340,34 @@ public enum PostgresURL {
         guard let host = parts.host, !host.isEmpty else {
             throw ServiceError(.invalidRequest, "The database URL names no host; write postgres://user@host:5432/database or ?host=/socket/directory.")
         }
-        guard (items["sslmode"] ?? "disable") == "disable" else {
-            throw ServiceError(.invalidRequest, "Only sslmode=disable is supported so far: reach PostgreSQL over a private network or a Unix socket.")
+        return .init(host: host, port: port, username: user, password: parts.password, database: database.isEmpty ? nil : database,
+                     tls: try tls(mode: items["sslmode"] ?? "prefer", roots: items["sslrootcert"]))
+    }
+
+    /// What `sslmode` asks for. As in libpq, `prefer` and `require` encrypt without checking who
+    /// answers; `verify-ca` checks the certificate's chain and `verify-full` also its host name.
+    static func tls(mode: String, roots: String?) throws -> PostgresConnection.Configuration.TLS {
+        var settings = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case "disable": return .disable
+        case "prefer", "require": settings.certificateVerification = .none
+        case "verify-ca": settings.certificateVerification = .noHostnameVerification
+        case "verify-full": settings.certificateVerification = .fullVerification
+        default:
+            throw ServiceError(.invalidRequest, "The database URL's sslmode must be disable, prefer, require, verify-ca or verify-full, not '\(mode)'.")
         }
-        return .init(host: host, port: port, username: user, password: parts.password, database: database.isEmpty ? nil : database, tls: .disable)
+        if let roots {
+            guard FileManager.default.isReadableFile(atPath: roots) else {
+                throw ServiceError(.invalidRequest, "The database URL's sslrootcert \(roots) cannot be read; give the path of a PEM file of the roots to trust.")
+            }
+            settings.trustRoots = .file(roots)
+        }
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: settings)
+        } catch {
+            throw ServiceError(.invalidRequest, "The database URL's TLS settings do not load (\(error)); check sslrootcert.")
+        }
+        return mode == "prefer" ? .prefer(context) : .require(context)
     }
 }

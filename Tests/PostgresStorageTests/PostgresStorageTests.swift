@@ -249,11 +249,42 @@ struct PostgresStorageTests {
         }
     }
 
+    @Test("TLS to PostgreSQL: verify-full trusts the server's certificate given as root and not without it; require and the default prefer encrypt; disable is refused by a server that takes only TLS")
+    func tls() throws {
+        let port = 20_000 + Int(UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier) % 20_000) + 20
+        let server: PostgresServer
+        do {
+            server = try PostgresServer(tlsPort: port)
+        } catch {
+            Issue.record("PostgreSQL with TLS did not start: \(error)")
+            return
+        }
+        defer { server.stop() }
+        let name = try #require(URLComponents(string: try server.makeDatabase())?.path.dropFirst())
+        let root = try #require(server.certificatePath)
+        let tcp = "postgres://\(PostgresServer.user)@localhost:\(port)/\(name)"
+        let verified = try PostgresLedgerStorage(url: tcp + "?sslmode=verify-full&sslrootcert=\(root)")
+        try verified.createCompany(company, state: CompanyState(settings: CompanySettings()))
+        #expect(try verified.companies() == [company])
+        let encrypted = try verified.withSession { try $0.rows("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").first?.decode(Bool.self) }
+        #expect(encrypted == true, "the session runs over TLS")
+        for encryptedOnly in [tcp + "?sslmode=require", tcp, tcp + "?sslmode=verify-ca&sslrootcert=\(root)"] {
+            #expect(try PostgresLedgerStorage(url: encryptedOnly).companies() == [company], "\(encryptedOnly)")
+        }
+        let untrusted = #expect(throws: ServiceError.self, "a self-signed server is not trusted without its root") {
+            try PostgresLedgerStorage(url: tcp + "?sslmode=verify-full")
+        }
+        #expect(untrusted?.message.contains("sslrootcert") == true, "the error says what to give: \(String(describing: untrusted))")
+        let plain = #expect(throws: ServiceError.self, "the server takes only TLS over TCP") { try PostgresLedgerStorage(url: tcp + "?sslmode=disable") }
+        #expect(plain?.message.contains("no encryption") == true, "\(String(describing: plain))")
+    }
+
     @Test("Database URLs: sockets, hosts and mistakes")
     func urls() throws {
         _ = try PostgresURL.configuration("postgres://ana:secret@db.example:6543/ledger")
         _ = try PostgresURL.configuration("postgresql://ana@/ledger?host=/run/postgresql")
-        for bad in ["mysql://ana@host/db", "postgres://host/db", "postgres://ana@/db", "postgres://ana@host/db?sslmode=verify-full", "not a url"] {
+        for bad in ["mysql://ana@host/db", "postgres://host/db", "postgres://ana@/db", "postgres://ana@host/db?sslmode=sometimes",
+                    "postgres://ana@host/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "not a url"] {
             #expect(throws: ServiceError.self, "\(bad)") { try PostgresURL.configuration(bad) }
         }
     }
