@@ -95,7 +95,7 @@ struct CrashTests {
         }
         var rng = SeededRandom(seed: 9)
         var acknowledged: [Dot: Outcome] = [:]
-        let port = 20_000 + Int(UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier) % 20_000) + portOffset
+        let port = TestPorts.port(portOffset)
         let day = Fixtures.date("2026-06-01")
         for round in 0..<6 {
             let server = try ServerProcess(storage: data, port: port)

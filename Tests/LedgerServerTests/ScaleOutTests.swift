@@ -50,7 +50,7 @@ struct ScaleOutTests {
                 let (token, credential) = try admin.issueToken(company: company, user: user)
                 members.append(Member(token: token, device: TestDevice(replica: credential.replica, actor: credential.actor, initial: try Ledger())))
             }
-            let base = 20_000 + Int(UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier) % 20_000) + 10
+            let base = TestPorts.port(10)
             let ports = (0..<Self.processes).map { base + $0 }
             var servers = try ports.map { try ServerProcess(storage: site.serverArguments, port: $0) }
             for server in servers { try await server.waitUntilUp() }

@@ -251,7 +251,7 @@ struct PostgresStorageTests {
 
     @Test("TLS to PostgreSQL: verify-full trusts the server's certificate given as root and not without it; require and the default prefer encrypt; disable is refused by a server that takes only TLS")
     func tls() throws {
-        let port = 20_000 + Int(UInt16(truncatingIfNeeded: ProcessInfo.processInfo.processIdentifier) % 20_000) + 20
+        let port = TestPorts.port(20)
         let server: PostgresServer
         do {
             server = try PostgresServer(tlsPort: port)
