@@ -22,7 +22,7 @@ final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    /// Serves the storage `storage` names (`--data DIR` or `--database URL`).
+    /// Serves what `storage` names (`--data DIR` or `--database URL`).
     init(storage: [String], port: Int) throws {
         self.port = port
         process.executableURL = Self.binary
@@ -81,12 +81,12 @@ struct CrashTests {
         try await backend.withSite { site in try await Self.killNine(storage: site.serverArguments, portOffset: backend == .sqlite ? 0 : 1) }
     }
 
-    static func killNine(storage data: [String], portOffset: Int) async throws {
-        _ = try ServerProcess.run(["company", "create", "acme"], storage: data)
+    static func killNine(storage: [String], portOffset: Int) async throws {
+        _ = try ServerProcess.run(["company", "create", "acme"], storage: storage)
         var devices: [(token: String, device: TestDevice)] = []
         for index in 0..<4 {
-            _ = try ServerProcess.run(["user", "add", "acme", "tech-\(index)", "--role", "office"], storage: data)
-            let printed = try ServerProcess.run(["token", "issue", "acme", "tech-\(index)"], storage: data)
+            _ = try ServerProcess.run(["user", "add", "acme", "tech-\(index)", "--role", "office"], storage: storage)
+            let printed = try ServerProcess.run(["token", "issue", "acme", "tech-\(index)"], storage: storage)
             let lines = printed.split(separator: "\n")
             let token = String(try #require(lines.first { $0.hasPrefix("token:") }).dropFirst("token:".count)).trimmingCharacters(in: .whitespaces)
             let replica = try ReplicaID(uuidString: String(try #require(lines.first { $0.hasPrefix("replica:") }).dropFirst("replica:".count))
@@ -98,7 +98,7 @@ struct CrashTests {
         let port = TestPorts.port(portOffset)
         let day = Fixtures.date("2026-06-01")
         for round in 0..<6 {
-            let server = try ServerProcess(storage: data, port: port)
+            let server = try ServerProcess(storage: storage, port: port)
             try await server.waitUntilUp()
             // Each device makes a few jobs and payments, then pushes while the server may die.
             for index in devices.indices {
@@ -143,7 +143,7 @@ struct CrashTests {
             }
         }
         // Heal: a last server that stays up; every device retries and pulls until caught up.
-        let server = try ServerProcess(storage: data, port: port)
+        let server = try ServerProcess(storage: storage, port: port)
         try await server.waitUntilUp()
         defer { server.kill() }
         for (token, device) in devices where !device.pending.isEmpty {

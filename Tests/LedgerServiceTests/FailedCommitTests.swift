@@ -38,11 +38,12 @@ struct FailedCommitTests {
     }
 
     static func refuse(sequence: Int, at site: StorageSite) throws {
-        if let path = site.sqlitePath {
+        switch site {
+        case .sqlite(let path):
             try DatabaseQueue(path: path).write { db in
                 try db.execute(sql: "CREATE TRIGGER refuse_one BEFORE INSERT ON log WHEN NEW.sequence = \(sequence) BEGIN SELECT RAISE(ABORT, 'injected'); END")
             }
-        } else {
+        case .postgres(let url):
             try PostgresServer.execute("""
                 CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
@@ -50,15 +51,14 @@ struct FailedCommitTests {
                   RETURN NEW;
                 END $$;
                 CREATE TRIGGER refuse_one BEFORE INSERT ON log FOR EACH ROW EXECUTE FUNCTION refuse_one();
-                """, url: site.postgresURL!)
+                """, url: url)
         }
     }
 
     static func allow(at site: StorageSite) throws {
-        if let path = site.sqlitePath {
-            try DatabaseQueue(path: path).write { db in try db.execute(sql: "DROP TRIGGER refuse_one") }
-        } else {
-            try PostgresServer.execute("DROP TRIGGER refuse_one ON log", url: site.postgresURL!)
+        switch site {
+        case .sqlite(let path): try DatabaseQueue(path: path).write { db in try db.execute(sql: "DROP TRIGGER refuse_one") }
+        case .postgres(let url): try PostgresServer.execute("DROP TRIGGER refuse_one ON log", url: url)
         }
     }
 }

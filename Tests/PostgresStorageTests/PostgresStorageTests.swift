@@ -8,19 +8,6 @@ import SyncProtocol
 import Synchronization
 import Testing
 
-/// Each test starts its own PostgreSQL (about a second) and stops it at the end.
-func withPostgres(_ body: (PostgresServer) throws -> Void) throws {
-    let server: PostgresServer
-    do {
-        server = try PostgresServer()
-    } catch {
-        Issue.record("PostgreSQL did not start: \(error)")
-        return
-    }
-    defer { server.stop() }
-    try body(server)
-}
-
 private let skipReason: Comment = "PostgreSQL is not installed here, so the PostgreSQL storage is NOT TESTED (set FIELDLEDGER_REQUIRE_POSTGRES=1 to make this a failure)"
 
 @Suite("PostgreSQL storage against a real server", .enabled(if: PostgresServer.available || PostgresServer.required, skipReason))
@@ -51,10 +38,9 @@ struct PostgresStorageTests {
 
     @Test("A seeded company's traffic gets the reference's outcomes and the SQLite storage's log, digest for digest, and survives a restart")
     func agreesWithSQLite() throws {
-        try withPostgres { server in
+        try PostgresServer.withDatabase { url in
             let traffic = try Self.workload(seed: 11)
             let actions = (traffic.setup + traffic.entries).map(\.action)
-            let url = try server.makeDatabase()
             let storage = try PostgresLedgerStorage(url: url)
             try storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
             let service = LedgerService(storage: storage)
@@ -82,8 +68,7 @@ struct PostgresStorageTests {
 
     @Test("Two services on one database (two server processes) take turns: each catches up with the other's appends")
     func twoProcessesTakeTurns() throws {
-        try withPostgres { server in
-            let url = try server.makeDatabase()
+        try PostgresServer.withDatabase { url in
             let first = LedgerService(storage: try PostgresLedgerStorage(url: url))
             try first.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
             let second = LedgerService(storage: try PostgresLedgerStorage(url: url))
@@ -100,8 +85,7 @@ struct PostgresStorageTests {
 
     @Test("Two services appending to one company at the same moment leave a log without gaps, each action once, in commit order")
     func concurrentAppendsSerialize() throws {
-        try withPostgres { server in
-            let url = try server.makeDatabase()
+        try PostgresServer.withDatabase { url in
             let services = [LedgerService(storage: try PostgresLedgerStorage(url: url)), LedgerService(storage: try PostgresLedgerStorage(url: url))]
             try services[0].storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
             let traffic = try Self.workload(seed: 13)
@@ -133,8 +117,7 @@ struct PostgresStorageTests {
 
     @Test("Two services pushing to two companies at once, their groups mixing both, never deadlock: every push commits, each log is whole")
     func companiesInParallel() throws {
-        try withPostgres { server in
-            let url = try server.makeDatabase()
+        try PostgresServer.withDatabase { url in
             let services = [LedgerService(storage: try PostgresLedgerStorage(url: url)), LedgerService(storage: try PostgresLedgerStorage(url: url))]
             let companies = [try CompanyID("alpha"), try CompanyID("beta")]
             let traffic = [try Self.workload(seed: 21), try Self.workload(seed: 22)]
@@ -179,8 +162,8 @@ struct PostgresStorageTests {
 
     @Test("A write whose failed statement was caught is not taken for committed: PostgreSQL answers ROLLBACK to its COMMIT, the write throws")
     func rollbackIsNotACommit() throws {
-        try withPostgres { server in
-            let storage = try PostgresLedgerStorage(url: try server.makeDatabase())
+        try PostgresServer.withDatabase { url in
+            let storage = try PostgresLedgerStorage(url: url)
             try storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
             let service = LedgerService(storage: storage)
             let traffic = try Self.workload(seed: 23)
@@ -206,8 +189,7 @@ struct PostgresStorageTests {
 
     @Test("Three storages opening an empty database at once apply each migration exactly once")
     func migrationsOnce() throws {
-        try withPostgres { server in
-            let url = try server.makeDatabase()
+        try PostgresServer.withDatabase { url in
             let errors = Mutex<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 3) { _ in
                 do {
@@ -224,8 +206,8 @@ struct PostgresStorageTests {
 
     @Test("Companies, users and device tokens: conflicts and unknown companies are refused as on SQLite")
     func administration() throws {
-        try withPostgres { server in
-            let storage = try PostgresLedgerStorage(url: try server.makeDatabase())
+        try PostgresServer.withDatabase { url in
+            let storage = try PostgresLedgerStorage(url: url)
             let admin = Administration(storage: storage)
             try admin.createCompany(company)
             #expect(throws: ServiceError.self) { try admin.createCompany(company) }

@@ -20,53 +20,52 @@ public enum Backend: Sendable, CustomStringConvertible {
     /// Runs `body` with a new, empty place of this kind to store a ledger in.
     public func withSite<T>(_ body: (StorageSite) async throws -> T) async throws -> T {
         switch self {
-        case .sqlite: return try await body(StorageSite(sqliteDirectory: Self.temporaryDirectory()))
-        case .postgres: return try await PostgresServer.withDatabase { url in try await body(StorageSite(postgresURL: url)) }
+        case .sqlite: return try await body(.sqlite(path: Self.temporaryFile()))
+        case .postgres: return try await PostgresServer.withDatabase { url in try await body(.postgres(url: url)) }
         }
     }
 
     /// `withSite` for synchronous tests.
     public func withSite<T>(_ body: (StorageSite) throws -> T) throws -> T {
         switch self {
-        case .sqlite: return try body(StorageSite(sqliteDirectory: Self.temporaryDirectory()))
-        case .postgres: return try PostgresServer.withDatabase { url in try body(StorageSite(postgresURL: url)) }
+        case .sqlite: return try body(.sqlite(path: Self.temporaryFile()))
+        case .postgres: return try PostgresServer.withDatabase { url in try body(.postgres(url: url)) }
         }
     }
 
-    private static func temporaryDirectory() throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return directory
+    /// A SQLite file's path in a new temporary directory of its own.
+    private static func temporaryFile() throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("ledger.sqlite").path
     }
 }
 
-/// One ledger's storage place: a SQLite file in a directory, or a PostgreSQL database. Every
-/// `open()` is a new storage on the same data, as a restarted or a second server process has.
-public struct StorageSite: Sendable {
-    /// The SQLite file (nil on PostgreSQL).
-    public let sqlitePath: String?
-    /// The database URL (nil on SQLite).
-    public let postgresURL: String?
+/// One ledger's storage place: a SQLite file, or a PostgreSQL database. Every `open()` is a new
+/// storage on the same data, as a restarted or a second server process has.
+public enum StorageSite: Sendable {
+    case sqlite(path: String)
+    case postgres(url: String)
 
-    init(sqliteDirectory: String) {
-        sqlitePath = URL(fileURLWithPath: sqliteDirectory).appendingPathComponent("ledger.sqlite").path
-        postgresURL = nil
-    }
-
-    init(postgresURL: String) {
-        sqlitePath = nil
-        self.postgresURL = postgresURL
+    /// The SQLite file (nil on PostgreSQL), for the tests of SQLite itself.
+    public var sqlitePath: String? {
+        if case .sqlite(let path) = self { return path }
+        return nil
     }
 
     /// How `fieldledger-server` is told to use this place: its data directory, or the database.
     public var serverArguments: [String] {
-        if let sqlitePath { return ["--data", URL(fileURLWithPath: sqlitePath).deletingLastPathComponent().path] }
-        return ["--database", postgresURL!]
+        switch self {
+        case .sqlite(let path): return ["--data", URL(fileURLWithPath: path).deletingLastPathComponent().path]
+        case .postgres(let url): return ["--database", url]
+        }
     }
 
     /// Opens a storage on this place, running migrations as a starting server does.
     public func open() throws -> AnyServerStorage {
-        if let sqlitePath { return AnyServerStorage(try SQLiteLedgerStorage(path: sqlitePath)) }
-        return AnyServerStorage(try PostgresLedgerStorage(url: postgresURL!))
+        switch self {
+        case .sqlite(let path): return AnyServerStorage(try SQLiteLedgerStorage(path: path))
+        case .postgres(let url): return AnyServerStorage(try PostgresLedgerStorage(url: url))
+        }
     }
 }
