@@ -96,6 +96,8 @@ let package = Package(
         .executableTarget(name: "protocol-bench", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Benchmarks/ProtocolBench"),
         // Writes the wire format's preset dictionary (Protocol/README.md §3); run by hand.
         .executableTarget(name: "protocol-dictionary", dependencies: ["SyncProtocol", "LedgerCore", "LedgerTestSupport"], path: "Tools/ProtocolDictionary"),
+        // Writes the seeded workload as JSON for the peers of issue H (Benchmarks/Peers).
+        .executableTarget(name: "bench-workload", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/WorkloadExport"),
         // Release-mode benchmark of durable pushes through LedgerService on SQLite (issue D).
         .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
                           path: "Benchmarks/ServiceBench"),

@@ -31,6 +31,8 @@ func option(_ name: String) -> String? {
     CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
 }
 let only = option("--only")
+/// `--json FILE`: the backlog's figures for the suite's report (Benchmarks/compare).
+let jsonPath = option("--json")
 let kept = option("--keep")
 let root = kept.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("client-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -115,6 +117,10 @@ if only == nil || only == "backlog" {
     }
     print(String(format: "backlog: %d entries pulled in %.3f s (median of 5: %@ s), %d bytes on the wire (%.2f B/entry); goal ≤ 1 s and ≤ 800,000 bytes",
                  folded, median(times), times.map { String(format: "%.3f", $0) }.joined(separator: ", "), bytes, Double(bytes) / Double(folded)))
+    if let jsonPath {
+        let figures: [String: Any] = ["backlog": ["actions": folded, "seconds": median(times), "wire_bytes": bytes, "bytes_per_action": Double(bytes) / Double(folded)]]
+        try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonPath))
+    }
     // Where the time goes: the server answering every page with nobody folding, then the device
     // folding the same answers with no server (replayed from memory).
     var serverTimes: [Double] = [], deviceTimes: [Double] = []

@@ -200,4 +200,12 @@ print("(a) same log over 1,000 jobs: \(format(fewJobs.rate)) actions/s (÷ 10,00
 if only != "a" {
 let edits = try benchmarkConcurrentEdits(plans: 1_000, rounds: quick ? 5 : 50, writers: 2)
 print("(b) concurrent plan edits, 1,000 plans, 2 writers per round: \(format(edits.rate)) merges/s (\(edits.applied) applied, \(edits.parked) parked)")
+// `--json FILE`: (b)'s figures for the suite's report (Benchmarks/compare). The core has no
+// Foundation, so the few fields are written by hand.
+if let at = CommandLine.arguments.firstIndex(of: "--json"), at + 1 < CommandLine.arguments.count {
+    let text = "{\"merge\": {\"plans\": 1000, \"writers\": 2, \"rounds\": \(quick ? 5 : 50), \"merges_per_second\": \(edits.rate), \"applied\": \(edits.applied), \"parked\": \(edits.parked)}}\n"
+    guard let file = fopen(CommandLine.arguments[at + 1], "w") else { fatalError("ledger-bench: cannot write \(CommandLine.arguments[at + 1])") }
+    fputs(text, file)
+    fclose(file)
+}
 }

@@ -26,9 +26,20 @@ import SyncProtocol
 import Synchronization
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+}
 let total = arguments.first.flatMap(Int.init) ?? 1_000_000
+/// `--json FILE`: the figures for the suite's report (Benchmarks/compare), besides the text.
+let jsonPath = option("--json")
+/// `--devices N`: workload 5 of issue H instead: N devices at once, each pushing 10-action change
+/// sets and pulling a page after each, against one server process.
+let crowd = option("--devices").flatMap(Int.init)
+/// `--pause-ms M`: how long each of those devices waits between one sync and the next (a phone
+/// syncing continuously still waits for its next change); 0 makes every device hammer the server.
+let pauseMillis = option("--pause-ms").flatMap(Int.init) ?? 1_000
 let onPostgres = arguments.contains("--postgres")
-let processCount = arguments.firstIndex(of: "--processes").flatMap { arguments.indices.contains($0 + 1) ? Int(arguments[$0 + 1]) : nil } ?? 1
+let processCount = option("--processes").flatMap(Int.init) ?? 1
 guard processCount == 1 || onPostgres else {
     print("server-bench: several processes share one PostgreSQL; add --postgres")
     exit(1)
@@ -45,7 +56,9 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 // MARK: The workload, the company and the devices (set up in-process, not timed)
 
 let generated = clock.now
-let traffic = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: 50, actions: total, gapMillisMax: 30_000, pullEvery: 20,
+let deviceCount = crowd ?? 50
+let setSize = crowd == nil ? 100 : 10
+let traffic = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: deviceCount, actions: total, gapMillisMax: 30_000, pullEvery: 20,
                                       vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
                                                         installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
 print("server-bench: \(total) device actions from \(traffic.devices.count) devices on \(traffic.ledger.jobCount) jobs (generated in \(clock.now - generated))")
@@ -61,7 +74,7 @@ let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", data
 let company = try CompanyID("bench")
 let probeReplica = ReplicaID(high: 0xB0B, low: 1)
 let probeActor = Actor(user: try UserID("tech-probe"), role: .technician)
-func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%02x", index % 256), count: 32) }
+func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%08x", index), count: 8) }
 do {
     let storage = AnyServerStorage(try databaseURL.map { try PostgresLedgerStorage(url: $0) }
         ?? SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: dataDirectory)))
@@ -88,7 +101,7 @@ let jobs = traffic.setup.compactMap { entry -> JobID? in
 let setupCount = traffic.setup.count
 // Each device's change sets as the bytes it sends, made before the clock starts.
 let wires: [[[UInt8]]] = try traffic.byDevice.map { actions in
-    try FieldWorkload.runs(actions, size: 100).map { run in
+    try FieldWorkload.runs(actions, size: setSize).map { run in
         try SyncMessage.pushRequest(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench",
                                               clock: run.last!.hlc, actions: run)).encoded()
     }
@@ -197,6 +210,27 @@ var probeWall = lastWall
     return (seconds(clock.now - start), response.serverSequence)
 }
 
+/// The fixed pull: the log's last 1,000 entries as one page, for the probe device (median of 5).
+@MainActor func pullProbes(port: Int, head: UInt64) async throws -> Double {
+    let wire = try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head - 1_000, limit: 1_000)).encoded()
+    var times: [Double] = []
+    for _ in 0..<5 {
+        let start = clock.now
+        guard case .pullPage(let page) = try await send(wire, device: traffic.devices.count, port: port), page.entries.count == 1_000 else {
+            throw CocoaError(.coderInvalidValue)
+        }
+        times.append(seconds(clock.now - start))
+    }
+    return median(times)
+}
+
+/// Writes the figures for the suite's report, if asked.
+func writeJSON(_ figures: [String: Any]) throws {
+    guard let jsonPath else { return }
+    let data = try JSONSerialization.data(withJSONObject: figures, options: [.prettyPrinted, .sortedKeys])
+    try data.write(to: URL(fileURLWithPath: jsonPath))
+}
+
 /// Five fixed pushes: their median time and the log's head after them.
 @MainActor func probes(port: Int, head: UInt64) async throws -> (Double, UInt64) {
     var times: [Double] = [], head = head
@@ -218,7 +252,118 @@ print("storage: \(onPostgres ? "PostgreSQL (\(processCount) server process\(proc
 for each in servers {
     _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head, limit: 1)).encoded(), device: traffic.devices.count, port: each.port)
 }
+/// Workload 5 of issue H: every device at once, each pushing its 10-action change sets one
+/// after another and pulling one page (up to 1,000 entries) after each push, as a device that
+/// syncs continuously does. Each answered request's latency is kept; a 429 is waited out
+/// (Retry-After) and counted apart; anything else that fails is an error.
+@MainActor func runCrowd(_ count: Int, port: Int) async throws {
+    let crowdClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+        connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: count)))
+    struct Tally: Sendable { var push: [Double] = [], pull: [Double] = [], throttled = 0, errors: [String] = [], pushed = 0, pulled = 0 }
+    func exchange(_ wire: [UInt8], device: Int, tally: inout Tally) async -> (SyncMessage, Double)? {
+        while true {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token(device))")
+            request.headers.add(name: "Content-Type", value: "application/octet-stream")
+            request.body = .bytes(ByteBuffer(bytes: wire))
+            let start = clock.now
+            do {
+                let response = try await crowdClient.execute(request, timeout: .seconds(120))
+                let body = try await response.body.collect(upTo: 64 << 20)
+                let latency = seconds(clock.now - start)
+                if response.status.code == 429 {
+                    tally.throttled += 1
+                    try await Task.sleep(for: .seconds(Double(response.headers.first(name: "Retry-After") ?? "1") ?? 1))
+                    continue
+                }
+                guard response.status == .ok else {
+                    tally.errors.append("HTTP \(response.status.code)")
+                    return nil
+                }
+                return (try SyncMessage.decode(Array(buffer: body)), latency)
+            } catch {
+                tally.errors.append("\(error)")
+                return nil
+            }
+        }
+    }
+    let startCPU = server.cpuSeconds()
+    let start = clock.now
+    let replicas = traffic.devices, setupHead = UInt64(setupCount)
+    let tally = await withTaskGroup(of: Tally.self) { group in
+        for (device, sets) in wires.enumerated() {
+            group.addTask {
+                var tally = Tally()
+                var cursor = setupHead
+                // Devices start spread over one pause, not all in the same instant.
+                try? await Task.sleep(for: .milliseconds(pauseMillis * device / count))
+                for (index, wire) in sets.enumerated() {
+                    if index > 0, pauseMillis > 0 { try? await Task.sleep(for: .milliseconds(pauseMillis)) }
+                    guard let (answer, latency) = await exchange(wire, device: device, tally: &tally) else { continue }
+                    guard case .pushResponse(let response) = answer, response.sendFrom == nil else {
+                        tally.errors.append("push answered \(answer)")
+                        continue
+                    }
+                    tally.push.append(latency)
+                    tally.pushed += response.outcomes.count
+                    let pull = try! SyncMessage.pullRequest(PullRequest(replica: replicas[device], afterSequence: cursor, limit: 1_000)).encoded()
+                    guard let (page, pullLatency) = await exchange(pull, device: device, tally: &tally) else { continue }
+                    guard case .pullPage(let pulled) = page else {
+                        tally.errors.append("pull answered \(page)")
+                        continue
+                    }
+                    tally.pull.append(pullLatency)
+                    tally.pulled += pulled.entries.count
+                    cursor = pulled.checkpoint.sequence
+                }
+                return tally
+            }
+        }
+        var all = Tally()
+        for await one in group {
+            all.push += one.push
+            all.pull += one.pull
+            all.throttled += one.throttled
+            all.errors += one.errors
+            all.pushed += one.pushed
+            all.pulled += one.pulled
+        }
+        return all
+    }
+    let elapsed = seconds(clock.now - start)
+    let cpu = server.cpuSeconds() - startCPU
+    try await crowdClient.shutdown().get()
+    func percentile(_ values: [Double], _ p: Int) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * p / 100)]
+    }
+    let memory = server.memory()
+    print("each device: push 10 actions, pull a page of up to 1,000 entries, wait \(pauseMillis) ms, again")
+    print(String(format: "%d devices at once: %d pushes (%d actions) and %d pulls (%d entries) in %.2f s; server CPU %.1f s",
+                 count, tally.push.count, tally.pushed, tally.pull.count, tally.pulled, elapsed, cpu))
+    print(String(format: "push latency: median %.1f ms, p99 %.1f ms, max %.1f ms; pull latency: median %.1f ms, p99 %.1f ms",
+                 percentile(tally.push, 50) * 1000, percentile(tally.push, 99) * 1000, percentile(tally.push, 100) * 1000,
+                 percentile(tally.pull, 50) * 1000, percentile(tally.pull, 99) * 1000))
+    print(String(format: "server memory: peak %.0f MiB (now %.0f MiB); 429 answers waited out: %d; errors: %d%@", memory.peak, memory.now, tally.throttled,
+                 tally.errors.count, tally.errors.isEmpty ? "" : " (first: \(tally.errors[0]))"))
+    try writeJSON(["crowd": [
+        "devices": count, "pushes": tally.push.count, "actions": tally.pushed, "pulls": tally.pull.count, "entries_pulled": tally.pulled,
+        "seconds": elapsed, "push_p50_ms": percentile(tally.push, 50) * 1000, "push_p99_ms": percentile(tally.push, 99) * 1000,
+        "pull_p99_ms": percentile(tally.pull, 99) * 1000, "peak_memory_mib": memory.peak, "throttled": tally.throttled, "errors": tally.errors.count,
+        "log_before": setupCount, "pause_ms": pauseMillis,
+    ]])
+}
+
+if let crowd {
+    try await runCrowd(crowd, port: server.port)
+    _ = server.stop()
+    try await client.shutdown().get()
+    exit(0)
+}
+
 var probeTimes: [(log: UInt64, seconds: Double)] = []
+var pullTimes: [Double] = [try await pullProbes(port: server.port, head: head)]
 let (firstProbe, probedHead) = try await probes(port: server.port, head: head)
 probeTimes.append((head, firstProbe))
 head = probedHead
@@ -258,6 +403,7 @@ for quarter in 0..<quarters {
     let memory = server.memory()
     print(String(format: "quarter %d: %d actions in %.2f s: %.0f actions/s; server CPU %.1f µs/action; server memory %.0f MiB (peak %.0f)",
                  quarter + 1, pushed, seconds(elapsed), Double(pushed) / seconds(elapsed), cpu / Double(pushed) * 1e6, memory.now, memory.peak))
+    pullTimes.append(try await pullProbes(port: server.port, head: head))
     let (probeTime, next) = try await probes(port: server.port, head: head)
     probeTimes.append((head, probeTime))
     head = next
@@ -265,9 +411,16 @@ for quarter in 0..<quarters {
 let peak = server.memory().peak
 print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answers waited out: %d); server CPU %.1f µs/action; server peak memory %.0f MiB",
              pushedTotal, seconds(loadTime), Double(pushedTotal) / seconds(loadTime), throttled.load(ordering: .relaxed), loadCPU / Double(pushedTotal) * 1e6, peak))
-for (log, time) in probeTimes {
-    print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f)", log, time * 1000, time / probeTimes[0].seconds))
+for ((log, time), pull) in zip(probeTimes, pullTimes) {
+    print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f); pull of the last 1,000: %.1f ms (÷ first %.2f)",
+                 log, time * 1000, time / probeTimes[0].seconds, pull * 1000, pull / pullTimes[0]))
 }
+try writeJSON([
+    "ingest": ["actions": pushedTotal, "seconds": seconds(loadTime), "actions_per_second": Double(pushedTotal) / seconds(loadTime),
+               "server_cpu_us_per_action": loadCPU / Double(pushedTotal) * 1e6, "peak_memory_mib": peak, "wire_bytes": wireBytes,
+               "bytes_per_action": Double(wireBytes) / Double(total), "storage": onPostgres ? "postgresql" : "sqlite", "processes": processCount],
+    "growth": ["log": probeTimes.map(\.log), "push_ms": probeTimes.map { $0.seconds * 1000 }, "pull_ms": pullTimes.map { $0 * 1000 }],
+])
 for other in servers.dropFirst() { _ = other.stop() }
 let stopTime = server.stop()
 print("graceful stop: \(stopTime)")
