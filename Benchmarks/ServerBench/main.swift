@@ -288,6 +288,7 @@ for each in servers {
             }
         }
     }
+    let before = server.memory().now
     let startCPU = server.cpuSeconds()
     let start = clock.now
     let replicas = traffic.devices, setupHead = UInt64(setupCount)
@@ -345,13 +346,14 @@ for each in servers {
     print(String(format: "push latency: median %.1f ms, p99 %.1f ms, max %.1f ms; pull latency: median %.1f ms, p99 %.1f ms",
                  percentile(tally.push, 50) * 1000, percentile(tally.push, 99) * 1000, percentile(tally.push, 100) * 1000,
                  percentile(tally.pull, 50) * 1000, percentile(tally.pull, 99) * 1000))
+    print(String(format: "server memory: %.0f MiB before the devices came (the company loaded)", before))
     print(String(format: "server memory: peak %.0f MiB (now %.0f MiB); 429 answers waited out: %d; errors: %d%@", memory.peak, memory.now, tally.throttled,
                  tally.errors.count, tally.errors.isEmpty ? "" : " (first: \(tally.errors[0]))"))
     try writeJSON(["crowd": [
         "devices": count, "pushes": tally.push.count, "actions": tally.pushed, "pulls": tally.pull.count, "entries_pulled": tally.pulled,
         "seconds": elapsed, "push_p50_ms": percentile(tally.push, 50) * 1000, "push_p99_ms": percentile(tally.push, 99) * 1000,
         "pull_p99_ms": percentile(tally.pull, 99) * 1000, "peak_memory_mib": memory.peak, "throttled": tally.throttled, "errors": tally.errors.count,
-        "log_before": setupCount, "pause_ms": pauseMillis,
+        "log_before": setupCount, "pause_ms": pauseMillis, "memory_before_mib": before,
     ]])
 }
 

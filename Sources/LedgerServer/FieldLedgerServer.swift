@@ -18,6 +18,7 @@ public struct FieldLedgerServer: Sendable {
     public let administration: Administration<AnyServerStorage>
     public let metrics = ServerMetrics()
     let limiter: RateLimiter
+    let pages = PullPageCache()
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -121,12 +122,24 @@ public struct FieldLedgerServer: Sendable {
             SyncLog.push(logger, device: device, response: response, elapsed: ContinuousClock.now - started)
             return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
         case .readPage(let after, let limit):
+            let key = PullPageCache.Key(company: device.company, after: after, limit: limit)
+            if let cached = pages.page(key) {
+                let head = try await offload { try self.service.head(company: device.company) }
+                metrics.recordPull(lag: head >= after ? head - after : 0)
+                SyncLog.pull(logger, device: device, after: after, entries: cached.entries, caughtUp: false, head: head)
+                return Self.binary(bytes: cached.bytes, status: .ok)
+            }
             let (page, head) = try await offload {
                 (try self.service.pull(company: device.company, after: after, limit: limit), try self.service.head(company: device.company))
             }
             metrics.recordPull(lag: head >= after ? head - after : 0)
-            SyncLog.pull(logger, device: device, after: after, page: page, head: head)
-            return Self.binary(session.pageReady(entries: page.entries, checkpoint: page.checkpoint), status: .ok)
+            SyncLog.pull(logger, device: device, after: after, entries: page.entries.count, caughtUp: page.checkpoint.caughtUp, head: head)
+            let bytes = Self.encoded(session.pageReady(entries: page.entries, checkpoint: page.checkpoint))
+            // Only a page short of the head is the same for everyone forever (see PullPageCache).
+            if !page.checkpoint.caughtUp, !page.entries.isEmpty {
+                pages.store(.init(bytes: bytes, entries: page.entries.count, last: page.checkpoint.sequence), for: key)
+            }
+            return Self.binary(bytes: bytes, status: .ok)
         }
     }
 
@@ -156,10 +169,15 @@ public struct FieldLedgerServer: Sendable {
     }
 
     static func binary(_ message: SyncMessage, status: HTTPResponse.Status) -> Response {
-        // Encoding our own answer can only fail on a body over the limits, which pages respect.
-        let bytes = (try? message.encoded()) ?? []
-        return Response(status: status, headers: [.contentType: "application/x-fieldledger-sync"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        binary(bytes: encoded(message), status: status)
     }
+
+    static func binary(bytes: [UInt8], status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/x-fieldledger-sync"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // Encoding our own answer can only fail on a body over the limits, which pages respect.
+    static func encoded(_ message: SyncMessage) -> [UInt8] { (try? message.encoded()) ?? [] }
 }
 
 /// A device over its request rate (`RateLimiter`).

@@ -10,6 +10,8 @@ public enum ServerLimits {
     public static let requestsPerSecond = 15.0
     /// Devices whose buckets are remembered; the least recently seen are forgotten first.
     public static let trackedDevicesMax = 100_000
+    /// Encoded pull pages kept to answer other devices asking for the same stretch of a log.
+    public static let pullPageCacheBytes = 16 << 20
 }
 
 /// A token bucket per device replica: a device over its rate gets 429 with Retry-After.

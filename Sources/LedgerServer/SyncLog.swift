@@ -21,10 +21,10 @@ enum SyncLog {
         logger.info("push", metadata: metadata)
     }
 
-    static func pull(_ logger: Logger, device: DeviceCredential, after: UInt64, page: PullPage, head: UInt64) {
+    static func pull(_ logger: Logger, device: DeviceCredential, after: UInt64, entries: Int, caughtUp: Bool, head: UInt64) {
         logger.debug("pull", metadata: [
-            "company": "\(device.company)", "replica": "\(device.replica)", "after": "\(after)", "entries": "\(page.entries.count)",
-            "head": "\(head)", "caught_up": "\(page.checkpoint.caughtUp)",
+            "company": "\(device.company)", "replica": "\(device.replica)", "after": "\(after)", "entries": "\(entries)",
+            "head": "\(head)", "caught_up": "\(caughtUp)",
         ])
     }
 

@@ -12,6 +12,10 @@ final class CompanyMemory {
     private var highest: [ReplicaID: UInt64] = [:]
     /// Jobs changed since the stored projections were written.
     private var dirtyJobs: Set<JobID> = []
+    /// Digests of jobs unchanged since they were last asked for. A digest encodes the whole job,
+    /// so it costs as much as the job's history; every device catching up to the head asks for
+    /// the same ones.
+    private var digests: [JobID: JobDigest] = [:]
 
     private init(ledger: Ledger, head: UInt64, logDigest: [UInt8], openReviewCases: Int, projectedThrough: UInt64) {
         self.ledger = ledger
@@ -131,6 +135,15 @@ final class CompanyMemory {
         stored(cut)
     }
 
+    /// The digest of a job as it is at the head, nil for a job the company does not have.
+    func digest(of id: JobID) -> JobDigest? {
+        if let known = digests[id] { return known }
+        guard let job = try? ledger.job(id) else { return nil }
+        let digest = job.digest
+        digests[id] = digest
+        return digest
+    }
+
     /// Entries the stored projections are behind the head.
     var snapshotLag: UInt64 { head - projectedThrough }
 
@@ -150,7 +163,10 @@ final class CompanyMemory {
     private func applyCountingCases(_ action: Action, sequence: UInt64) -> Outcome {
         let (outcome, delta) = ledger.applyCountingOpenCases(action, sequence: sequence)
         openReviewCases += delta
-        if let job = action.touchedJob { dirtyJobs.insert(job) }
+        if let job = action.touchedJob {
+            dirtyJobs.insert(job)
+            digests[job] = nil
+        }
         return outcome
     }
 }

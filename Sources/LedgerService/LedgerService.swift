@@ -159,7 +159,11 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                 guard cursor <= head.sequence else {
                     throw ServiceError(.cursorAhead, "This device's cursor (\(cursor)) is past the server's log (\(head.sequence)); the device's replica needs repair.")
                 }
-                let stored = try tx.entries(after: cursor, limit: max(1, min(limit, ServerSyncSession.pageEntriesMax)))
+                // A page short of the head ends on a multiple of its size, so devices catching up
+                // from different cursors ask for the same pages after their first one (the server
+                // shares them, PullPageCache).
+                let size = UInt64(max(1, min(limit, ServerSyncSession.pageEntriesMax)))
+                let stored = try tx.entries(after: cursor, limit: Int(size - cursor % size))
                 let logDigest: [UInt8]
                 if let entry = stored.last {
                     logDigest = entry.logDigest
@@ -180,7 +184,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             // may already be past it when pushes committed since the read.
             let touched = Self.lastTouched(stored.map(\.entry), count: ServiceLimits.checkpointJobDigestsMax)
             let (memoryHead, digests) = try ledger(company) { memory in
-                (memory.head, memory.head == head ? touched.compactMap { try? memory.ledger.job($0).digest } : [])
+                (memory.head, memory.head == head ? touched.compactMap { memory.digest(of: $0) } : [])
             }
             if memoryHead == head { return page(true, digests) }
             // Newer entries exist: read again, or let the device ask for the next page.

@@ -18,8 +18,9 @@ final class LiveServer: @unchecked Sendable {
     init(data: String, database: String? = nil) throws {
         self.data = data
         self.database = database
-        // A free port, kept across restarts so devices set up against it find it again.
-        port = Int.random(in: 20_000...60_000)
+        // Kept across restarts so devices set up against it find it again; below the ephemeral
+        // range, so no outgoing connection holds it (TestPorts).
+        port = TestPorts.next()
     }
 
     /// A server in a new temporary folder (returned too) with company "acme" and `users`

@@ -206,6 +206,49 @@ struct ServerTests {
         }
     }
 
+    @Test("Pages short of the head end on multiples of their size and are the same for every device; the page at the head is never stale",
+          arguments: Backend.all)
+    func sharedPages(_ backend: Backend) async throws {
+        try await backend.withSite { site in
+            let world = try ServerWorld(site: site)
+            try await world.app().test(.live) { client in
+                var (office, tech) = try world.devices()
+                let day = Fixtures.date("2026-06-01")
+                let (job, officeSync, techSync) = try await world.jobOnThirds("J-7", customer: "Kim Ortega", day: day, client: client, office: &office, tech: &tech)
+                for cents in 1...9 {
+                    tech.perform(.recordPayment(PaymentRequest(amountMinor: Int64(cents) * 100, currency: .usd, method: .cash)), job: job, day: day,
+                                 physicalMillis: 2_000 + Int64(cents))
+                }
+                try await techSync.sync(&tech)
+                #expect(tech.cursor == 12)
+                func page(_ sync: SyncClient, after: UInt64) async throws -> PullPage {
+                    let (status, answer) = try await sync.send(.pullRequest(PullRequest(replica: sync.token == world.officeToken ? world.office.replica : world.tech.replica,
+                                                                                          afterSequence: after, limit: 5)))
+                    guard status == .ok, case .pullPage(let page)? = answer else { throw ServiceError(.storageFailed, "pull answered \(status)") }
+                    return page
+                }
+                // From cursor 1 the first page stops at 5; after that every page is 5 wide.
+                let first = try await page(techSync, after: 1)
+                #expect(first.entries.map(\.sequence) == [2, 3, 4, 5] && !first.checkpoint.caughtUp)
+                let middle = try await page(techSync, after: 5)
+                #expect(middle.entries.map(\.sequence) == Array(6...10) && !middle.checkpoint.caughtUp)
+                // Another device asking for the same stretch gets the same page, however it is served.
+                #expect(try await page(officeSync, after: 5) == middle)
+                let head = try await page(officeSync, after: 10)
+                #expect(head.entries.map(\.sequence) == [11, 12] && head.checkpoint.caughtUp)
+                // The head moves: the same request now sees the new entry and the job's new digest.
+                tech.perform(.recordPayment(PaymentRequest(amountMinor: 1_000, currency: .usd, method: .cash)), job: job, day: day, physicalMillis: 3_000)
+                try await techSync.sync(&tech)
+                let moved = try await page(officeSync, after: 10)
+                #expect(moved.entries.map(\.sequence) == [11, 12, 13] && moved.checkpoint.caughtUp)
+                #expect(try moved.checkpoint.jobs == [tech.confirmed.job(job).digest])
+                #expect(moved.checkpoint.jobs != head.checkpoint.jobs)
+                try await officeSync.sync(&office)
+                #expect(office.confirmed.stateDigest == (try world.server.service.projectedLedger(company: world.acme)).stateDigest)
+            }
+        }
+    }
+
     @Test("A device over its request rate gets 429 with Retry-After; another device is not held back")
     func rateLimit() async throws {
         // A token every 100 s: the fourth request is over the rate however slowly a loaded
