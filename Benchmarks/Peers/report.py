@@ -117,9 +117,12 @@ def main():
                  f"{push_ratio:.2f} ({growth['push_ms'][0]:.1f} → {max(growth['push_ms']):.1f} ms)",
                  {p["peer"]: f"{p['growth']['ratio']:.2f} ({p['growth']['first_seconds'] * 1000:.1f} → {p['growth']['last_seconds'] * 1000:.1f} ms)" for p in peers},
                  {}])
-    rows.append(["6 growth", "fixed 1,000-entry pull, worst ÷ first", f"{pull_ratio:.2f} ({growth['pull_ms'][0]:.1f} → {max(growth['pull_ms']):.1f} ms)",
+    cold = growth.get("pull_first_ms", growth["pull_ms"])
+    cold_ratio = max(cold) / cold[0]
+    rows.append(["6 growth", "a device 1,000 entries behind catches up, worst ÷ first (median of 5; the first of the 5, which computes the job digests, in brackets)",
+                 f"{pull_ratio:.2f} ({growth['pull_ms'][0]:.1f} → {max(growth['pull_ms']):.1f} ms) [{cold_ratio:.2f}: {cold[0]:.1f} → {max(cold):.1f} ms]",
                  {p["peer"]: "" for p in peers}, {}])
-    goal(6, "push and pull within 1.2×", push_ratio <= 1.2 and pull_ratio <= 1.2)
+    goal(6, "push and pull within 1.2× (the pull's first of 5 included)", push_ratio <= 1.2 and pull_ratio <= 1.2 and cold_ratio <= 1.2)
 
     names = [p["peer"] for p in peers]
     lines = [f"Machine: {machine()}. Command: `{args.command}`. {ingest['ingest']['actions']:,} ingested actions "
