@@ -255,9 +255,10 @@ var servers = try (0..<processCount).map { _ in try Server(binary: serverBinary,
 var server = servers[0]
 var head = UInt64(setupCount)
 print("storage: \(onPostgres ? "PostgreSQL (\(processCount) server process\(processCount == 1 ? "" : "es"))" : "SQLite")")
-// The first request of a company loads it; do that before the clock starts.
+// The first request that needs a company's memory loads it (a pull of the head's last entry
+// does: it carries that job's digest); do that before the clock starts.
 for each in servers {
-    _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head, limit: 1)).encoded(), device: traffic.devices.count, port: each.port)
+    _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head - 1, limit: 1)).encoded(), device: traffic.devices.count, port: each.port)
 }
 /// Workload 5 of issue H: every device at once, each pushing its 10-action change sets one
 /// after another and pulling one page (up to 1,000 entries) after each push, as a device that

@@ -19,6 +19,7 @@ public struct FieldLedgerServer: Sendable {
     public let metrics = ServerMetrics()
     let limiter: RateLimiter
     let pages = PullPageCache()
+    let pullGate = AsyncGate(width: ServerLimits.pullsBuiltAtOnce)
 
     /// The database file inside a data directory.
     public static func databasePath(in directory: String) -> String {
@@ -123,24 +124,31 @@ public struct FieldLedgerServer: Sendable {
             return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
         case .readPage(let after, let limit):
             let key = PullPageCache.Key(company: device.company, after: after, limit: limit)
-            if let cached = pages.page(key) {
-                let head = try await offload { try self.service.head(company: device.company) }
+            if let cached = pages.page(key) { return try await answer(cached, device: device, after: after, logger: logger) }
+            return try await pullGate.run {
+                // Devices that asked for the same page while this one waited find it built.
+                if let cached = pages.page(key) { return try await answer(cached, device: device, after: after, logger: logger) }
+                let (page, head) = try await offload {
+                    (try self.service.pull(company: device.company, after: after, limit: limit), try self.service.head(company: device.company))
+                }
                 metrics.recordPull(lag: head >= after ? head - after : 0)
-                SyncLog.pull(logger, device: device, after: after, entries: cached.entries, caughtUp: false, head: head)
-                return Self.binary(bytes: cached.bytes, status: .ok)
+                SyncLog.pull(logger, device: device, after: after, entries: page.entries.count, caughtUp: page.checkpoint.caughtUp, head: head)
+                let bytes = Self.encoded(session.pageReady(entries: page.entries, checkpoint: page.checkpoint))
+                // Only a page short of the head is the same for everyone forever (see PullPageCache).
+                if !page.checkpoint.caughtUp, !page.entries.isEmpty {
+                    pages.store(.init(bytes: bytes, entries: page.entries.count, last: page.checkpoint.sequence), for: key)
+                }
+                return Self.binary(bytes: bytes, status: .ok)
             }
-            let (page, head) = try await offload {
-                (try self.service.pull(company: device.company, after: after, limit: limit), try self.service.head(company: device.company))
-            }
-            metrics.recordPull(lag: head >= after ? head - after : 0)
-            SyncLog.pull(logger, device: device, after: after, entries: page.entries.count, caughtUp: page.checkpoint.caughtUp, head: head)
-            let bytes = Self.encoded(session.pageReady(entries: page.entries, checkpoint: page.checkpoint))
-            // Only a page short of the head is the same for everyone forever (see PullPageCache).
-            if !page.checkpoint.caughtUp, !page.entries.isEmpty {
-                pages.store(.init(bytes: bytes, entries: page.entries.count, last: page.checkpoint.sequence), for: key)
-            }
-            return Self.binary(bytes: bytes, status: .ok)
         }
+    }
+
+    /// Answers a pull with a page another device's pull built.
+    private func answer(_ cached: PullPageCache.Page, device: DeviceCredential, after: UInt64, logger: Logger) async throws -> Response {
+        let head = try await offload { try self.service.head(company: device.company) }
+        metrics.recordPull(lag: head >= after ? head - after : 0)
+        SyncLog.pull(logger, device: device, after: after, entries: cached.entries, caughtUp: false, head: head)
+        return Self.binary(bytes: cached.bytes, status: .ok)
     }
 
     func authenticate(_ request: Request) throws -> DeviceCredential {

@@ -12,6 +12,8 @@ public enum ServerLimits {
     public static let trackedDevicesMax = 100_000
     /// Encoded pull pages kept to answer other devices asking for the same stretch of a log.
     public static let pullPageCacheBytes = 16 << 20
+    /// Pull pages built at once (each holds its entries decoded); more wait their turn.
+    public static let pullsBuiltAtOnce = 4
 }
 
 /// A token bucket per device replica: a device over its rate gets 429 with Retry-After.

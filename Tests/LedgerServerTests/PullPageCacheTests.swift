@@ -1,5 +1,6 @@
 @testable import LedgerServer
 import LedgerService
+import Synchronization
 import Testing
 
 @Suite("The shared cache of pull pages")
@@ -25,5 +26,29 @@ struct PullPageCacheTests {
         // A page larger than a quarter of the budget is not kept at all.
         cache.store(.init(bytes: Array(repeating: 9, count: 101), entries: 5, last: 0), for: key(acme, 20))
         #expect(cache.page(key(acme, 20)) == nil)
+    }
+}
+
+@Suite("The gate that bounds pull pages built at once")
+struct AsyncGateTests {
+    @Test("No more than its width run at once, and every task gets through")
+    func width() async {
+        let gate = AsyncGate(width: 2)
+        final class Counts: Sendable { let value = Mutex((now: 0, most: 0, done: 0)) }
+        let counts = Counts()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    await gate.run {
+                        counts.value.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                        try? await Task.sleep(for: .milliseconds(5))
+                        counts.value.withLock { $0.now -= 1; $0.done += 1 }
+                    }
+                }
+            }
+        }
+        let final = counts.value.withLock { $0 }
+        #expect(final.done == 20)
+        #expect(final.most == 2)
     }
 }
