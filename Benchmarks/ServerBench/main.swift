@@ -168,14 +168,20 @@ final class Server {
 let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
 let throttled = Atomic<Int>(0)
 
+/// A device's sync request carrying `wire`.
+func syncRequest(_ wire: [UInt8], device: Int, port: Int) -> HTTPClientRequest {
+    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync")
+    request.method = .POST
+    request.headers.add(name: "Authorization", value: "Bearer \(token(device))")
+    request.headers.add(name: "Content-Type", value: "application/octet-stream")
+    request.body = .bytes(ByteBuffer(bytes: wire))
+    return request
+}
+
 /// Sends one sync message; waits out a 429 as a device would. Returns the answer.
 func send(_ wire: [UInt8], device: Int, port: Int) async throws -> SyncMessage {
     while true {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token(device))")
-        request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        request.body = .bytes(ByteBuffer(bytes: wire))
+        let request = syncRequest(wire, device: device, port: port)
         let response = try await client.execute(request, timeout: .seconds(120))
         let body = try await response.body.collect(upTo: 64 << 20)
         if response.status.code == 429 {
@@ -270,11 +276,7 @@ for each in servers {
     struct Tally: Sendable { var push: [Double] = [], pull: [Double] = [], throttled = 0, errors: [String] = [], pushed = 0, pulled = 0 }
     func exchange(_ wire: [UInt8], device: Int, tally: inout Tally) async -> (SyncMessage, Double)? {
         while true {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(token(device))")
-            request.headers.add(name: "Content-Type", value: "application/octet-stream")
-            request.body = .bytes(ByteBuffer(bytes: wire))
+            let request = syncRequest(wire, device: device, port: port)
             let start = clock.now
             do {
                 let response = try await crowdClient.execute(request, timeout: .seconds(120))
