@@ -186,6 +186,10 @@ if let at = CommandLine.arguments.firstIndex(of: "--fold"), let jobs = Int(Comma
     print("folded \(count) actions over \(jobs) jobs")
     exit(0)
 }
+if let at = CommandLine.arguments.firstIndex(of: "--composition"), let count = Int(CommandLine.arguments[at + 1]) {
+    try composition(actions: count)
+    exit(0)
+}
 print("ledger-bench: \(runs) run(s) each, medians; release build expected")
 if only != "b" {
 let small = try benchmarkFold(jobs: 10_000, actions: quick ? 10_000 : 10_000)
@@ -208,4 +212,39 @@ if let at = CommandLine.arguments.firstIndex(of: "--json"), at + 1 < CommandLine
     fputs(text, file)
     fclose(file)
 }
+}
+
+/// `--composition ACTIONS`: what the jobs of issue C's workload hold after ACTIONS actions
+/// (the server-bench workload: seed 7, 10,000 jobs, 50 devices), and their canonical bytes.
+func composition(actions count: Int) throws {
+    let workload = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: 50, actions: count, gapMillisMax: 30_000, pullEvery: 20,
+                                           vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
+                                                             installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
+    var payments = 0, refunds = 0, orders = 0, previousPlans = 0, cases = 0, openCases = 0, superseded = 0, dots = 0, bytes = 0
+    var caseKinds: [String: Int] = [:]
+    var largest = 0
+    for job in workload.ledger.jobs {
+        payments += job.payments.count
+        refunds += job.refunds.count
+        orders += job.changeOrders.count
+        previousPlans += job.previousPlans.count
+        cases += job.sync.reviewCases.count
+        openCases += job.sync.openReviewCases.count
+        superseded += job.sync.superseded.count
+        dots += job.sync.dots.count
+        for reviewCase in job.sync.reviewCases { caseKinds[reviewCase.kind.rawValue, default: 0] += 1 }
+        let size = CanonicalEncoding.bytes(of: job).count
+        bytes += size
+        largest = max(largest, size)
+    }
+    let clock = ContinuousClock()
+    var recordBytes = 0, canonicalBytes = 0
+    let canonicalTime = clock.measure { for job in workload.ledger.jobs { canonicalBytes += CanonicalEncoding.bytes(of: job).count } }
+    let recordTime = clock.measure { for job in workload.ledger.jobs { recordBytes += JobRecord.bytes(of: job).count } }
+    print("  encoding every job: canonical \(canonicalBytes) bytes in \(canonicalTime); record \(recordBytes) bytes in \(recordTime)")
+    print("composition after \(count) actions over \(workload.ledger.jobCount) jobs:")
+    print("  payments \(payments), refunds \(refunds), change orders \(orders), previous plans \(previousPlans), superseded \(superseded), dots \(dots)")
+    print("  review cases \(cases) (open \(openCases)): \(caseKinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+    print("  canonical bytes of every job \(bytes) (\(bytes / max(1, workload.ledger.jobCount)) per job, largest \(largest))")
+    print("  strides: Payment \(MemoryLayout<Payment>.stride), ReviewCase \(MemoryLayout<ReviewCase>.stride), Dot \(MemoryLayout<Dot>.stride), Refund \(MemoryLayout<Refund>.stride), ChangeOrder \(MemoryLayout<ChangeOrder>.stride), Plan \(MemoryLayout<Plan>.stride)")
 }

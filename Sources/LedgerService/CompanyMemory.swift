@@ -97,9 +97,9 @@ final class CompanyMemory {
         let openReviewCases: Int
         let through: UInt64
 
-        /// The jobs' canonical bytes: what the storage keeps.
+        /// The jobs' records: what the storage keeps.
         func encoded() -> ProjectionSnapshot {
-            ProjectionSnapshot(jobs: jobs.map { ($0.id, CanonicalEncoding.bytes(of: $0)) }, state: state, openReviewCases: openReviewCases, through: through)
+            ProjectionSnapshot(jobs: jobs.map { ($0.id, StoredJobFormat.record(of: $0)) }, state: state, openReviewCases: openReviewCases, through: through)
         }
     }
 

@@ -218,7 +218,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             let head = try tx.head()
             try tx.deleteAllJobs()
             let memory = CompanyMemory.rebuilt(folded, head: head.sequence, logDigest: head.logDigest)
-            try tx.saveProjections(ProjectionSnapshot(jobs: folded.jobs.map { ($0.id, CanonicalEncoding.bytes(of: $0)) },
+            try tx.saveProjections(ProjectionSnapshot(jobs: folded.jobs.map { ($0.id, StoredJobFormat.record(of: $0)) },
                                                       state: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases),
                                                       openReviewCases: memory.openReviewCases, through: head.sequence))
             memories[company] = memory

@@ -47,19 +47,47 @@ public struct StoredEntry: Hashable, Sendable {
     }
 }
 
-/// Changed jobs (as their canonical bytes) and the company state, as of a log sequence.
+/// Changed jobs (as their records, `StoredJobFormat.record`) and the company state, as of a
+/// log sequence.
 public struct ProjectionSnapshot: Sendable {
-    public let jobs: [(id: JobID, encoded: [UInt8])]
+    public let jobs: [(id: JobID, record: [UInt8])]
     public let state: CompanyState
     public let openReviewCases: Int
     public let through: UInt64
 
     /// Makes a snapshot.
-    public init(jobs: [(id: JobID, encoded: [UInt8])], state: CompanyState, openReviewCases: Int, through: UInt64) {
+    public init(jobs: [(id: JobID, record: [UInt8])], state: CompanyState, openReviewCases: Int, through: UInt64) {
         self.jobs = jobs
         self.state = state
         self.openReviewCases = openReviewCases
         self.through = through
+    }
+}
+
+/// How a stored job row holds its job (decision 0022). Snapshots write records; rows written
+/// before records came hold canonical bytes until the job's next snapshot replaces them.
+public enum StoredJobFormat: Int64, Sendable, CaseIterable {
+    /// The job's canonical bytes (Protocol §3): what every row held before schema v8.
+    case canonical = 0
+    /// The job's compact record (`JobRecord`, decision 0016): what snapshots write.
+    case record = 1
+
+    /// The record a snapshot stores for `job`.
+    public static func record(of job: Job) -> [UInt8] { JobRecord.bytes(of: job) }
+
+    /// The job a stored row holds; a row that does not read back throws `storageFailed`.
+    public static func job(_ bytes: [UInt8], format code: Int64) throws -> Job {
+        guard let format = StoredJobFormat(rawValue: code) else {
+            throw ServiceError(.storageFailed, "A stored job has the unknown format \(code); this server is older than the database, upgrade it.")
+        }
+        do {
+            switch format {
+            case .canonical: return try CanonicalEncoding.decode(Job.self, from: bytes)
+            case .record: return try JobRecord.job(from: bytes)
+            }
+        } catch {
+            throw ServiceError(.storageFailed, "A stored job does not read back (\(error)); the database is damaged.")
+        }
     }
 }
 

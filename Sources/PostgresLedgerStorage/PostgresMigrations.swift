@@ -73,6 +73,12 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Rows from before v2 hold canonical bytes (format 0); snapshots now write the job's
+        // record (format 1, decision 0022). No CHECK: a newer server's format must reach a clear
+        // error (StoredJobFormat.job), not a constraint failure.
+        ("v2: job rows say how they hold the job", [
+            "ALTER TABLE job ADD COLUMN format bigint NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, in one transaction.

@@ -102,18 +102,20 @@ struct PostgresTransaction: LedgerTransaction {
     func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int) {
         guard let row = try session.rows("SELECT state, open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
         let (state, open) = try row.decode((ByteBuffer, Int64).self)
-        let jobs = try session.rows("SELECT state FROM job WHERE company = \(company) ORDER BY id").map {
-            try PostgresForm.decode(Job.self, try $0.decode(ByteBuffer.self))
+        let jobs = try session.rows("SELECT format, state FROM job WHERE company = \(company) ORDER BY id").map {
+            let (format, state) = try $0.decode((Int64, ByteBuffer).self)
+            return try StoredJobFormat.job(PostgresForm.array(state), format: format)
         }
         return (try PostgresForm.decode(CompanyState.self, state), jobs, Int(open))
     }
 
     func saveProjections(_ snapshot: ProjectionSnapshot) throws {
         if !snapshot.jobs.isEmpty {
-            let ids = snapshot.jobs.map { PostgresForm.job($0.id) }, states = snapshot.jobs.map { PostgresForm.bytes($0.encoded) }
+            let ids = snapshot.jobs.map { PostgresForm.job($0.id) }, states = snapshot.jobs.map { PostgresForm.bytes($0.record) }
             try session.execute("""
-                INSERT INTO job (company, id, state) SELECT \(company), * FROM unnest(\(ids)::bytea[], \(states)::bytea[])
-                ON CONFLICT (company, id) DO UPDATE SET state = excluded.state
+                INSERT INTO job (company, id, format, state) SELECT \(company), u.id, \(StoredJobFormat.record.rawValue), u.state
+                FROM unnest(\(ids)::bytea[], \(states)::bytea[]) AS u(id, state)
+                ON CONFLICT (company, id) DO UPDATE SET format = excluded.format, state = excluded.state
                 """)
         }
         try session.execute("""

@@ -144,6 +144,13 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
                 try db.execute(sql: "UPDATE company SET log_digest = ? WHERE key = ?", arguments: [Data(digest), company])
             }
         }
+        migrator.registerMigration("v8: job rows say how they hold the job") { db in
+            // Rows from before v8 hold canonical bytes (format 0); snapshots now write the job's
+            // record (format 1, decision 0022), and each row changes format when its job is next
+            // stored. No CHECK on the column: a newer server's format must reach a clear error
+            // (StoredJobFormat.job), not a constraint failure.
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN format INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -324,13 +331,19 @@ struct SQLiteTransaction: LedgerTransaction {
         guard let row = try Row.fetchOne(db, sql: "SELECT state, open_review_cases FROM company WHERE key = ?", arguments: [company]) else {
             throw ServiceError(.storageFailed, "The company's row vanished inside a transaction.")
         }
-        let jobs = try Data.fetchAll(db, sql: "SELECT state FROM job WHERE company = ? ORDER BY id", arguments: [company]).map { try Codec.decode(Job.self, $0) }
+        let jobs = try Row.fetchAll(db, sql: "SELECT format, state FROM job WHERE company = ? ORDER BY id", arguments: [company]).map { row in
+            try StoredJobFormat.job(Array(row["state"] as Data), format: row["format"])
+        }
         return (try Codec.decode(CompanyState.self, row["state"]), jobs, row["open_review_cases"])
     }
 
     func saveProjections(_ snapshot: ProjectionSnapshot) throws {
-        let upsert = try db.cachedStatement(sql: "INSERT INTO job (company, id, state) VALUES (?, ?, ?) ON CONFLICT (company, id) DO UPDATE SET state = excluded.state")
-        for job in snapshot.jobs { try upsert.execute(arguments: [company, Keys.job(job.id), Data(job.encoded)]) }
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO job (company, id, format, state) VALUES (?, ?, ?, ?)
+            ON CONFLICT (company, id) DO UPDATE SET format = excluded.format, state = excluded.state
+            """)
+        let format = StoredJobFormat.record.rawValue
+        for job in snapshot.jobs { try upsert.execute(arguments: [company, Keys.job(job.id), format, Data(job.record)]) }
         try db.execute(sql: "UPDATE company SET state = ?, open_review_cases = ?, projected_through = ? WHERE key = ?",
                        arguments: [Codec.encode(snapshot.state), snapshot.openReviewCases, try Keys.integer(snapshot.through), company])
     }
