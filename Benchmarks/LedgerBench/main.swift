@@ -222,6 +222,8 @@ func composition(actions count: Int) throws {
                                                              installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
     var payments = 0, refunds = 0, orders = 0, previousPlans = 0, cases = 0, openCases = 0, superseded = 0, dots = 0, bytes = 0
     var caseKinds: [String: Int] = [:]
+    // `--copies-only` leaves out the encodings (for profiling the copies).
+    let encode = !CommandLine.arguments.contains("--copies-only")
     var largest = 0
     for job in workload.ledger.jobs {
         payments += job.payments.count
@@ -233,15 +235,33 @@ func composition(actions count: Int) throws {
         superseded += job.sync.superseded.count
         dots += job.sync.dots.count
         for reviewCase in job.sync.reviewCases { caseKinds[reviewCase.kind.rawValue, default: 0] += 1 }
-        let size = CanonicalEncoding.bytes(of: job).count
+        let size = encode ? CanonicalEncoding.bytes(of: job).count : 0
         bytes += size
         largest = max(largest, size)
     }
     let clock = ContinuousClock()
     var recordBytes = 0, canonicalBytes = 0
-    let canonicalTime = clock.measure { for job in workload.ledger.jobs { canonicalBytes += CanonicalEncoding.bytes(of: job).count } }
-    let recordTime = clock.measure { for job in workload.ledger.jobs { recordBytes += JobRecord.bytes(of: job).count } }
+    let canonicalTime = clock.measure { guard encode else { return }
+        for job in workload.ledger.jobs { canonicalBytes += CanonicalEncoding.bytes(of: job).count } }
+    let recordTime = clock.measure { guard encode else { return }
+        for job in workload.ledger.jobs { recordBytes += JobRecord.bytes(of: job).count } }
     print("  encoding every job: canonical \(canonicalBytes) bytes in \(canonicalTime); record \(recordBytes) bytes in \(recordTime)")
+    // What the writer pays for a snapshot in flight: the cut shares every job, so the first
+    // action on each job after the cut copies the job's arrays.
+    var shared = workload.ledger
+    let payer = Actor(user: try UserID("tech-0"), role: .technician)
+    let jobIDs = workload.ledger.jobs.map(\.id)
+    func oneEach(_ round: UInt64) -> [Action] {
+        jobIDs.enumerated().map { index, id in
+            Action(dot: Dot(replica: ReplicaID(high: 99, low: round), counter: UInt64(index + 1)), hlc: HLCTimestamp(wallMillis: Int64(1 << 40) + Int64(index)),
+                   actor: payer, job: id, seenSequence: 0, businessDay: day, payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
+        }
+    }
+    let firstRound = oneEach(1), secondRound = oneEach(2)
+    var sequence: UInt64 = 10_000_000
+    let copying = clock.measure { for action in firstRound { sequence += 1; _ = shared.apply(action, sequence: sequence) } }
+    let inPlace = clock.measure { for action in secondRound { sequence += 1; _ = shared.apply(action, sequence: sequence) } }
+    print("  one payment on each job: \(copying) while the jobs are shared with a snapshot's cut, \(inPlace) once they are not")
     print("composition after \(count) actions over \(workload.ledger.jobCount) jobs:")
     print("  payments \(payments), refunds \(refunds), change orders \(orders), previous plans \(previousPlans), superseded \(superseded), dots \(dots)")
     print("  review cases \(cases) (open \(openCases)): \(caseKinds.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")

@@ -17,8 +17,8 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     private let lock = NSLock()
     private var memories: [CompanyID: CompanyMemory] = [:]
     private var writer: WriteQueue!
-    /// Encodes snapshots beside the writer, one at a time.
-    private let snapshots = DispatchQueue(label: "fieldledger-snapshots", qos: .utility)
+    /// Encodes snapshots beside the writer, one at a time, at a lower priority.
+    private let snapshots = BackgroundWorker(name: "fieldledger-snapshots")
     private let snapshotLagEntries: UInt64
 
     /// Makes a service over `storage` and starts its writer. A snapshot of the projections is

@@ -34,6 +34,9 @@ public enum ServiceLimits {
     /// stored: bounds the replay on start against the snapshot's cost, which grows with the
     /// jobs' history (Benchmarks/README.md has both measured).
     public static let snapshotLagEntries: UInt64 = 1_000_000
+    /// The nice value of the thread that encodes snapshots (0 is the writer's, 19 the lowest):
+    /// it gets about a tenth of a core the pushes also want, all of one that is idle.
+    public static let backgroundNice: Int32 = 10
     /// Entries read per page when replaying the log into memory.
     public static let replayPageEntries = 5_000
     /// Job digests a checkpoint carries at most: those of the jobs its page touched last. Both

@@ -75,3 +75,52 @@ final class WriteQueue: @unchecked Sendable {
         return group
     }
 }
+
+/// Runs background work (snapshot encoding) in order on a thread of its own at a lower CPU
+/// priority than the writer and the HTTP threads (`ServiceLimits.backgroundNice`): on a
+/// two-core server the encoding of a large snapshot otherwise takes a core from the pushes that
+/// are waiting (decision 0022). The thread exists only while there is work, so idle services
+/// (a test, a simulated world) hold none.
+final class BackgroundWorker: @unchecked Sendable {
+    private let name: String
+    private let lock = NSLock()
+    private var queue: [@Sendable () -> Void] = []
+    private var running = false
+
+    init(name: String) { self.name = name }
+
+    /// Queues `work` after everything queued before it.
+    func async(_ work: @escaping @Sendable () -> Void) {
+        let start = lock.withLock {
+            queue.append(work)
+            defer { running = true }
+            return !running
+        }
+        guard start else { return }
+        let thread = Thread { [self] in
+            Self.lowerPriority()
+            while let next = take() { next() }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    private func take() -> (@Sendable () -> Void)? {
+        lock.withLock {
+            guard !queue.isEmpty else {
+                running = false
+                return nil
+            }
+            return queue.removeFirst()
+        }
+    }
+
+    /// Raises this thread's nice value: on Linux the value is per thread, and `who` 0 names the
+    /// calling thread. A thread cannot lower it again without privileges, which is why the
+    /// work gets a thread of its own.
+    private static func lowerPriority() {
+        #if os(Linux)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, ServiceLimits.backgroundNice)
+        #endif
+    }
+}
