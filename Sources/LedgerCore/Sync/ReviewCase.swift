@@ -60,28 +60,124 @@ public struct ReviewCase: Hashable, Sendable, Codable {
         public let note: String
     }
 
-    public let id: ReviewCaseID
-    public let kind: Kind
-    public let job: JobID?
+    // A case is written once and decided at most once, but a job keeps every case it ever had,
+    // and the server's snapshot shares whole jobs with the writer (decision 0012): each job the
+    // writer then changes is copied. Behind one reference a case costs that copy a retain, not
+    // its ~660 bytes and the retains of every field inside (decision 0023).
+    private final class Box: Sendable {
+        let id: ReviewCaseID
+        let kind: Kind
+        let job: JobID?
+        let raisedBy: ActionSummary
+        let otherSide: ActionSummary?
+        let proposed: ActionPayload?
+        let currentPlan: Plan?
+        let amountMinor: Int64
+        let payment: PaymentID?
+        let reason: LedgerError?
+        let suggestedResolutions: [Resolution]
+        let decision: Decision?
+
+        init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
+             currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?) {
+            self.id = id
+            self.kind = kind
+            self.job = job
+            self.raisedBy = raisedBy
+            self.otherSide = otherSide
+            self.proposed = proposed
+            self.currentPlan = currentPlan
+            self.amountMinor = amountMinor
+            self.payment = payment
+            self.reason = reason
+            self.suggestedResolutions = suggestedResolutions
+            self.decision = decision
+        }
+    }
+
+    private var box: Box
+
+    init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
+         currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?) {
+        box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
+                  amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: decision)
+    }
+
+    public var id: ReviewCaseID { box.id }
+    public var kind: Kind { box.kind }
+    public var job: JobID? { box.job }
     /// The action that raised the case.
-    public let raisedBy: ActionSummary
+    public var raisedBy: ActionSummary { box.raisedBy }
     /// The other side: the latest plan change or payment the author had not seen, when known.
-    public let otherSide: ActionSummary?
+    public var otherSide: ActionSummary? { box.otherSide }
     /// The refused intention, kept so it can be applied on resolution.
-    public let proposed: ActionPayload?
+    public var proposed: ActionPayload? { box.proposed }
     /// The plan in force when the case was raised (the other version of a plan conflict).
-    public let currentPlan: Plan?
+    public var currentPlan: Plan? { box.currentPlan }
     /// The money at stake: credit, excess refund or target difference; 0 when none.
-    public let amountMinor: Int64
+    public var amountMinor: Int64 { box.amountMinor }
     /// The payment concerned, for money anomalies.
-    public let payment: PaymentID?
+    public var payment: PaymentID? { box.payment }
     /// Why an intention was refused.
-    public let reason: LedgerError?
-    public let suggestedResolutions: [Resolution]
-    public internal(set) var decision: Decision?
+    public var reason: LedgerError? { box.reason }
+    public var suggestedResolutions: [Resolution] { box.suggestedResolutions }
+    /// The decision, once a person took one; setting it gives this case a box of its own.
+    public internal(set) var decision: Decision? {
+        get { box.decision }
+        set {
+            box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
+                      amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: newValue)
+        }
+    }
 
     /// Whether the case still waits for a person.
     public var isOpen: Bool { decision == nil }
+
+    public static func == (lhs: ReviewCase, rhs: ReviewCase) -> Bool {
+        if lhs.box === rhs.box { return true }
+        return lhs.id == rhs.id && lhs.kind == rhs.kind && lhs.job == rhs.job && lhs.raisedBy == rhs.raisedBy && lhs.otherSide == rhs.otherSide
+            && lhs.proposed == rhs.proposed && lhs.currentPlan == rhs.currentPlan && lhs.amountMinor == rhs.amountMinor && lhs.payment == rhs.payment
+            && lhs.reason == rhs.reason && lhs.suggestedResolutions == rhs.suggestedResolutions && lhs.decision == rhs.decision
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(kind)
+        hasher.combine(decision)
+    }
+
+    // The keys, their order and the omission of absent optionals are those the compiler
+    // synthesized for the stored properties before the box: the canonical bytes (and so every
+    // digest) must not change.
+    enum CodingKeys: String, CodingKey {
+        case id, kind, job, raisedBy, otherSide, proposed, currentPlan, amountMinor, payment, reason, suggestedResolutions, decision
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(ReviewCaseID.self, forKey: .id), kind: try c.decode(Kind.self, forKey: .kind),
+                  job: try c.decodeIfPresent(JobID.self, forKey: .job), raisedBy: try c.decode(ActionSummary.self, forKey: .raisedBy),
+                  otherSide: try c.decodeIfPresent(ActionSummary.self, forKey: .otherSide), proposed: try c.decodeIfPresent(ActionPayload.self, forKey: .proposed),
+                  currentPlan: try c.decodeIfPresent(Plan.self, forKey: .currentPlan), amountMinor: try c.decode(Int64.self, forKey: .amountMinor),
+                  payment: try c.decodeIfPresent(PaymentID.self, forKey: .payment), reason: try c.decodeIfPresent(LedgerError.self, forKey: .reason),
+                  suggestedResolutions: try c.decode([Resolution].self, forKey: .suggestedResolutions), decision: try c.decodeIfPresent(Decision.self, forKey: .decision))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encodeIfPresent(job, forKey: .job)
+        try c.encode(raisedBy, forKey: .raisedBy)
+        try c.encodeIfPresent(otherSide, forKey: .otherSide)
+        try c.encodeIfPresent(proposed, forKey: .proposed)
+        try c.encodeIfPresent(currentPlan, forKey: .currentPlan)
+        try c.encode(amountMinor, forKey: .amountMinor)
+        try c.encodeIfPresent(payment, forKey: .payment)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encode(suggestedResolutions, forKey: .suggestedResolutions)
+        try c.encodeIfPresent(decision, forKey: .decision)
+    }
 }
 
 /// A job's informational field, settled by last-writer-wins.
