@@ -57,6 +57,9 @@ public enum ClientLimits {
     public static let jobsInMemoryMax = 20_000
     /// Seconds a command waits for another process that is writing the same replica file.
     public static let busyTimeoutSeconds: Double = 10
+    /// Outstanding installments a report reserves room for per job before it reads them (a
+    /// guess that only saves copying: plans with more rows still fit, in a grown array).
+    public static let installmentsReservedPerJob = 3
     /// What the device reports as its app version in change sets.
     public static let appVersion = "fieldledger-client/1"
 }

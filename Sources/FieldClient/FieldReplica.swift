@@ -229,6 +229,11 @@ public final class FieldReplica: @unchecked Sendable {
             let fresh = Set(unfolded.filter { $0.status != .rejected }.compactMap(\.action.touchedJob)).union(unsaved.jobs)
             var rows: [OutstandingInstallment] = []
             try database.read { db in
+                // Room for a few installments per job up front: growing a hundred-thousand-row
+                // array by doubling copied it (and touched fresh memory) a dozen times. Room not
+                // used is never touched.
+                let jobs = try Int.fetchOne(db, sql: "SELECT max(rowid) FROM job_record") ?? 0
+                rows.reserveCapacity(jobs * ClientLimits.installmentsReservedPerJob)
                 let cursor = try Row.fetchCursor(db, sql: "SELECT draws FROM job_record WHERE draws IS NOT NULL")
                 while let row = try cursor.next() {
                     let start = rows.count

@@ -53,7 +53,7 @@ public enum ReportCatalog {
         let settings = ledger.settings
         switch name {
         case .outstandingDraws:
-            return outstandingDraws(Reports.outstandingDraws(ledger, today: options.today), settings: settings)
+            return outstandingDraws(ledger.jobs.flatMap(Reports.outstandingInstallments), settings: settings, options)
         case .pendingRevenue:
             let rows = Reports.pendingRevenue(ledger, filter: options.plans)
             return Rendered(table: Reports.pendingRevenueCSV(rows, settings: settings), encodeJSON: { encode(rows) })
@@ -77,12 +77,11 @@ public enum ReportCatalog {
 
     /// The outstanding-draws report over installments gathered from the jobs (a device keeps
     /// them beside each job, so it need not read every job for this report).
+    /// The rows themselves are made only for JSON.
     public static func outstandingDraws(_ installments: [OutstandingInstallment], settings: CompanySettings, _ options: Options) -> Rendered {
-        outstandingDraws(Reports.outstandingDraws(installments, today: options.today), settings: settings)
-    }
-
-    private static func outstandingDraws(_ rows: [OutstandingDrawRow], settings: CompanySettings) -> Rendered {
-        Rendered(table: Reports.outstandingDrawsCSV(rows, settings: settings), encodeJSON: { encode(rows) })
+        let today = options.today
+        return Rendered(table: Reports.outstandingDrawsCSV(installments, today: today, settings: settings),
+                        encodeJSON: { encode(Reports.outstandingDraws(installments, today: today)) })
     }
 
     /// JSON with sorted keys, so equal values give equal bytes.

@@ -129,114 +129,19 @@ func money(_ minor: Int64, _ currency: Currency) -> String {
 
 /// A report's table for people (the same cells as its CSV).
 func table(_ report: CSVTable) -> String {
-    var lines = TableLines(report)
-    lines.addRows(report) { _ in }
-    return String(decoding: lines.bytes, as: UTF8.self)
+    TableText.render(report)
 }
 
 /// Prints a report's table for people a block at a time as it is built (a large company's is
 /// megabytes; holding it whole as well would double what the command needs).
 func printTable(_ report: CSVTable) {
     fflush(nil) // what `print` buffered goes first
-    var lines = TableLines(report)
-    lines.addRows(report) { FileHandle.standardOutput.write(Data($0)) }
-    FileHandle.standardOutput.write(Data(lines.bytes + [UInt8(ascii: "\n")]))
+    TableText(measuring: report).write(report) { FileHandle.standardOutput.write(Data(buffer: $0)) }
 }
 
 /// Columns padded to their widest cell; numbers right-aligned.
 func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
-    var widths = header.map(displayWidth)
-    for row in rows { for (column, cell) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], displayWidth(cell)) } }
-    var lines = TableLines(widths: widths, aligned: widths.indices.map { rightAligned.contains($0) })
-    lines.add(header)
-    lines.add(widths.map { String(repeating: "-", count: $0) })
-    for row in rows { lines.add(row) }
-    return String(decoding: lines.bytes.dropLast(), as: UTF8.self)
-}
-
-/// Characters on the screen: the UTF-8 count where the text is ASCII (counting characters is
-/// the slow path).
-func displayWidth(_ text: String) -> Int {
-    let utf8 = text.utf8
-    return utf8.allSatisfy { $0 < 0x80 } ? utf8.count : text.count
-}
-
-/// A table for people being written as bytes: columns padded to their widest cell, two spaces
-/// apart, a rule under the header, no trailing blanks. A report over a large company is a
-/// hundred thousand lines; a struct's buffer (not a closure's captured one) keeps the per-cell
-/// work to copying bytes.
-struct TableLines {
-    let widths: [Int]
-    let aligned: [Bool]
-    var bytes: [UInt8] = []
-
-    init(widths: [Int], aligned: [Bool]) {
-        self.widths = widths
-        self.aligned = aligned
-    }
-
-    /// The columns of a report, measured in one pass over its cells (numbers are ASCII).
-    init(_ report: CSVTable) {
-        var widths = report.header.map(displayWidth)
-        for row in report.rows {
-            for (column, cell) in row.enumerated() where column < widths.count {
-                switch cell {
-                case .number(let text): widths[column] = max(widths[column], text.utf8.count)
-                case .text(let text): widths[column] = max(widths[column], displayWidth(text))
-                }
-            }
-        }
-        self.init(widths: widths, aligned: Array(repeating: false, count: widths.count))
-    }
-
-    mutating func pad(_ count: Int) {
-        if count > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: count)) }
-    }
-
-    mutating func cell(_ column: Int, _ text: String, width: Int) {
-        if column > 0 { pad(2) }
-        let padding = widths[column] - width
-        if aligned[column] { pad(padding) }
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
-        if !aligned[column] { pad(padding) }
-    }
-
-    mutating func endLine() {
-        while bytes.last == UInt8(ascii: " ") { bytes.removeLast() }
-        bytes.append(UInt8(ascii: "\n"))
-    }
-
-    mutating func add(_ cells: [String]) {
-        for column in widths.indices {
-            let text = column < cells.count ? cells[column] : ""
-            cell(column, text, width: displayWidth(text))
-        }
-        endLine()
-    }
-
-    /// The report's header, rule and rows; full blocks go to `emit` on the way, the last
-    /// line stays in `bytes` without its newline.
-    mutating func addRows(_ report: CSVTable, emit: ([UInt8]) -> Void) {
-        let blockBytes = 1 << 20
-        bytes.reserveCapacity(blockBytes + 4096)
-        add(report.header)
-        add(widths.map { String(repeating: "-", count: $0) })
-        for row in report.rows {
-            for column in widths.indices {
-                switch column < row.count ? row[column] : .text("") {
-                case .number(let text): cell(column, text, width: text.utf8.count)
-                case .text(let text): cell(column, text, width: displayWidth(text))
-                }
-            }
-            endLine()
-            if bytes.count >= blockBytes {
-                emit(bytes)
-                bytes.removeAll(keepingCapacity: true)
-            }
-        }
-        bytes.removeLast()
-    }
+    TableText.render(header, rows, rightAligned: rightAligned)
 }
 
 /// JSON with sorted keys and indentation, for scripts.

@@ -92,6 +92,9 @@ struct JobRecordTests {
             let whole = Reports.outstandingDraws(traffic.ledger, today: today)
             #expect(!whole.isEmpty)
             #expect(Reports.outstandingDraws(gathered, today: today) == whole)
+            // The table a device builds straight from installments is the one the rows give.
+            let settings = traffic.ledger.settings
+            #expect(Reports.outstandingDrawsCSV(gathered, today: today, settings: settings) == Reports.outstandingDrawsCSV(whole, settings: settings))
         }
         #expect(try [UInt8]([JobRecord.formatVersion, 0, 0]).withUnsafeBytes { try JobRecord.installments(from: $0) }.isEmpty)
         #expect(throws: JobRecord.Damaged.self) { try stored[0].dropLast().withUnsafeBytes { try JobRecord.installments(from: UnsafeRawBufferPointer($0)) } }

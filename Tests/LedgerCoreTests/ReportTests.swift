@@ -207,6 +207,11 @@ struct ReportTests {
             [.text("=HYPERLINK(\"x\")"), .number("1.00")],
         ])
         #expect(table.render() == "Customer,Amount\n\"Smith, \"\"Bob\"\"\",-5.00\n\"'=HYPERLINK(\"\"x\"\")\",1.00\n")
+        // Rows are kept end to end; they read back as given.
+        #expect(table.rowCount == 2)
+        #expect(table.rows == [[.text("Smith, \"Bob\""), .number("-5.00")], [.text("=HYPERLINK(\"x\")"), .number("1.00")]])
+        #expect(table.cells.count == 4)
+        #expect(CSVTable(header: ["A"], rows: []).render() == "A\n")
     }
 
     @Test("Report rows encode to JSON with minor units, currency codes and ISO dates")

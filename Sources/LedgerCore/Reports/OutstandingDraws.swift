@@ -93,33 +93,81 @@ extension Reports {
     /// The outstanding-draws report over installments gathered from any number of jobs (in any
     /// order): each gets its status on `today`, and the rows are ordered as the report lists them.
     public static func outstandingDraws(_ installments: [OutstandingInstallment], today: CalendarDate) -> [OutstandingDrawRow] {
-        // Sorted through small keys: moving the rows themselves (a dozen fields, five strings)
-        // through the sort cost more than building them.
-        let statuses = installments.map { DrawStatus.of(dueDate: $0.dueDate, today: today) }
-        let keys = installments.indices.map { (statuses[$0].rank, (installments[$0].dueDate ?? .distantFuture).daysSinceEpoch,
-                                               installments[$0].jobID, installments[$0].installmentNumber) }
-        return keys.indices.sorted { keys[$0] < keys[$1] }.map { index in
+        let (order, statuses) = drawOrder(installments, today: today)
+        return order.map { index in
             let row = installments[index], status = statuses[index]
             return OutstandingDrawRow(
                 customer: row.customer, jobID: row.jobID, jobNumber: row.jobNumber, invoiceNumber: row.invoiceNumber,
                 installmentID: row.installmentID, installmentNumber: row.installmentNumber, installmentLabel: row.installmentLabel,
                 currency: row.currency, amountMinor: row.amountMinor, remainingMinor: row.remainingMinor, pendingMinor: row.pendingMinor,
-                dueDate: row.dueDate, status: status, daysOverdue: status == .pastDue ? row.dueDate!.days(until: today) : 0)
+                dueDate: row.dueDate, status: status, daysOverdue: daysOverdue(row.dueDate, status, today))
         }
     }
 
     /// The outstanding draws as CSV, with the company's interval name in the headers.
     public static func outstandingDrawsCSV(_ rows: [OutstandingDrawRow], settings: CompanySettings) -> CSVTable {
+        var cells: [CSVTable.Cell] = []
+        cells.reserveCapacity(rows.count * drawColumns)
+        for row in rows {
+            appendDrawCells(row.customer, row.jobNumber, row.invoiceNumber, row.installmentNumber, row.installmentLabel, row.currency,
+                            row.amountMinor, row.remainingMinor, row.pendingMinor, row.dueDate, row.status, row.daysOverdue, to: &cells)
+        }
+        return CSVTable(header: drawHeader(settings), cells: cells)
+    }
+
+    /// The same table as `outstandingDrawsCSV(outstandingDraws(installments, today:), settings:)`,
+    /// built without the rows in between: a large company's report lists a hundred thousand
+    /// installments, and copying each into a row of its own cost as much as the table.
+    public static func outstandingDrawsCSV(_ installments: [OutstandingInstallment], today: CalendarDate, settings: CompanySettings) -> CSVTable {
+        let (order, statuses) = drawOrder(installments, today: today)
+        var cells: [CSVTable.Cell] = []
+        cells.reserveCapacity(order.count * drawColumns)
+        for index in order {
+            let row = installments[index], status = statuses[index]
+            appendDrawCells(row.customer, row.jobNumber, row.invoiceNumber, row.installmentNumber, row.installmentLabel, row.currency,
+                            row.amountMinor, row.remainingMinor, row.pendingMinor, row.dueDate, status,
+                            daysOverdue(row.dueDate, status, today), to: &cells)
+        }
+        return CSVTable(header: drawHeader(settings), cells: cells)
+    }
+
+    private static let drawColumns = 12
+
+    private static func drawHeader(_ settings: CompanySettings) -> [String] {
         let interval = settings.intervalName
-        return CSVTable(
-            header: ["Customer", "Job", "Invoice", "\(interval) #", interval, "Currency", "Amount", "Remaining", "Pending", "Due Date", "Status", "Days Overdue"],
-            rows: rows.map { row in
-                [.text(row.customer), .text(row.jobNumber), .text(row.invoiceNumber), .number(String(row.installmentNumber)),
-                 .text(row.installmentLabel), .text(row.currency.code),
-                 .number(Reports.decimal(row.amountMinor, row.currency)), .number(Reports.decimal(row.remainingMinor, row.currency)),
-                 .number(Reports.decimal(row.pendingMinor, row.currency)), .text(row.dueDate?.iso ?? ""),
-                 .text(row.status.rawValue), .number(String(row.daysOverdue))]
-            })
+        return ["Customer", "Job", "Invoice", "\(interval) #", interval, "Currency", "Amount", "Remaining", "Pending", "Due Date", "Status", "Days Overdue"]
+    }
+
+    private static func appendDrawCells(_ customer: String, _ jobNumber: String, _ invoiceNumber: String, _ installmentNumber: Int,
+                                        _ label: String, _ currency: Currency, _ amountMinor: Int64, _ remainingMinor: Int64,
+                                        _ pendingMinor: Int64, _ dueDate: CalendarDate?, _ status: DrawStatus, _ daysOverdue: Int,
+                                        to cells: inout [CSVTable.Cell]) {
+        cells.append(.text(customer))
+        cells.append(.text(jobNumber))
+        cells.append(.text(invoiceNumber))
+        cells.append(.number(String(installmentNumber)))
+        cells.append(.text(label))
+        cells.append(.text(currency.code))
+        cells.append(.number(Reports.decimal(amountMinor, currency)))
+        cells.append(.number(Reports.decimal(remainingMinor, currency)))
+        cells.append(.number(Reports.decimal(pendingMinor, currency)))
+        cells.append(.text(dueDate?.iso ?? ""))
+        cells.append(.text(status.rawValue))
+        cells.append(.number(String(daysOverdue)))
+    }
+
+    private static func daysOverdue(_ dueDate: CalendarDate?, _ status: DrawStatus, _ today: CalendarDate) -> Int {
+        status == .pastDue ? dueDate!.days(until: today) : 0
+    }
+
+    /// The positions of `installments` in the report's order, and each one's status on `today`.
+    private static func drawOrder(_ installments: [OutstandingInstallment], today: CalendarDate) -> (order: [Int], statuses: [DrawStatus]) {
+        // Sorted through small keys: moving the rows themselves (a dozen fields, five strings)
+        // through the sort cost more than building them.
+        let statuses = installments.map { DrawStatus.of(dueDate: $0.dueDate, today: today) }
+        let keys = installments.indices.map { (statuses[$0].rank, (installments[$0].dueDate ?? .distantFuture).daysSinceEpoch,
+                                               installments[$0].jobID, installments[$0].installmentNumber) }
+        return (keys.indices.sorted { keys[$0] < keys[$1] }, statuses)
     }
 }
 

@@ -1,0 +1,168 @@
+import LedgerCore
+
+/// A table for people as UTF-8 bytes: columns padded to their widest cell, two spaces apart, a
+/// rule under the header, no trailing blanks, every line ending in "\n".
+///
+/// A report over a large company is a hundred thousand lines and over a million cells, so the
+/// cells are copied straight into one block of memory (no `Array` growth or bounds checks per
+/// byte) and handed out a block at a time. A cell's width on screen is its UTF-8 length when it
+/// is ASCII; only other text pays for counting characters.
+public struct TableText {
+    /// Each column's width on screen.
+    public let widths: [Int]
+    /// Columns whose cells are padded on the left (numbers in tables that ask for it).
+    public let rightAligned: [Bool]
+
+    /// A table with these column widths.
+    public init(widths: [Int], rightAligned: [Bool]) {
+        self.widths = widths
+        self.rightAligned = rightAligned
+    }
+
+    /// The columns of `header` and `rows`, measured in one pass over the cells.
+    public init(measuring header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) {
+        var widths = header.map(TableText.width)
+        for row in rows {
+            for (column, cell) in row.enumerated() where column < widths.count { widths[column] = max(widths[column], TableText.width(cell)) }
+        }
+        self.init(widths: widths, rightAligned: widths.indices.map { rightAligned.contains($0) })
+    }
+
+    /// The columns of a report, measured in one pass over its cells (all left-aligned, as the
+    /// reports have always been shown).
+    public init(measuring report: CSVTable) {
+        var widths = report.header.map(TableText.width)
+        let columns = widths.count
+        for (index, cell) in report.cells.enumerated() {
+            let column = index % columns
+            switch cell {
+            case .number(let text): widths[column] = max(widths[column], text.utf8.count) // digits, points, signs
+            case .text(let text): widths[column] = max(widths[column], TableText.width(text))
+            }
+        }
+        self.init(widths: widths, rightAligned: Array(repeating: false, count: widths.count))
+    }
+
+    /// The characters `text` takes on the screen: its UTF-8 length when ASCII, its characters
+    /// otherwise.
+    public static func width(_ text: String) -> Int {
+        var text = text
+        let ascii = text.withUTF8 { utf8 in utf8.reduce(0, |) < 0x80 }
+        return ascii ? text.utf8.count : text.count
+    }
+
+    /// The whole table as text, without the last line's "\n" (for `print`).
+    public static func render(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
+        let table = TableText(measuring: header, rows, rightAligned: rightAligned)
+        var out: [UInt8] = []
+        table.write(header: header, rows: rows.count, cells: { row, column in column < rows[row].count ? rows[row][column] : "" }) {
+            out.append(contentsOf: $0)
+        }
+        return String(decoding: out.dropLast(), as: UTF8.self)
+    }
+
+    /// A report's table as text, without the last line's "\n".
+    public static func render(_ report: CSVTable) -> String {
+        var out: [UInt8] = []
+        TableText(measuring: report).write(report) { out.append(contentsOf: $0) }
+        return String(decoding: out.dropLast(), as: UTF8.self)
+    }
+
+    /// Writes a report's header, rule and rows, handing `emit` blocks of about `blockBytes` that
+    /// end on a line's end; the last line ends in "\n" too.
+    public func write(_ report: CSVTable, blockBytes: Int = TableText.blockBytes, emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        let cells = report.cells, columns = report.header.count
+        write(header: report.header, rows: report.rowCount, cells: { row, column in
+            switch cells[row * columns + column] {
+            case .text(let text), .number(let text): text
+            }
+        }, blockBytes: blockBytes, emit: emit)
+    }
+
+    /// How much a table writes before it hands the bytes on: large enough that writing them out
+    /// is a few system calls for a large report, small enough not to hold a copy of it.
+    public static let blockBytes = 1 << 20
+
+    func write(header: [String], rows: Int, cells: (Int, Int) -> String, blockBytes: Int = TableText.blockBytes,
+               emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var block = Block(capacity: blockBytes + 4096)
+        defer { block.free() }
+        let columns = widths.count
+        func line(_ cell: (Int) -> String) {
+            for column in 0..<columns {
+                block.cell(cell(column), width: widths[column], right: rightAligned[column], separated: column > 0)
+            }
+            block.endLine()
+            if block.count >= blockBytes {
+                emit(block.bytes)
+                block.reset()
+            }
+        }
+        line { $0 < header.count ? header[$0] : "" }
+        line { String(repeating: "-", count: widths[$0]) }
+        for row in 0..<rows { line { cells(row, $0) } }
+        if block.count > 0 { emit(block.bytes) }
+    }
+
+    /// Bytes written in place; grows only for a line longer than its spare room.
+    private struct Block {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
+        /// Where the line being written starts: trailing blanks are trimmed back to it at most.
+        var lineStart = 0
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+
+        func free() { base.deallocate() }
+
+        var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+
+        mutating func reserve(_ more: Int) {
+            guard count + more > capacity else { return }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + more))
+            grown.update(from: base, count: count)
+            base.deallocate()
+            base = grown
+            capacity = max(capacity * 2, count + more)
+        }
+
+        mutating func blanks(_ n: Int) {
+            guard n > 0 else { return }
+            (base + count).initialize(repeating: UInt8(ascii: " "), count: n)
+            count += n
+        }
+
+        mutating func cell(_ text: String, width: Int, right: Bool, separated: Bool) {
+            var text = text
+            text.withUTF8 { utf8 in
+                reserve(utf8.count + width + 3)
+                if separated { blanks(2) }
+                var high: UInt8 = 0
+                for byte in utf8 { high |= byte }
+                let shown = high < 0x80 ? utf8.count : String(decoding: utf8, as: UTF8.self).count
+                if right { blanks(width - shown) }
+                if let source = utf8.baseAddress { (base + count).update(from: source, count: utf8.count) }
+                count += utf8.count
+                if !right { blanks(width - shown) }
+            }
+        }
+
+        mutating func endLine() {
+            while count > lineStart && base[count - 1] == UInt8(ascii: " ") { count -= 1 }
+            reserve(1)
+            base[count] = UInt8(ascii: "\n")
+            count += 1
+            lineStart = count
+        }
+
+        // Called after a block is handed on.
+        mutating func reset() {
+            count = 0
+            lineStart = 0
+        }
+    }
+}
