@@ -67,24 +67,35 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
 
     /// "2026-06-04", the form used in CSV, JSON and on the wire.
     public var iso: String {
-        // Written in place (reports print a date on most rows); years are four digits (`Limits.yearRange`).
+        // Written in place (reports print a date on most rows).
         String(unsafeUninitializedCapacity: 10) { buffer in
-            let parts = [(year, 1000), (month, 10), (day, 10)]
-            var at = 0
-            for (part, (value, top)) in parts.enumerated() {
-                if part > 0 {
-                    buffer[at] = UInt8(ascii: "-")
-                    at += 1
-                }
-                var divisor = top
-                while divisor > 0 {
-                    buffer[at] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
-                    at += 1
-                    divisor /= 10
-                }
-            }
-            return at
+            writeISO(to: buffer.baseAddress!)
+            return 10
         }
+    }
+
+    /// Appends `iso`'s bytes to `bytes`.
+    func appendISO(to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { buffer in
+            writeISO(to: buffer.baseAddress!)
+            bytes.append(contentsOf: buffer)
+        }
+    }
+
+    /// The ten bytes of `iso`; years are four digits (`Limits.yearRange`).
+    private func writeISO(to out: UnsafeMutablePointer<UInt8>) {
+        func digits(_ value: Int, _ count: Int, at start: Int) {
+            var rest = value
+            for at in (start..<start + count).reversed() {
+                out[at] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+        }
+        digits(year, 4, at: 0)
+        out[4] = UInt8(ascii: "-")
+        digits(month, 2, at: 5)
+        out[7] = UInt8(ascii: "-")
+        digits(day, 2, at: 8)
     }
 
     /// "06/04/2026", the form used in labels people read.

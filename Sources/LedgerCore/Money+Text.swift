@@ -79,13 +79,28 @@ extension Money {
 
     /// Writes the amount as a plain decimal for CSV and scripts: "1250.00", "-20.00".
     public func plainDecimal() -> String {
-        (amountMinor < 0 ? "-" : "") + Money.decimalText(amountMinor.magnitude, currency: currency, grouping: false)
+        Money.withDecimalBytes(amountMinor.magnitude, negative: amountMinor < 0, currency: currency, grouping: false) {
+            // From a buffer, so that short amounts become small strings (no allocation).
+            String(decoding: $0, as: UTF8.self)
+        }
+    }
+
+    /// Appends the plain decimal (as `plainDecimal()` writes it) to `bytes`.
+    func appendPlainDecimal(to bytes: inout [UInt8]) {
+        Money.withDecimalBytes(amountMinor.magnitude, negative: amountMinor < 0, currency: currency, grouping: false) {
+            bytes.append(contentsOf: $0)
+        }
     }
 
     static func decimalText(_ magnitude: UInt64, currency: Currency, grouping: Bool) -> String {
+        withDecimalBytes(magnitude, negative: false, currency: currency, grouping: grouping) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    static func withDecimalBytes<R>(_ magnitude: UInt64, negative: Bool, currency: Currency, grouping: Bool,
+                                    _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         // Written digit by digit from the right, in place: reports format hundreds of thousands
-        // of amounts, and building them by concatenation was most of their cost. At most 20
-        // digits, 6 group commas, a point and the fraction's digits (4 at most).
+        // of amounts, and building them by concatenation was most of their cost. At most a
+        // sign, 20 digits, 6 group commas, a point and the fraction's digits (4 at most).
         let digits = currency.minorUnitDigits
         let capacity = 32 + digits
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
@@ -107,8 +122,8 @@ extension Money {
                 rest /= 10
                 written += 1
             } while rest > 0
-            // From a buffer, so that short amounts become small strings (no allocation).
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[at...]), as: UTF8.self)
+            if negative { put(UInt8(ascii: "-")) }
+            return body(UnsafeBufferPointer(rebasing: buffer[at...]))
         }
     }
 }

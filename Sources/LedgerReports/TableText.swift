@@ -33,14 +33,17 @@ public struct TableText {
     public init(measuring report: CSVTable) {
         var widths = report.header.map(TableText.width)
         let columns = widths.count
-        for (index, cell) in report.cells.enumerated() {
-            let column = index % columns
-            switch cell {
-            case .number(let text): widths[column] = max(widths[column], text.utf8.count) // digits, points, signs
-            case .text(let text): widths[column] = max(widths[column], TableText.width(text))
+        report.cellBytes.withUnsafeBufferPointer { bytes in
+            for index in 0..<report.cellCount {
+                widths[index % columns] = max(widths[index % columns], TableText.width(report, index, bytes))
             }
         }
         self.init(widths: widths, rightAligned: Array(repeating: false, count: widths.count))
+    }
+
+    private static func width(_ report: CSVTable, _ index: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let range = report.range(ofCell: index)
+        return report.isASCII(cell: index) ? range.count : String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self).count
     }
 
     /// The characters `text` takes on the screen: its UTF-8 length when ASCII, its characters
@@ -71,12 +74,15 @@ public struct TableText {
     /// Writes a report's header, rule and rows, handing `emit` blocks of about `blockBytes` that
     /// end on a line's end; the last line ends in "\n" too.
     public func write(_ report: CSVTable, blockBytes: Int = TableText.blockBytes, emit: (UnsafeBufferPointer<UInt8>) -> Void) {
-        let cells = report.cells, columns = report.header.count
-        write(header: report.header, rows: report.rowCount, cells: { row, column in
-            switch cells[row * columns + column] {
-            case .text(let text), .number(let text): text
-            }
-        }, blockBytes: blockBytes, emit: emit)
+        let columns = report.header.count
+        report.cellBytes.withUnsafeBufferPointer { bytes in
+            write(header: report.header, rows: report.rowCount, cells: { row, column, block in
+                let index = row * columns + column
+                let cell = UnsafeBufferPointer(rebasing: bytes[report.range(ofCell: index)])
+                let shown = report.isASCII(cell: index) ? cell.count : String(decoding: cell, as: UTF8.self).count
+                block.cell(cell, shown: shown, width: widths[column], right: rightAligned[column], separated: column > 0)
+            }, blockBytes: blockBytes, emit: emit)
+        }
     }
 
     /// How much a table writes before it hands the bytes on: large enough that writing them out
@@ -85,22 +91,35 @@ public struct TableText {
 
     func write(header: [String], rows: Int, cells: (Int, Int) -> String, blockBytes: Int = TableText.blockBytes,
                emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        write(header: header, rows: rows, cells: { row, column, block in
+            block.cell(cells(row, column), width: widths[column], right: rightAligned[column], separated: column > 0)
+        }, blockBytes: blockBytes, emit: emit)
+    }
+
+    private func write(header: [String], rows: Int, cells: (Int, Int, inout Block) -> Void, blockBytes: Int,
+                       emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         var block = Block(capacity: blockBytes + 4096)
         defer { block.free() }
         let columns = widths.count
-        func line(_ cell: (Int) -> String) {
-            for column in 0..<columns {
-                block.cell(cell(column), width: widths[column], right: rightAligned[column], separated: column > 0)
-            }
+        func endLine() {
             block.endLine()
             if block.count >= blockBytes {
                 emit(block.bytes)
                 block.reset()
             }
         }
-        line { $0 < header.count ? header[$0] : "" }
-        line { String(repeating: "-", count: widths[$0]) }
-        for row in 0..<rows { line { cells(row, $0) } }
+        for column in 0..<columns {
+            block.cell(column < header.count ? header[column] : "", width: widths[column], right: rightAligned[column], separated: column > 0)
+        }
+        endLine()
+        for column in 0..<columns {
+            block.cell(String(repeating: "-", count: widths[column]), width: widths[column], right: false, separated: column > 0)
+        }
+        endLine()
+        for row in 0..<rows {
+            for column in 0..<columns { cells(row, column, &block) }
+            endLine()
+        }
         if block.count > 0 { emit(block.bytes) }
     }
 
@@ -139,16 +158,21 @@ public struct TableText {
         mutating func cell(_ text: String, width: Int, right: Bool, separated: Bool) {
             var text = text
             text.withUTF8 { utf8 in
-                reserve(utf8.count + width + 3)
-                if separated { blanks(2) }
                 var high: UInt8 = 0
                 for byte in utf8 { high |= byte }
-                let shown = high < 0x80 ? utf8.count : String(decoding: utf8, as: UTF8.self).count
-                if right { blanks(width - shown) }
-                if let source = utf8.baseAddress { (base + count).update(from: source, count: utf8.count) }
-                count += utf8.count
-                if !right { blanks(width - shown) }
+                cell(utf8, shown: high < 0x80 ? utf8.count : String(decoding: utf8, as: UTF8.self).count,
+                     width: width, right: right, separated: separated)
             }
+        }
+
+        /// A cell's bytes that take `shown` characters on screen.
+        mutating func cell(_ utf8: UnsafeBufferPointer<UInt8>, shown: Int, width: Int, right: Bool, separated: Bool) {
+            reserve(utf8.count + width + 3)
+            if separated { blanks(2) }
+            if right { blanks(width - shown) }
+            if let source = utf8.baseAddress { (base + count).update(from: source, count: utf8.count) }
+            count += utf8.count
+            if !right { blanks(width - shown) }
         }
 
         mutating func endLine() {

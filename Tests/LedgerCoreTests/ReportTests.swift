@@ -210,8 +210,18 @@ struct ReportTests {
         // Rows are kept end to end; they read back as given.
         #expect(table.rowCount == 2)
         #expect(table.rows == [[.text("Smith, \"Bob\""), .number("-5.00")], [.text("=HYPERLINK(\"x\")"), .number("1.00")]])
-        #expect(table.cells.count == 4)
+        #expect(table.cellCount == 4)
         #expect(CSVTable(header: ["A"], rows: []).render() == "A\n")
+        // Built cell by cell it is the same table; text that is not ASCII is marked as such.
+        var cells = CSVTable.Builder(cells: 0, bytes: 0)
+        for cell in [CSVTable.Cell.text("Smith, \"Bob\""), .number("-5.00"), .text("=HYPERLINK(\"x\")"), .number("1.00")] { cells.append(cell) }
+        #expect(cells.table(header: ["Customer", "Amount"]) == table)
+        cells.text("Zoë")
+        cells.text("")
+        let wider = cells.table(header: ["Customer", "Amount"])
+        #expect(wider.rowCount == 3 && wider.rows.last == [.text("Zoë"), .text("")])
+        #expect(wider.isASCII(cell: 3) && !wider.isASCII(cell: 4) && wider.isASCII(cell: 5))
+        #expect(wider.cellBytes[wider.range(ofCell: 4)].count == 4 && wider.range(ofCell: 5).isEmpty)
     }
 
     @Test("Report rows encode to JSON with minor units, currency codes and ISO dates")

@@ -50,6 +50,10 @@ struct ValueTests {
             for minor in values {
                 let money = try Money(minor: minor, currency)
                 #expect(money.plainDecimal() == reference(minor, digits: currency.minorUnitDigits, grouped: false), "\(code) \(minor)")
+                // A report's table writes the same digits straight into its bytes.
+                var cells = CSVTable.Builder(cells: 1, bytes: 0)
+                cells.amount(minor, currency)
+                #expect(cells.table(header: ["Amount"]).cells == [.number(money.plainDecimal())], "\(code) \(minor)")
                 let grouped = reference(minor, digits: currency.minorUnitDigits, grouped: true)
                 let prefix = (minor < 0 ? "-" : "") + (currency.symbol ?? "\(code) ")
                 #expect(money.formatted() == prefix + grouped.drop { $0 == "-" }, "\(code) \(minor)")
@@ -57,6 +61,12 @@ struct ValueTests {
         }
         #expect(Fixtures.date("2026-06-04").iso == "2026-06-04")
         #expect(Fixtures.date("1970-01-01").iso == "1970-01-01" && Fixtures.date("9999-12-31").iso == "9999-12-31")
+        var cells = CSVTable.Builder(cells: 5, bytes: 0)
+        cells.date(Fixtures.date("2026-06-04"))
+        cells.date(nil)
+        for number in [0, -7, Int.max, Int.min] { cells.number(number) }
+        #expect(cells.table(header: ["a", "b", "c", "d", "e", "f"]).cells
+                    == [.text("2026-06-04"), .text(""), .number("0"), .number("-7"), .number(String(Int.max)), .number(String(Int.min))])
     }
 
     @Test("Malformed, zero, negative, overflowing and oversized amounts are refused with their own codes")

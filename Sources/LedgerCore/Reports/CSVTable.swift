@@ -1,4 +1,8 @@
 /// A table rendered as RFC 4180 CSV.
+///
+/// The cells are kept as one run of UTF-8 bytes with a mark per cell: a large company's report
+/// is over a million cells, and a `String` per cell (and an array per row) was most of the cost
+/// of building the table and of printing it for people.
 public struct CSVTable: Hashable, Sendable {
     /// A cell: text is escaped against spreadsheet formulas, numbers are written as they are.
     public enum Cell: Hashable, Sendable {
@@ -14,37 +18,64 @@ public struct CSVTable: Hashable, Sendable {
     }
 
     public let header: [String]
-    /// Every row's cells one after the other, `header.count` to a row: a large company's report
-    /// is a hundred thousand rows, and an array per row was a third of building it.
-    public let cells: [Cell]
+    /// Every cell's UTF-8 bytes, row after row.
+    public let cellBytes: [UInt8]
+    /// Per cell: where its bytes end in `cellBytes`, shifted left by `markBits`, and its flags.
+    private let marks: [UInt64]
+
+    private static let markBits: UInt64 = 2
+    private static let numberFlag: UInt64 = 1
+    private static let notASCIIFlag: UInt64 = 2
 
     /// Makes a table; every row has a cell per column.
     public init(header: [String], rows: [[Cell]]) {
         precondition(rows.allSatisfy { $0.count == header.count }, "a report row has a cell per column")
-        self.init(header: header, cells: Array(rows.joined()))
+        var builder = Builder(cells: rows.count * header.count, bytes: 0)
+        for row in rows { for cell in row { builder.append(cell) } }
+        self = builder.table(header: header)
     }
 
-    /// Makes a table from its rows' cells laid end to end.
-    public init(header: [String], cells: [Cell]) {
-        precondition(header.isEmpty ? cells.isEmpty : cells.count % header.count == 0, "a report row has a cell per column")
+    fileprivate init(header: [String], cellBytes: [UInt8], marks: [UInt64]) {
+        precondition(header.isEmpty ? marks.isEmpty : marks.count % header.count == 0, "a report row has a cell per column")
         self.header = header
-        self.cells = cells
+        self.cellBytes = cellBytes
+        self.marks = marks
     }
 
     /// How many rows the table has.
-    public var rowCount: Int { header.isEmpty ? 0 : cells.count / header.count }
+    public var rowCount: Int { header.isEmpty ? 0 : marks.count / header.count }
+
+    /// How many cells the table has (rows times columns).
+    public var cellCount: Int { marks.count }
+
+    /// Where cell `index` (counted row after row) lies in `cellBytes`.
+    public func range(ofCell index: Int) -> Range<Int> {
+        (index == 0 ? 0 : Int(marks[index - 1] >> Self.markBits))..<Int(marks[index] >> Self.markBits)
+    }
+
+    /// Whether cell `index` is all ASCII (its width on screen is then its length in bytes).
+    public func isASCII(cell index: Int) -> Bool { marks[index] & Self.notASCIIFlag == 0 }
+
+    /// Cell `index`, counted row after row.
+    public subscript(cell index: Int) -> Cell {
+        let text = String(decoding: cellBytes[range(ofCell: index)], as: UTF8.self)
+        return marks[index] & Self.numberFlag != 0 ? .number(text) : .text(text)
+    }
+
+    /// The cells, row after row.
+    public var cells: [Cell] { (0..<cellCount).map { self[cell: $0] } }
 
     /// The cells of each row.
     public var rows: [[Cell]] {
-        (0..<rowCount).map { Array(cells[$0 * header.count..<($0 + 1) * header.count]) }
+        (0..<rowCount).map { row in (row * header.count..<(row + 1) * header.count).map { self[cell: $0] } }
     }
 
     /// The CSV text, one line per row, each line ending in "\n".
     public func render() -> String {
         var out = header.map { CSVTable.quoted($0) }.joined(separator: ",") + "\n"
         for row in 0..<rowCount {
-            out += cells[row * header.count..<(row + 1) * header.count].map { cell in
-                switch cell {
+            out += (row * header.count..<(row + 1) * header.count).map { index in
+                switch self[cell: index] {
                 case .text(let text): CSVTable.quoted(CSVTable.defusingFormula(text))
                 case .number(let number): number
                 }
@@ -62,6 +93,82 @@ public struct CSVTable: Hashable, Sendable {
     private static func defusingFormula(_ text: String) -> String {
         guard let first = text.first, "=+-@\t\r".contains(first) else { return text }
         return "'" + text
+    }
+
+    /// A table's cells appended one at a time, row after row; numbers and dates are written
+    /// straight into the table's bytes.
+    public struct Builder {
+        var bytes: [UInt8] = []
+        var marks: [UInt64] = []
+
+        /// A builder with room for `cells` cells of `bytes` bytes in all (a guess saves copying).
+        public init(cells: Int, bytes: Int) {
+            marks.reserveCapacity(cells)
+            self.bytes.reserveCapacity(bytes)
+        }
+
+        /// Appends a cell.
+        public mutating func append(_ cell: Cell) {
+            switch cell {
+            case .text(let text): append(text, number: false)
+            case .number(let text): append(text, number: true)
+            }
+        }
+
+        /// Appends a text cell.
+        public mutating func text(_ text: String) { append(text, number: false) }
+
+        /// Appends a number cell written as `text`.
+        public mutating func number(_ text: String) { append(text, number: true) }
+
+        /// Appends a whole number.
+        public mutating func number(_ value: Int) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+                var at = buffer.count, rest = value.magnitude
+                repeat {
+                    at -= 1
+                    buffer[at] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                } while rest > 0
+                if value < 0 {
+                    at -= 1
+                    buffer[at] = UInt8(ascii: "-")
+                }
+                bytes.append(contentsOf: buffer[at...])
+            }
+            mark(number: true, ascii: true)
+        }
+
+        /// Appends an amount as a plain decimal ("1250.00", as `Money.plainDecimal()`).
+        public mutating func amount(_ minor: Int64, _ currency: Currency) {
+            Money(uncheckedMinor: minor, currency).appendPlainDecimal(to: &bytes)
+            mark(number: true, ascii: true)
+        }
+
+        /// Appends a date as text ("2026-06-04"), or an empty cell.
+        public mutating func date(_ date: CalendarDate?) {
+            date?.appendISO(to: &bytes)
+            mark(number: false, ascii: true)
+        }
+
+        private mutating func append(_ text: String, number: Bool) {
+            var text = text
+            var high: UInt8 = 0
+            text.withUTF8 { utf8 in
+                for byte in utf8 { high |= byte }
+                bytes.append(contentsOf: utf8)
+            }
+            mark(number: number, ascii: high < 0x80)
+        }
+
+        private mutating func mark(number: Bool, ascii: Bool) {
+            marks.append(UInt64(bytes.count) << CSVTable.markBits | (number ? CSVTable.numberFlag : 0) | (ascii ? 0 : CSVTable.notASCIIFlag))
+        }
+
+        /// The table with `header` over the cells appended (a multiple of its columns).
+        public func table(header: [String]) -> CSVTable {
+            CSVTable(header: header, cellBytes: bytes, marks: marks)
+        }
     }
 }
 

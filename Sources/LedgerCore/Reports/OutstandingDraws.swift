@@ -106,13 +106,12 @@ extension Reports {
 
     /// The outstanding draws as CSV, with the company's interval name in the headers.
     public static func outstandingDrawsCSV(_ rows: [OutstandingDrawRow], settings: CompanySettings) -> CSVTable {
-        var cells: [CSVTable.Cell] = []
-        cells.reserveCapacity(rows.count * drawColumns)
+        var cells = CSVTable.Builder(cells: rows.count * drawColumns, bytes: rows.count * drawBytesGuess)
         for row in rows {
             appendDrawCells(row.customer, row.jobNumber, row.invoiceNumber, row.installmentNumber, row.installmentLabel, row.currency,
                             row.amountMinor, row.remainingMinor, row.pendingMinor, row.dueDate, row.status, row.daysOverdue, to: &cells)
         }
-        return CSVTable(header: drawHeader(settings), cells: cells)
+        return cells.table(header: drawHeader(settings))
     }
 
     /// The same table as `outstandingDrawsCSV(outstandingDraws(installments, today:), settings:)`,
@@ -120,18 +119,19 @@ extension Reports {
     /// installments, and copying each into a row of its own cost as much as the table.
     public static func outstandingDrawsCSV(_ installments: [OutstandingInstallment], today: CalendarDate, settings: CompanySettings) -> CSVTable {
         let (order, statuses) = drawOrder(installments, today: today)
-        var cells: [CSVTable.Cell] = []
-        cells.reserveCapacity(order.count * drawColumns)
+        var cells = CSVTable.Builder(cells: order.count * drawColumns, bytes: order.count * drawBytesGuess)
         for index in order {
             let row = installments[index], status = statuses[index]
             appendDrawCells(row.customer, row.jobNumber, row.invoiceNumber, row.installmentNumber, row.installmentLabel, row.currency,
                             row.amountMinor, row.remainingMinor, row.pendingMinor, row.dueDate, status,
                             daysOverdue(row.dueDate, status, today), to: &cells)
         }
-        return CSVTable(header: drawHeader(settings), cells: cells)
+        return cells.table(header: drawHeader(settings))
     }
 
     private static let drawColumns = 12
+    /// About what a row's cells take (names, numbers, a label, amounts, a date, a status).
+    private static let drawBytesGuess = 96
 
     private static func drawHeader(_ settings: CompanySettings) -> [String] {
         let interval = settings.intervalName
@@ -141,19 +141,19 @@ extension Reports {
     private static func appendDrawCells(_ customer: String, _ jobNumber: String, _ invoiceNumber: String, _ installmentNumber: Int,
                                         _ label: String, _ currency: Currency, _ amountMinor: Int64, _ remainingMinor: Int64,
                                         _ pendingMinor: Int64, _ dueDate: CalendarDate?, _ status: DrawStatus, _ daysOverdue: Int,
-                                        to cells: inout [CSVTable.Cell]) {
-        cells.append(.text(customer))
-        cells.append(.text(jobNumber))
-        cells.append(.text(invoiceNumber))
-        cells.append(.number(String(installmentNumber)))
-        cells.append(.text(label))
-        cells.append(.text(currency.code))
-        cells.append(.number(Reports.decimal(amountMinor, currency)))
-        cells.append(.number(Reports.decimal(remainingMinor, currency)))
-        cells.append(.number(Reports.decimal(pendingMinor, currency)))
-        cells.append(.text(dueDate?.iso ?? ""))
-        cells.append(.text(status.rawValue))
-        cells.append(.number(String(daysOverdue)))
+                                        to cells: inout CSVTable.Builder) {
+        cells.text(customer)
+        cells.text(jobNumber)
+        cells.text(invoiceNumber)
+        cells.number(installmentNumber)
+        cells.text(label)
+        cells.text(currency.code)
+        cells.amount(amountMinor, currency)
+        cells.amount(remainingMinor, currency)
+        cells.amount(pendingMinor, currency)
+        cells.date(dueDate)
+        cells.text(status.rawValue)
+        cells.number(daysOverdue)
     }
 
     private static func daysOverdue(_ dueDate: CalendarDate?, _ status: DrawStatus, _ today: CalendarDate) -> Int {
