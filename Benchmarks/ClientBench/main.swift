@@ -109,7 +109,7 @@ if only == nil || only == "backlog" {
         // attempts, untimed, now that pages the server already sent come back faster.
         if attempt > 0 { try await Task.sleep(for: .seconds(3)) }
         let copy = root.appendingPathComponent("reader-\(attempt).sqlite").path
-        try FileManager.default.copyItem(atPath: readerPath, toPath: copy)
+        try reader.copy(to: copy)
         let replica = try FieldReplica.open(at: copy)
         let transport = try HTTPSyncTransport(server: address, token: tokens.last!)
         let start = clock.now
@@ -143,7 +143,7 @@ if only == nil || only == "backlog" {
         }
         serverTimes.append(seconds(clock.now - start))
         let copy = root.appendingPathComponent("reader-replayed-\(attempt).sqlite").path
-        try FileManager.default.copyItem(atPath: readerPath, toPath: copy)
+        try reader.copy(to: copy)
         let replica = try FieldReplica.open(at: copy)
         let recorded = answers
         let replayed = InMemorySyncTransport { request in

@@ -172,7 +172,14 @@ public final class FieldReplica: @unchecked Sendable {
             var configuration = Configuration()
             // The device acknowledges nothing to anyone, but a payment recorded on site must
             // survive the phone dying a second later.
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                // A commit appends to the write-ahead log and syncs it once, where the rollback
+                // journal synced two files and created and deleted one (decision 0024). The mode
+                // stays in the file; a file system that cannot share memory keeps the journal,
+                // just as durable.
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
             // A second command on the same home waits for the first rather than failing at once.
             configuration.busyMode = .timeout(ClientLimits.busyTimeoutSeconds)
             let database = try DatabaseQueue(path: path, configuration: configuration)
@@ -183,6 +190,15 @@ public final class FieldReplica: @unchecked Sendable {
         } catch {
             throw ClientError(.replicaUnusable, "The replica at \(path) cannot be opened (\(error)); check the path, or set the device up again.")
         }
+    }
+
+    /// Writes what this replica has committed to a new file at `path` (SQLite's online backup:
+    /// a copy of the file alone would miss commits still in its write-ahead log).
+    public func copy(to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw ClientError(.replicaExists, "A file already exists at \(path); choose another path for the copy.")
+        }
+        try database.backup(to: try DatabaseQueue(path: path))
     }
 
     /// What people see of the whole company: the confirmed state with the actions the log has

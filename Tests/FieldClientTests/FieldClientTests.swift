@@ -181,6 +181,35 @@ struct FieldClientTests {
         #expect(throws: ClientError.self) { try FieldReplica.create(at: office.path, identity: office.identity) }
     }
 
+    @Test("A replica commits through a write-ahead log, a file from before is switched when opened, and a copy holds every commit")
+    func writeAheadAndCopy() async throws {
+        let world = try ClientWorld()
+        let (office, credential) = try world.device("ben")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        try await office.sync(over: world.transport(credential))
+        try office.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 5_000)
+        func journalMode(_ path: String, set mode: String? = nil) throws -> String? {
+            try DatabaseQueue(path: path).writeWithoutTransaction { try String.fetchOne($0, sql: "PRAGMA journal_mode" + (mode.map { " = " + $0 } ?? "")) }
+        }
+        #expect(try journalMode(office.path) == "wal")
+
+        // The payment is still in the log beside the file, not in the file: the copy has it.
+        let copyPath = world.directory.appendingPathComponent("copy.sqlite").path
+        try office.copy(to: copyPath)
+        #expect(throws: ClientError.self) { try office.copy(to: copyPath) }
+        do {
+            let copy = try FieldReplica.open(at: copyPath)
+            #expect(try copy.view == (try office.view))
+            #expect(try copy.outbox() == (try office.outbox()))
+        }
+        // A file in the rollback-journal mode (every replica before this one) opens in the new one.
+        #expect(try journalMode(copyPath, set: "DELETE") == "delete")
+        #expect(try journalMode(copyPath) == "delete")
+        let reopened = try FieldReplica.open(at: copyPath)
+        #expect(try journalMode(copyPath) == "wal")
+        #expect(try reopened.status(nowMillis: 5_000).pending == 1)
+    }
+
     @Test("A replica file from before job records (jobs as canonical bytes) opens with its jobs converted, and syncs on")
     func migratesCanonicalJobs() async throws {
         let world = try ClientWorld()
