@@ -488,8 +488,21 @@ enum Stored {
         guard let status = OutboxStatus(rawValue: row["status"]) else {
             throw ClientError(.replicaUnusable, "An outbox entry has an unknown status; the replica file is damaged.")
         }
-        let outcome: Outcome? = try (row["outcome"] as Data?).map { try decode(Outcome.self, $0) }
-        return OutboxEntry(action: try decode(Action.self, row["action"]), status: status, outcome: outcome, madeAtMillis: row["made_at"])
+        // Read by hand (the generic decoder was most of opening a replica with a few hundred
+        // actions waiting).
+        let outcome: Outcome? = try (row["outcome"] as Data?).map { data in
+            try readBack(Outcome.self) { try CanonicalEncoding.decodeOutcome(Array(data)) }
+        }
+        guard let action = row["action"] as Data? else { throw ClientError(.replicaUnusable, "An outbox entry has no action; the replica file is damaged.") }
+        return OutboxEntry(action: try readBack(Action.self) { try CanonicalEncoding.decodeAction(Array(action)) }, status: status, outcome: outcome,
+                           madeAtMillis: row["made_at"])
+    }
+
+    private static func readBack<T>(_ type: T.Type, _ read: () throws -> T) throws -> T {
+        guard let value = try? read() else {
+            throw ClientError(.replicaUnusable, "A stored \(T.self) does not read back; the replica file is damaged. Set the device up again.")
+        }
+        return value
     }
 }
 

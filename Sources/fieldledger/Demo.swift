@@ -12,7 +12,7 @@ import Logging
 /// (replica files beside it), a technician offline in a basement while the office edits the
 /// same job, then both sync.
 struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Play a short offline sync story against an embedded server (needs nothing running).")
+    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Play a short offline sync story against an embedded server (needs nothing running).")
 
     @Flag(help: "Keep the temporary folder (server data and both replicas) and print where it is.")
     var keep = false

@@ -17,7 +17,7 @@ struct FieldLedgerCommand: AsyncParsableCommand {
 }
 
 struct Init: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Set this device up with the server's address and a device token from the office.")
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Set this device up with the server's address and a device token from the office.")
 
     @Option(help: "The server, for example https://office.example.com:8080.") var server: String
     @Option(help: "The device token `fieldledger-server token issue` printed.") var token: String
@@ -47,7 +47,7 @@ struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "job", abstract: "Create, list and show jobs.", subcommands: [Create.self, List.self, Show.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Open a job.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Open a job.")
         @Option(help: "The job number people use, for example J-1042.") var number: String
         @Option(help: "The customer's name.") var customer: String
         @Option(help: "The department, if any.") var department: String?
@@ -68,7 +68,7 @@ struct Jobs: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The jobs on this device, with what is owed.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The jobs on this device, with what is owed.")
         @OptionGroup var home: HomeOptions
 
         func run() async throws {
@@ -85,7 +85,7 @@ struct Jobs: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One job: invoice, plan, payments and open review cases.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One job: invoice, plan, payments and open review cases.")
         @Argument(help: "The job's number or id.") var job: String
         @OptionGroup var home: HomeOptions
 
@@ -128,7 +128,7 @@ func planTable(_ plan: Plan, job: Job) -> String {
 }
 
 struct Invoice: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Set a job's invoice number and total.")
+    static let configuration = CommandConfiguration(commandName: "invoice", abstract: "Set a job's invoice number and total.")
     @Argument(help: "The job's number or id.") var job: String
     @Option(help: "The invoice number.") var number: String
     @Option(help: "The invoice total, for example 3,000.00.") var total: String
@@ -151,6 +151,7 @@ struct Plans: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Set (or replace) a job's payment plan: from a template, by percentages, or by amounts.",
             discussion: "Examples: --template Thirds · --percent 30,40,30 --labels Deposit,Rough-in,Final · --amounts 1000,1500 (the last row takes the remainder).")
         @Argument(help: "The job's number or id.") var job: String
@@ -200,7 +201,7 @@ struct Plans: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A job's plan with what each installment has collected.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "A job's plan with what each installment has collected.")
         @Argument(help: "The job's number or id.") var job: String
         @OptionGroup var home: HomeOptions
 
@@ -217,7 +218,7 @@ struct Plans: AsyncParsableCommand {
 }
 
 struct Pay: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Record a payment taken on a job (works offline).")
+    static let configuration = CommandConfiguration(commandName: "pay", abstract: "Record a payment taken on a job (works offline).")
     @Argument(help: "The job's number or id.") var job: String
     @Argument(help: "The amount, for example 1,000.00.") var amount: String
     @Option(help: "cash, card, check, ach or other.") var method: String
@@ -252,7 +253,7 @@ enum FieldLedger {
 }
 
 struct Sync: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send this device's actions to the server, then fetch everything new.")
+    static let configuration = CommandConfiguration(commandName: "sync", abstract: "Send this device's actions to the server, then fetch everything new.")
     @OptionGroup var home: HomeOptions
 
     func run() async throws {
@@ -276,7 +277,7 @@ struct Sync: AsyncParsableCommand {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "What waits to be sent, what the server refused, and how far this device has synced.")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "What waits to be sent, what the server refused, and how far this device has synced.")
     @OptionGroup var home: HomeOptions
 
     func run() async throws {
@@ -306,7 +307,7 @@ struct Reviews: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "review", abstract: "Review cases: disagreements the rules left to a person.", subcommands: [List.self, Show.self, Resolve.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The open review cases on this device.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "The open review cases on this device.")
         @OptionGroup var home: HomeOptions
 
         func run() async throws {
@@ -365,7 +366,7 @@ func caseLines(_ item: ReviewCase, in ledger: Ledger) -> [String] {
 
 extension Reviews {
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One review case with both sides.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One review case with both sides.")
         @Argument(help: "The case, as `review list` shows it.") var id: String
         @OptionGroup var home: HomeOptions
 
@@ -383,7 +384,7 @@ extension Reviews {
     }
 
     struct Resolve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decide an open review case (office and owner devices).")
+        static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Decide an open review case (office and owner devices).")
         @Argument(help: "The case, as `review list` shows it.") var id: String
         @Option(help: "apply-proposed, keep-current or acknowledge (the case's suggestions).") var resolution: String
         @Option(help: "Why, for the record.") var note = ""
@@ -407,7 +408,7 @@ extension Reviews {
 }
 
 struct Report: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "A report over this device's view: outstanding-draws, pending-revenue, revenue, reconciliation, collections, reminders.")
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "A report over this device's view: outstanding-draws, pending-revenue, revenue, reconciliation, collections, reminders.")
     @Argument(help: "The report's name.") var name: String
     @Flag(help: "Print CSV (the same bytes as the server's ?format=csv).") var csv = false
     @Option(help: "Collections: day, week or month.") var period: String?

@@ -39,7 +39,7 @@ extension Plans {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a job's payment plan (what was paid stays paid).")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a job's payment plan (what was paid stays paid).")
         @Argument(help: "The job's number or id.") var job: String
         @OptionGroup var home: HomeOptions
 
@@ -50,7 +50,7 @@ extension Plans {
 }
 
 struct Refund: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Refund part or all of a payment.")
+    static let configuration = CommandConfiguration(commandName: "refund", abstract: "Refund part or all of a payment.")
     @Argument(help: "The job's number or id.") var job: String
     @Argument(help: "The payment's number, as `job show` lists it.") var payment: Int
     @Argument(help: "The amount to refund.") var amount: String
@@ -69,10 +69,10 @@ struct Refund: AsyncParsableCommand {
 }
 
 struct Payment: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Settle a pending card or ACH payment, or mark it failed.", subcommands: [Confirm.self, Fail.self])
+    static let configuration = CommandConfiguration(commandName: "payment", abstract: "Settle a pending card or ACH payment, or mark it failed.", subcommands: [Confirm.self, Fail.self])
 
     struct Confirm: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The pending payment settled.")
+        static let configuration = CommandConfiguration(commandName: "confirm", abstract: "The pending payment settled.")
         @Argument(help: "The job's number or id.") var job: String
         @Argument(help: "The payment's number, as `job show` lists it.") var payment: Int
         @OptionGroup var home: HomeOptions
@@ -83,7 +83,7 @@ struct Payment: AsyncParsableCommand {
     }
 
     struct Fail: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The pending payment did not go through.")
+        static let configuration = CommandConfiguration(commandName: "fail", abstract: "The pending payment did not go through.")
         @Argument(help: "The job's number or id.") var job: String
         @Argument(help: "The payment's number, as `job show` lists it.") var payment: Int
         @OptionGroup var home: HomeOptions
@@ -107,7 +107,7 @@ struct ChangeOrders: AsyncParsableCommand {
                                                     subcommands: [Propose.self, Approve.self, Reject.self])
 
     struct Propose: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Propose a change order (a negative amount lowers the price).")
+        static let configuration = CommandConfiguration(commandName: "propose", abstract: "Propose a change order (a negative amount lowers the price).")
         @Argument(help: "The job's number or id.") var job: String
         @Argument(help: "The amount, for example 350.00 or -120.00.") var amount: String
         @Option(help: "What changes.") var summary: String
@@ -129,7 +129,7 @@ struct ChangeOrders: AsyncParsableCommand {
     }
 
     struct Approve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Approve a proposed change order (office and owner devices).")
+        static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve a proposed change order (office and owner devices).")
         @Argument(help: "The job's number or id.") var job: String
         @Argument(help: "The change order's number, as `job show` lists it.") var order: Int
         @Option(help: "Why.") var reason = ""
@@ -141,7 +141,7 @@ struct ChangeOrders: AsyncParsableCommand {
     }
 
     struct Reject: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Reject a proposed change order (office and owner devices).")
+        static let configuration = CommandConfiguration(commandName: "reject", abstract: "Reject a proposed change order (office and owner devices).")
         @Argument(help: "The job's number or id.") var job: String
         @Argument(help: "The change order's number, as `job show` lists it.") var order: Int
         @Option(help: "Why.") var reason = ""

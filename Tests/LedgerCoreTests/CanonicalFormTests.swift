@@ -103,7 +103,16 @@ struct CanonicalFormTests {
             var scanner = EntryScanner(bytes: bytes)
             #expect(try scanner.entry() == entry)
             #expect(scanner.offset == bytes.count)
+            // An action and an outcome alone (a device's outbox) read back the same way.
+            let actionBytes = CanonicalEncoding.bytes(of: entry.action)
+            #expect(try CanonicalEncoding.decodeAction(actionBytes) == entry.action)
+            var actionScanner = EntryScanner(bytes: actionBytes)
+            #expect(try actionScanner.action() == entry.action && actionScanner.offset == actionBytes.count)
+            #expect(try CanonicalEncoding.decodeOutcome(CanonicalEncoding.bytes(of: entry.outcome)) == entry.outcome)
         }
+        let actionBytes = CanonicalEncoding.bytes(of: entries[0].action)
+        for length in 0..<actionBytes.count { #expect(throws: (any Error).self) { try CanonicalEncoding.decodeAction(Array(actionBytes.prefix(length))) } }
+        #expect(throws: (any Error).self) { try CanonicalEncoding.decodeAction(actionBytes + [0]) }
         let bytes = CanonicalEncoding.bytes(of: entries.first { if case .recordPayment = $0.action.payload { true } else { false } }!)
         for length in 0..<bytes.count { #expect(throws: (any Error).self) { try CanonicalEncoding.decodeEntry(Array(bytes.prefix(length))) } }
         #expect(throws: (any Error).self) { try CanonicalEncoding.decodeEntry(bytes + [0]) }

@@ -243,6 +243,23 @@ extension CanonicalEncoding {
     }
 }
 
+extension CanonicalEncoding {
+    /// Reads an action back from its canonical bytes, by hand as `decodeEntry` reads the action
+    /// of an entry (a device reads every action of its outbox each time a command opens it).
+    public static func decodeAction(_ bytes: [UInt8]) throws -> Action {
+        var scanner = EntryScanner(bytes: bytes)
+        if let action = try? scanner.action(), scanner.offset == bytes.count { return action }
+        return try decode(Action.self, from: bytes)
+    }
+
+    /// Reads an outcome back from its canonical bytes, by hand as `decodeEntry` reads one.
+    public static func decodeOutcome(_ bytes: [UInt8]) throws -> Outcome {
+        var scanner = EntryScanner(bytes: bytes)
+        if let outcome = try? scanner.outcome(), scanner.offset == bytes.count { return outcome }
+        return try decode(Outcome.self, from: bytes)
+    }
+}
+
 /// The hand-written reader behind `decodeEntry`; any surprise throws and the caller falls back.
 struct EntryScanner {
     struct Unexpected: Error {}
