@@ -43,15 +43,20 @@ public struct TableText {
 
     private static func width(_ report: CSVTable, _ index: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let range = report.range(ofCell: index)
-        return report.isASCII(cell: index) ? range.count : String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self).count
+        return report.isASCII(cell: index) ? range.count : width(UnsafeBufferPointer(rebasing: bytes[range]))
     }
 
     /// The characters `text` takes on the screen: its UTF-8 length when ASCII, its characters
     /// otherwise.
     public static func width(_ text: String) -> Int {
         var text = text
-        let ascii = text.withUTF8 { utf8 in utf8.reduce(0, |) < 0x80 }
-        return ascii ? text.utf8.count : text.count
+        return text.withUTF8(width)
+    }
+
+    static func width(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        var high: UInt8 = 0
+        for byte in utf8 { high |= byte }
+        return high < 0x80 ? utf8.count : String(decoding: utf8, as: UTF8.self).count
     }
 
     /// The whole table as text, without the last line's "\n" (for `print`).
@@ -79,7 +84,7 @@ public struct TableText {
             write(header: report.header, rows: report.rowCount, cells: { row, column, block in
                 let index = row * columns + column
                 let cell = UnsafeBufferPointer(rebasing: bytes[report.range(ofCell: index)])
-                let shown = report.isASCII(cell: index) ? cell.count : String(decoding: cell, as: UTF8.self).count
+                let shown = report.isASCII(cell: index) ? cell.count : TableText.width(cell)
                 block.cell(cell, shown: shown, width: widths[column], right: rightAligned[column], separated: column > 0)
             }, blockBytes: blockBytes, emit: emit)
         }
@@ -157,12 +162,7 @@ public struct TableText {
 
         mutating func cell(_ text: String, width: Int, right: Bool, separated: Bool) {
             var text = text
-            text.withUTF8 { utf8 in
-                var high: UInt8 = 0
-                for byte in utf8 { high |= byte }
-                cell(utf8, shown: high < 0x80 ? utf8.count : String(decoding: utf8, as: UTF8.self).count,
-                     width: width, right: right, separated: separated)
-            }
+            text.withUTF8 { utf8 in cell(utf8, shown: TableText.width(utf8), width: width, right: right, separated: separated) }
         }
 
         /// A cell's bytes that take `shown` characters on screen.
