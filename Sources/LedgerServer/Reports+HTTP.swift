@@ -36,7 +36,7 @@ extension FieldLedgerServer {
         }
         if format == "csv" {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: rendered.table.render())))
+                            body: .init(byteBuffer: ByteBuffer(bytes: rendered.table.csvBytes())))
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: rendered.json)))
     }

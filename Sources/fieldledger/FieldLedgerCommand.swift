@@ -439,9 +439,9 @@ struct Report: AsyncParsableCommand {
                 throw Failure(error.message)
             }
             if home.json {
-                print(String(decoding: rendered.json, as: UTF8.self))
+                printBytes(rendered.json, lineEnd: true)
             } else if csv {
-                print(rendered.table.render(), terminator: "")
+                printBytes(Data(rendered.table.csvBytes()))
             } else {
                 printTable(rendered.table)
             }

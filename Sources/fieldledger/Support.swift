@@ -139,6 +139,14 @@ func printTable(_ report: CSVTable) {
     TableText(measuring: report).write(report) { FileHandle.standardOutput.write(Data(buffer: $0)) }
 }
 
+/// Writes bytes to standard output as they are (a report's CSV or JSON can be megabytes; made
+/// into a `String` for `print` it was copied and checked once more).
+func printBytes(_ bytes: Data, lineEnd: Bool = false) {
+    fflush(nil) // what `print` buffered goes first
+    FileHandle.standardOutput.write(bytes)
+    if lineEnd { FileHandle.standardOutput.write(Data([UInt8(ascii: "\n")])) }
+}
+
 /// Columns padded to their widest cell; numbers right-aligned.
 func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
     TableText.render(header, rows, rightAligned: rightAligned)

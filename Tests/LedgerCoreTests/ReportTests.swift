@@ -224,6 +224,49 @@ struct ReportTests {
         #expect(wider.cellBytes[wider.range(ofCell: 4)].count == 4 && wider.range(ofCell: 5).isEmpty)
     }
 
+    @Test("CSV written from the cells' bytes equals a field-by-field reference over random cells, and quotes what a character-by-character check missed")
+    func csvBytesAgainstReference() {
+        // A slow reference on Unicode scalars: quote a field holding , " LF or CR (doubling its
+        // quotes), and put an apostrophe before text that starts like a formula.
+        func field(_ text: String, defusing: Bool) -> String {
+            let special: Set<Unicode.Scalar> = [",", "\"", "\n", "\r"]
+            var body = text
+            if defusing, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { body = "'" + body }
+            guard text.unicodeScalars.contains(where: special.contains) else { return body }
+            return "\"" + body.unicodeScalars.map { $0 == "\"" ? "\"\"" : String($0) }.joined() + "\""
+        }
+        let pieces = ["a", "Smith", ",", "\"", "\n", "\r", "\r\n", "=", "+", "-", "@", "\t", "'", " ", "Zoë", "e\u{301}", "\u{301}", "漢字", "🧱", "1250.00", ""]
+        var rng = SeededRandom(seed: 41)
+        for round in 0..<200 {
+            let columns = 1 + rng.int(in: 0...4)
+            let header = (0..<columns).map { "H\($0)" + (round % 7 == 0 ? pieces[rng.int(in: 0...(pieces.count - 1))] : "") }
+            var cells = CSVTable.Builder(cells: 0, bytes: 0)
+            var expected = header.map { field($0, defusing: false) }.joined(separator: ",") + "\n"
+            for _ in 0..<rng.int(in: 0...6) {
+                var line: [String] = []
+                for _ in 0..<columns {
+                    let text = (0..<rng.int(in: 0...4)).map { _ in pieces[rng.int(in: 0...(pieces.count - 1))] }.joined()
+                    if rng.int(in: 0...3) == 0 {
+                        cells.number(text)
+                        line.append(text)
+                    } else {
+                        cells.text(text)
+                        line.append(field(text, defusing: true))
+                    }
+                }
+                expected += line.joined(separator: ",") + "\n"
+            }
+            let table = cells.table(header: header)
+            #expect(table.csvBytes() == Array(expected.utf8), "round \(round)")
+            #expect(table.render() == expected)
+        }
+        // Compared as characters, "\r\n" is neither "\r" nor "\n" and "\"" with a combining
+        // mark is not "\"": such fields went out unquoted, and the file then had the wrong rows.
+        let lineBreak = CSVTable(header: ["Note"], rows: [[.text("gate code\r\n1234")], [.text("\"\u{301}x")], [.text("=\u{301}1+1")]])
+        #expect(lineBreak.render() == "Note\n\"gate code\r\n1234\"\n\"\"\"\u{301}x\"\n'=\u{301}1+1\n")
+        #expect(CSVTable(header: [], rows: []).render() == "\n")
+    }
+
     @Test("Report rows encode to JSON with minor units, currency codes and ISO dates")
     func jsonEncoding() throws {
         let job = try Self.job(id: 1, total: "300.00", rows: [("Deposit", "100.00"), ("Final", nil)], due: ["2026-05-01", "2026-06-15"])
