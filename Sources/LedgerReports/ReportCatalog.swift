@@ -81,7 +81,7 @@ public enum ReportCatalog {
     public static func outstandingDraws(_ installments: [OutstandingInstallment], settings: CompanySettings, _ options: Options) -> Rendered {
         let today = options.today
         return Rendered(table: Reports.outstandingDrawsCSV(installments, today: today, settings: settings),
-                        encodeJSON: { encode(Reports.outstandingDraws(installments, today: today)) })
+                        encodeJSON: { Data(Reports.outstandingDrawsJSON(installments, today: today)) })
     }
 
     /// JSON with sorted keys, so equal values give equal bytes.

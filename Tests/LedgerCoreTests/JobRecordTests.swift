@@ -1,3 +1,4 @@
+import Foundation
 @testable import LedgerCore
 import LedgerTestSupport
 import Testing
@@ -95,6 +96,10 @@ struct JobRecordTests {
             // The table a device builds straight from installments is the one the rows give.
             let settings = traffic.ledger.settings
             #expect(Reports.outstandingDrawsCSV(gathered, today: today, settings: settings) == Reports.outstandingDrawsCSV(whole, settings: settings))
+            // And the JSON written by hand is the encoder's, byte for byte.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            #expect(Reports.outstandingDrawsJSON(gathered, today: today) == Array(try encoder.encode(whole)))
         }
         #expect(try [UInt8]([JobRecord.formatVersion, 0, 0]).withUnsafeBytes { try JobRecord.installments(from: $0) }.isEmpty)
         #expect(throws: JobRecord.Damaged.self) { try stored[0].dropLast().withUnsafeBytes { try JobRecord.installments(from: UnsafeRawBufferPointer($0)) } }

@@ -281,6 +281,28 @@ struct ReportTests {
         let decoded = try JSONDecoder().decode(OutstandingDrawRow.self, from: try encoder.encode(rows[0]))
         #expect(decoded == rows[0])
     }
+
+    @Test("The outstanding draws' JSON written by hand is JSONEncoder's, byte for byte, whatever the names hold")
+    func drawsJSONAgainstEncoder() throws {
+        var awkward = String(String.UnicodeScalarView((0..<0x20).map { Unicode.Scalar(UInt8($0)) }))
+        awkward += "\"\\/ é\u{2028}\u{7f}🧱 'Bob' & <Co>"
+        let names = ["Plain", awkward, "Zoë Ångström", "a/b", "\u{0}x"]
+        var jobs: [Job] = []
+        for (index, name) in names.enumerated() {
+            jobs.append(try Self.job(id: UInt64(index + 1), total: "300.00", rows: [(name, "100.00"), ("Final \(name)", nil)],
+                                     due: ["2026-05-01", index % 2 == 0 ? nil : "2026-06-15"], paid: index == 2 ? ["40.00"] : [], customer: name))
+        }
+        let ledger = try Self.ledger(jobs)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for today in ["2026-04-01", "2026-05-01", "2026-06-10"].map(Fixtures.date) {
+            let installments = ledger.jobs.flatMap(Reports.outstandingInstallments)
+            let written = Reports.outstandingDrawsJSON(installments, today: today)
+            #expect(written == Array(try encoder.encode(Reports.outstandingDraws(ledger, today: today))))
+            #expect(try JSONDecoder().decode([OutstandingDrawRow].self, from: Data(written)) == Reports.outstandingDraws(ledger, today: today))
+        }
+        #expect(Reports.outstandingDrawsJSON([], today: Fixtures.date("2026-06-10")) == Array("[]".utf8))
+    }
 }
 
 extension Job {
