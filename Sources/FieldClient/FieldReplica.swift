@@ -266,6 +266,29 @@ public final class FieldReplica: @unchecked Sendable {
         }
     }
 
+    /// The outstanding-draws table on `today`, built from what is stored beside each job as
+    /// `outstandingInstallments()` reads it, but with the cells copied straight from the stored
+    /// bytes (no value or `String` per installment): the report a large company's device prints.
+    public func outstandingDrawsTable(today: CalendarDate) throws -> CSVTable {
+        try lock.withLock {
+            let fresh = Set(unfolded.filter { $0.status != .rejected }.compactMap(\.action.touchedJob)).union(unsaved.jobs)
+            var gatherer = Reports.DrawsTableGatherer(today: today, rows: 0)
+            try database.read { db in
+                let jobs = try Int.fetchOne(db, sql: "SELECT max(rowid) FROM job_record") ?? 0
+                gatherer = Reports.DrawsTableGatherer(today: today, rows: jobs * ClientLimits.installmentsReservedPerJob)
+                let cursor = try Row.fetchCursor(db, sql: "SELECT draws FROM job_record WHERE draws IS NOT NULL")
+                while let row = try cursor.next() {
+                    try row.withUnsafeData(atIndex: 0) { try Stored.gather($0, into: &gatherer, skipping: fresh) }
+                }
+            }
+            let ids = fresh.sorted()
+            try load(ids)
+            let view = currentView()
+            for id in ids { if let job = try? view.job(id) { gatherer.append(Reports.outstandingInstallments(of: job)) } }
+            return gatherer.table(settings: view.settings)
+        }
+    }
+
     /// The view over the jobs loaded so far, built once and kept; call with the lock held.
     func currentView() -> Ledger {
         if let cachedView { return cachedView }
@@ -454,6 +477,16 @@ enum Stored {
             // An untyped closure: Swift 6.3.1's optimizer crashes inlining a typed-throws one
             // that captures `rows` here.
             try data.withUnsafeBytes { buffer in try JobRecord.installments(from: buffer, appendingTo: &rows) }
+        } catch {
+            throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
+        }
+    }
+
+    static func gather(_ data: Data?, into gatherer: inout Reports.DrawsTableGatherer, skipping fresh: Set<JobID>) throws {
+        guard let data else { return }
+        do {
+            // Untyped, as in `installments(_:appendingTo:)`.
+            try data.withUnsafeBytes { buffer in try gatherer.append(record: buffer, skip: fresh.contains) }
         } catch {
             throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
         }

@@ -429,7 +429,13 @@ struct Report: AsyncParsableCommand {
             let rendered: ReportCatalog.Rendered
             do {
                 let report = try ReportCatalog.name(name)
-                // The most asked-for report reads what is kept beside each job, not every job.
+                // The most asked-for report reads what is kept beside each job, not every job,
+                // and its table is built straight from those bytes.
+                if report == .outstandingDraws, !home.json {
+                    let table = try replica.outstandingDrawsTable(today: options.today)
+                    if csv { printBytes(Data(table.csvBytes())) } else { printTable(table) }
+                    return
+                }
                 if report == .outstandingDraws {
                     rendered = ReportCatalog.outstandingDraws(try replica.outstandingInstallments(), settings: settings, options)
                 } else {

@@ -100,6 +100,19 @@ struct JobRecordTests {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             #expect(Reports.outstandingDrawsJSON(gathered, today: today) == Array(try encoder.encode(whole)))
+            // A device's gatherer builds that table from the records themselves, whatever their
+            // order, with the jobs it skips handed over as installments.
+            let skipped = Set(traffic.ledger.jobs.map(\.id).filter { $0.dot.counter % 3 == 0 })
+            var gatherer = Reports.DrawsTableGatherer(today: today, rows: 0)
+            for record in stored.reversed() { try record.withUnsafeBytes { try gatherer.append(record: $0, skip: skipped.contains) } }
+            for job in traffic.ledger.jobs.reversed() where skipped.contains(job.id) { gatherer.append(Reports.outstandingInstallments(of: job)) }
+            #expect(gatherer.rowCount == whole.count)
+            #expect(gatherer.table(settings: settings) == Reports.outstandingDrawsCSV(whole, settings: settings))
+            // A record damaged after its first installment adds nothing, not half a job.
+            let several = try #require(stored.first { (try? $0.withUnsafeBytes { try JobRecord.installments(from: $0) }.count) ?? 0 >= 2 })
+            #expect(throws: JobRecord.Damaged.self) { try several.dropLast().withUnsafeBytes { try gatherer.append(record: UnsafeRawBufferPointer($0)) } }
+            #expect(gatherer.rowCount == whole.count)
+            #expect(gatherer.table(settings: settings) == Reports.outstandingDrawsCSV(whole, settings: settings))
         }
         #expect(try [UInt8]([JobRecord.formatVersion, 0, 0]).withUnsafeBytes { try JobRecord.installments(from: $0) }.isEmpty)
         #expect(throws: JobRecord.Damaged.self) { try stored[0].dropLast().withUnsafeBytes { try JobRecord.installments(from: UnsafeRawBufferPointer($0)) } }

@@ -282,7 +282,7 @@ struct ReportTests {
         #expect(decoded == rows[0])
     }
 
-    @Test("The outstanding draws' JSON written by hand is JSONEncoder's, byte for byte, whatever the names hold")
+    @Test("The outstanding draws' JSON written by hand is JSONEncoder's, byte for byte, and the table gathered from records is the rows' table, whatever the names hold")
     func drawsJSONAgainstEncoder() throws {
         var awkward = String(String.UnicodeScalarView((0..<0x20).map { Unicode.Scalar(UInt8($0)) }))
         awkward += "\"\\/ é\u{2028}\u{7f}🧱 'Bob' & <Co>"
@@ -300,6 +300,10 @@ struct ReportTests {
             let written = Reports.outstandingDrawsJSON(installments, today: today)
             #expect(written == Array(try encoder.encode(Reports.outstandingDraws(ledger, today: today))))
             #expect(try JSONDecoder().decode([OutstandingDrawRow].self, from: Data(written)) == Reports.outstandingDraws(ledger, today: today))
+            // The table gathered from the stored records carries such names byte for byte.
+            var gatherer = Reports.DrawsTableGatherer(today: today, rows: 1)
+            for job in ledger.jobs { try JobRecord.bytes(of: Reports.outstandingInstallments(of: job)).withUnsafeBytes { try gatherer.append(record: $0) } }
+            #expect(gatherer.table(settings: ledger.settings) == Reports.outstandingDrawsCSV(installments, today: today, settings: ledger.settings))
         }
         #expect(Reports.outstandingDrawsJSON([], today: Fixtures.date("2026-06-10")) == Array("[]".utf8))
     }

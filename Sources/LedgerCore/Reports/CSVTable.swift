@@ -213,6 +213,18 @@ public struct CSVTable: Hashable, Sendable {
             mark(number: number, ascii: high < 0x80)
         }
 
+        /// Appends a text cell from bytes known to be UTF-8 (`ascii`: all below 0x80).
+        mutating func text(utf8: UnsafeRawBufferPointer, ascii: Bool) {
+            bytes.append(contentsOf: utf8)
+            mark(number: false, ascii: ascii)
+        }
+
+        /// Drops the cells after the first `cells` (which end at `bytes`).
+        mutating func truncate(cells: Int, bytes count: Int) {
+            marks.removeSubrange(cells...)
+            bytes.removeSubrange(count...)
+        }
+
         private mutating func mark(number: Bool, ascii: Bool) {
             marks.append(UInt64(bytes.count) << CSVTable.markBits | (number ? CSVTable.numberFlag : 0) | (ascii ? 0 : CSVTable.notASCIIFlag))
         }
@@ -220,6 +232,26 @@ public struct CSVTable: Hashable, Sendable {
         /// The table with `header` over the cells appended (a multiple of its columns).
         public func table(header: [String]) -> CSVTable {
             CSVTable(header: header, cellBytes: bytes, marks: marks)
+        }
+
+        /// The table with `header` whose row `i` is the row appended `rowOrder[i]`-th (each
+        /// once): rows can be appended as they are read and put in order by small keys.
+        func table(header: [String], rowOrder: [Int]) -> CSVTable {
+            let columns = header.count
+            precondition(rowOrder.count * columns == marks.count, "a row order names every row once")
+            var ordered = Builder(cells: marks.count, bytes: bytes.count)
+            bytes.withUnsafeBufferPointer { all in
+                for row in rowOrder {
+                    let first = row * columns
+                    let start = first == 0 ? 0 : Int(marks[first - 1] >> CSVTable.markBits)
+                    let end = Int(marks[first + columns - 1] >> CSVTable.markBits)
+                    // Each mark moves by how far its row moved (back or forth: added modulo 2^64).
+                    let shift = UInt64(bitPattern: Int64(ordered.bytes.count - start)) << CSVTable.markBits
+                    ordered.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<end]))
+                    for index in first..<(first + columns) { ordered.marks.append(marks[index] &+ shift) }
+                }
+            }
+            return CSVTable(header: header, cellBytes: ordered.bytes, marks: ordered.marks)
         }
     }
 }

@@ -188,11 +188,11 @@ extension Reports {
     /// About what a row takes as JSON (its keys alone are 190 bytes).
     private static let drawJSONBytesGuess = 420
 
-    private static let drawColumns = 12
+    static let drawColumns = 12
     /// About what a row's cells take (names, numbers, a label, amounts, a date, a status).
-    private static let drawBytesGuess = 96
+    static let drawBytesGuess = 96
 
-    private static func drawHeader(_ settings: CompanySettings) -> [String] {
+    static func drawHeader(_ settings: CompanySettings) -> [String] {
         let interval = settings.intervalName
         return ["Customer", "Job", "Invoice", "\(interval) #", interval, "Currency", "Amount", "Remaining", "Pending", "Due Date", "Status", "Days Overdue"]
     }
