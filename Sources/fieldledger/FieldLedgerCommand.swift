@@ -433,7 +433,7 @@ struct Report: AsyncParsableCommand {
                 // and its table is built straight from those bytes.
                 if report == .outstandingDraws, !home.json {
                     let table = try replica.outstandingDrawsTable(today: options.today)
-                    if csv { printBytes(Data(table.csvBytes())) } else { printTable(table) }
+                    if csv { printBytes(table.csvBytes()) } else { printTable(table) }
                     return
                 }
                 if report == .outstandingDraws {
@@ -447,7 +447,7 @@ struct Report: AsyncParsableCommand {
             if home.json {
                 printBytes(rendered.json, lineEnd: true)
             } else if csv {
-                printBytes(Data(rendered.table.csvBytes()))
+                printBytes(rendered.table.csvBytes())
             } else {
                 printTable(rendered.table)
             }

@@ -135,15 +135,18 @@ func table(_ report: CSVTable) -> String {
 /// Prints a report's table for people a block at a time as it is built (a large company's is
 /// megabytes; holding it whole as well would double what the command needs).
 func printTable(_ report: CSVTable) {
-    fflush(nil) // what `print` buffered goes first
-    TableText(measuring: report).write(report) { FileHandle.standardOutput.write(Data(buffer: $0)) }
+    TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
 }
 
 /// Writes bytes to standard output as they are (a report's CSV or JSON can be megabytes; made
 /// into a `String` for `print` it was copied and checked once more).
-func printBytes(_ bytes: Data, lineEnd: Bool = false) {
+func printBytes(_ bytes: some ContiguousBytes, lineEnd: Bool = false) {
     fflush(nil) // what `print` buffered goes first
-    FileHandle.standardOutput.write(bytes)
+    bytes.withUnsafeBytes { buffer in
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        // Written from where the bytes are, not copied into a `Data` first.
+        FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.count, deallocator: .none))
+    }
     if lineEnd { FileHandle.standardOutput.write(Data([UInt8(ascii: "\n")])) }
 }
 
