@@ -175,19 +175,7 @@ public struct CSVTable: Hashable, Sendable {
 
         /// Appends a whole number.
         public mutating func number(_ value: Int) {
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
-                var at = buffer.count, rest = value.magnitude
-                repeat {
-                    at -= 1
-                    buffer[at] = UInt8(ascii: "0") + UInt8(rest % 10)
-                    rest /= 10
-                } while rest > 0
-                if value < 0 {
-                    at -= 1
-                    buffer[at] = UInt8(ascii: "-")
-                }
-                bytes.append(contentsOf: buffer[at...])
-            }
+            appendDecimal(value, to: &bytes)
             mark(number: true, ascii: true)
         }
 

@@ -23,21 +23,7 @@ struct JSONBytes {
         bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func int<Value: BinaryInteger>(_ value: Value) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
-            var at = buffer.count, rest = value.magnitude
-            repeat {
-                at -= 1
-                buffer[at] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            if value < 0 {
-                at -= 1
-                buffer[at] = UInt8(ascii: "-")
-            }
-            bytes.append(contentsOf: buffer[at...])
-        }
-    }
+    mutating func int<Value: BinaryInteger>(_ value: Value) { appendDecimal(value, to: &bytes) }
 
     mutating func string(_ text: String) {
         var text = text
@@ -82,5 +68,23 @@ struct JSONBytes {
         bytes.append(UInt8(ascii: "\""))
         date.appendISO(to: &bytes)
         bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Appends a whole number's decimal digits (and a minus sign) to `bytes`, written from the right
+/// in place, without a `String`.
+func appendDecimal<Value: BinaryInteger>(_ value: Value, to bytes: inout [UInt8]) {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+        var at = buffer.count, rest = value.magnitude
+        repeat {
+            at -= 1
+            buffer[at] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+        } while rest > 0
+        if value < 0 {
+            at -= 1
+            buffer[at] = UInt8(ascii: "-")
+        }
+        bytes.append(contentsOf: buffer[at...])
     }
 }
