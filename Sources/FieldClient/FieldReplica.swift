@@ -242,7 +242,7 @@ public final class FieldReplica: @unchecked Sendable {
     /// sync under way changed, which come from the view.
     public func outstandingInstallments() throws -> [OutstandingInstallment] {
         try lock.withLock {
-            let fresh = Set(unfolded.filter { $0.status != .rejected }.compactMap(\.action.touchedJob)).union(unsaved.jobs)
+            let fresh = jobsNewerThanStored()
             var rows: [OutstandingInstallment] = []
             try database.read { db in
                 // Room for a few installments per job up front: growing a hundred-thousand-row
@@ -271,7 +271,7 @@ public final class FieldReplica: @unchecked Sendable {
     /// bytes (no value or `String` per installment): the report a large company's device prints.
     public func outstandingDrawsTable(today: CalendarDate) throws -> CSVTable {
         try lock.withLock {
-            let fresh = Set(unfolded.filter { $0.status != .rejected }.compactMap(\.action.touchedJob)).union(unsaved.jobs)
+            let fresh = jobsNewerThanStored()
             var gatherer = Reports.DrawsTableGatherer(today: today, rows: 0)
             try database.read { db in
                 let jobs = try Int.fetchOne(db, sql: "SELECT max(rowid) FROM job_record") ?? 0
@@ -287,6 +287,12 @@ public final class FieldReplica: @unchecked Sendable {
             for id in ids { if let job = try? view.job(id) { gatherer.append(Reports.outstandingInstallments(of: job)) } }
             return gatherer.table(settings: view.settings)
         }
+    }
+
+    /// Jobs whose stored outstanding installments are behind the view: this device's pending
+    /// actions or a sync under way changed them. Call with the lock held.
+    private func jobsNewerThanStored() -> Set<JobID> {
+        Set(unfolded.filter { $0.status != .rejected }.compactMap(\.action.touchedJob)).union(unsaved.jobs)
     }
 
     /// The view over the jobs loaded so far, built once and kept; call with the lock held.

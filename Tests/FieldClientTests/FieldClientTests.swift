@@ -304,6 +304,8 @@ struct FieldClientTests {
             #expect(kept.table == whole.table)
             #expect(kept.json == whole.json)
             #expect(kept.table.rows.count >= 12)
+            // The table the CLI prints, gathered from the stored bytes with the changed jobs from the view.
+            #expect(try replica.outstandingDrawsTable(today: options.today) == whole.table)
         }
         try sameAsWholeView(replica)
         let whole = try FieldReplica.open(at: replica.path).view

@@ -47,31 +47,33 @@ extension Reports {
         public mutating func append(record: UnsafeRawBufferPointer, skip: (JobID) -> Bool = { _ in false }) throws(JobRecord.Damaged) {
             var reader = try RecordReader(record: record)
             let count = try reader.count()
-            let body = reader.at, base = arena.count
-            var found: [DrawKey] = []
-            found.reserveCapacity(count)
-            // Read and checked whole before anything is kept: a damaged record adds nothing.
-            for index in 0..<count {
-                let offset = base + reader.at - body
-                _ = try reader.utf8()
-                let job = JobID(try reader.dot())
-                if index == 0, skip(job) { return }
-                _ = try reader.utf8()
-                _ = try reader.utf8()
-                _ = try reader.dot()
-                _ = try reader.int()
-                let number = try reader.int()
-                _ = try reader.utf8()
-                _ = try Self.currency(try reader.utf8())
-                _ = try reader.int64()
-                _ = try reader.int64()
-                _ = try reader.int64()
-                let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
-                found.append(DrawKey(rankAndDue: rankAndDue(due.map(Self.packed)), job: job, number: number, offset: offset))
+            let body = reader.at, base = arena.count, keyCount = keys.count
+            // Read and checked whole before its bytes are kept: a damaged record adds nothing.
+            do {
+                for index in 0..<count {
+                    let offset = base + reader.at - body
+                    _ = try reader.utf8()
+                    let job = JobID(try reader.dot())
+                    if index == 0, skip(job) { return }
+                    _ = try reader.utf8()
+                    _ = try reader.utf8()
+                    _ = try reader.dot()
+                    _ = try reader.int()
+                    let number = try reader.int()
+                    _ = try reader.utf8()
+                    _ = try Self.currency(try reader.utf8())
+                    _ = try reader.int64()
+                    _ = try reader.int64()
+                    _ = try reader.int64()
+                    let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
+                    keys.append(DrawKey(rankAndDue: rankAndDue(due.map(Self.packed)), job: job, number: number, offset: offset))
+                }
+                try reader.finish()
+            } catch {
+                keys.removeSubrange(keyCount...)
+                throw error
             }
-            try reader.finish()
             arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: record[body...]))
-            keys += found
         }
 
         /// Adds installments that are not stored as a record (jobs a device changed since).
