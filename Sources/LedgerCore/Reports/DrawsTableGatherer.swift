@@ -158,14 +158,4 @@ extension RecordReader {
         self.bytes = bytes
         self.at = at
     }
-
-    /// A text's bytes, checked to be UTF-8, and whether they are all ASCII.
-    mutating func utf8() throws(JobRecord.Damaged) -> (bytes: UnsafeRawBufferPointer, ascii: Bool) {
-        let length = try count()
-        let slice = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + length)])
-        at += length
-        if slice.allSatisfy({ $0 < 0x80 }) { return (slice, true) }
-        guard String(validating: slice, as: UTF8.self) != nil else { throw JobRecord.Damaged("a text in the job record is not UTF-8") }
-        return (slice, false)
-    }
 }

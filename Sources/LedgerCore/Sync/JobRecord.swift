@@ -394,13 +394,18 @@ struct RecordReader {
     }
 
     mutating func string() throws(JobRecord.Damaged) -> String {
+        String(decoding: try utf8().bytes, as: UTF8.self)
+    }
+
+    /// A text's bytes, checked to be UTF-8, and whether they are all ASCII.
+    mutating func utf8() throws(JobRecord.Damaged) -> (bytes: UnsafeRawBufferPointer, ascii: Bool) {
         let length = try count()
         let slice = UnsafeRawBufferPointer(rebasing: bytes[at..<(at + length)])
         at += length
         // ASCII is valid UTF-8 as it stands; checking that first skips the validator's slower path.
-        if slice.allSatisfy({ $0 < 0x80 }) { return String(decoding: slice, as: UTF8.self) }
-        guard let text = String(validating: slice, as: UTF8.self) else { throw JobRecord.Damaged("a text in the job record is not UTF-8") }
-        return text
+        if slice.allSatisfy({ $0 < 0x80 }) { return (slice, true) }
+        guard String(validating: slice, as: UTF8.self) != nil else { throw JobRecord.Damaged("a text in the job record is not UTF-8") }
+        return (slice, false)
     }
 
     mutating func optional<T>(_ read: (inout RecordReader) throws(JobRecord.Damaged) -> T) throws(JobRecord.Damaged) -> T? {
