@@ -61,7 +61,7 @@ extension Reports {
                     _ = try reader.int()
                     let number = try reader.int()
                     _ = try reader.utf8()
-                    _ = try Self.currency(try reader.utf8())
+                    _ = try reader.currency()
                     _ = try reader.int64()
                     _ = try reader.int64()
                     _ = try reader.int64()
@@ -95,9 +95,9 @@ extension Reports {
             return duePacked < todayPacked ? .pastDue : duePacked == todayPacked ? .dueToday : .upcoming
         }
 
-        /// The table, its rows ordered as `outstandingDraws` orders them.
-        public func table(settings: CompanySettings) -> CSVTable {
-            var keys = keys
+        /// The table, its rows ordered as `outstandingDraws` orders them. Consuming: the keys
+        /// are sorted where they are, not copied first (they are a few megabytes).
+        public consuming func table(settings: CompanySettings) -> CSVTable {
             keys.sort { a, b in
                 if a.rankAndDue != b.rankAndDue { return a.rankAndDue < b.rankAndDue }
                 if a.job != b.job { return a.job < b.job }
@@ -107,7 +107,8 @@ extension Reports {
             arena.withUnsafeBytes { arena in
                 do {
                     for key in keys {
-                        // Read a second time, unchecked where `append` checked.
+                        // Read a second time; what `append` checked cannot fail here (texts are
+                        // scanned again for the cells' ASCII flags).
                         var reader = RecordReader(body: arena, at: key.offset)
                         let customer = try reader.utf8()
                         _ = try reader.uint(); _ = try reader.uint() // the job's dot: in the key
@@ -115,7 +116,7 @@ extension Reports {
                         _ = try reader.uint(); _ = try reader.uint(); _ = try reader.uint() // the installment's id
                         let number = try reader.int()
                         let label = try reader.utf8(), code = try reader.utf8()
-                        let currency = try Self.currency(code)
+                        let currency = try RecordReader.currency(code: code.bytes)
                         let amount = try reader.int64(), remaining = try reader.int64(), pending = try reader.int64()
                         let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
                         let status = status(due.map(Self.packed))
@@ -143,11 +144,6 @@ extension Reports {
         private static let cellBytesBeyondRecord = 48
 
         private static func packed(_ date: CalendarDate) -> UInt32 { UInt32(date.year << 9 | date.month << 5 | date.day) }
-
-        private static func currency(_ code: (bytes: UnsafeRawBufferPointer, ascii: Bool)) throws(JobRecord.Damaged) -> Currency {
-            if code.bytes.elementsEqual(Currency.usd.code.utf8) { return .usd }
-            do { return try Currency(code: String(decoding: code.bytes, as: UTF8.self)) } catch { throw JobRecord.Damaged("a currency in the job record is not a currency code") }
-        }
     }
 }
 

@@ -450,10 +450,12 @@ struct RecordReader {
         return HLCTimestamp(wallMillis: wall, logical: logical)
     }
 
-    mutating func currency() throws(JobRecord.Damaged) -> Currency {
-        let code = try string()
-        if code == Currency.usd.code { return .usd }
-        do { return try Currency(code: code) } catch { throw JobRecord.Damaged("a currency in the job record is not a currency code") }
+    mutating func currency() throws(JobRecord.Damaged) -> Currency { try Self.currency(code: try utf8().bytes) }
+
+    /// The currency whose code a record stores as these bytes (USD, the common case, without a `String`).
+    static func currency(code: UnsafeRawBufferPointer) throws(JobRecord.Damaged) -> Currency {
+        if code.elementsEqual(Currency.usd.code.utf8) { return .usd }
+        do { return try Currency(code: String(decoding: code, as: UTF8.self)) } catch { throw JobRecord.Damaged("a currency in the job record is not a currency code") }
     }
 
     mutating func actor() throws(JobRecord.Damaged) -> Actor {
