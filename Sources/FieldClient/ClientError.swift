@@ -60,6 +60,13 @@ public enum ClientLimits {
     /// Outstanding installments a report reserves room for per job before it reads them (a
     /// guess that only saves copying: plans with more rows still fit, in a grown array).
     public static let installmentsReservedPerJob = 3
+    /// Threads a large report is built on at most (it also uses no more than the processors
+    /// the device has): each reads and orders a share of the stored records, then writes a
+    /// share of the table's rows.
+    public static let reportThreadsMax = 4
+    /// Stored records a report thread is given at least: below this, one thread does it all
+    /// (starting and joining threads costs more than reading a few thousand records).
+    public static let reportRecordsPerThreadMin = 5_000
     /// What the device reports as its app version in change sets.
     public static let appVersion = "fieldledger-client/1"
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LedgerCore
+import Synchronization
 
 /// Who a replica is: one device of one user, bound to a server by its token.
 public struct DeviceIdentity: Hashable, Sendable {
@@ -269,23 +270,59 @@ public final class FieldReplica: @unchecked Sendable {
     /// The outstanding-draws table on `today`, built from what is stored beside each job as
     /// `outstandingInstallments()` reads it, but with the cells copied straight from the stored
     /// bytes (no value or `String` per installment): the report a large company's device prints.
+    /// A large replica's records are gathered, ordered and written on several threads.
     public func outstandingDrawsTable(today: CalendarDate) throws -> CSVTable {
+        try outstandingDrawsTable(today: today, threads: nil)
+    }
+
+    /// `outstandingDrawsTable(today:)` on `threads` threads if given (tests split small replicas).
+    func outstandingDrawsTable(today: CalendarDate, threads: Int?) throws -> CSVTable {
         try lock.withLock {
             let fresh = jobsNewerThanStored()
-            var gatherer = Reports.DrawsTableGatherer(today: today, rows: 0)
-            try database.read { db in
+            // One read of the file copies the records out; the threads work on the copy.
+            let records = try database.read { db in
                 let jobs = try Int.fetchOne(db, sql: "SELECT max(rowid) FROM job_record") ?? 0
-                gatherer = Reports.DrawsTableGatherer(today: today, rows: jobs * ClientLimits.installmentsReservedPerJob)
+                var records = StoredRecords(reserving: jobs)
                 let cursor = try Row.fetchCursor(db, sql: "SELECT draws FROM job_record WHERE draws IS NOT NULL")
                 while let row = try cursor.next() {
-                    try row.withUnsafeData(atIndex: 0) { try Stored.gather($0, into: &gatherer, skipping: fresh) }
+                    try row.withUnsafeData(atIndex: 0) { data in if let data { records.append(data) } }
+                }
+                return records
+            }
+            let threads = threads ?? min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount,
+                                         max(1, records.count / ClientLimits.reportRecordsPerThreadMin))
+            let gathered = inParallel(threads) { part in
+                // Untyped throws: Swift 6.3.1's optimizer crashes on typed-throws closures that
+                // capture a gatherer (see `Stored.installments`).
+                Result { () throws -> Reports.DrawsTableGatherer in
+                    let share = records.share(part, of: threads)
+                    var gatherer = Reports.DrawsTableGatherer(today: today, rows: share.count * ClientLimits.installmentsReservedPerJob)
+                    for index in share { try records.withRecord(index) { try gatherer.append(record: $0, skip: fresh.contains) } }
+                    gatherer.sort()
+                    return gatherer
                 }
             }
+            var parts: [Reports.DrawsTableGatherer] = []
+            for result in gathered {
+                do { parts.append(try result.get()) } catch {
+                    throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
+                }
+            }
+            // Jobs the view has newer than the file: one more (small) part.
             let ids = fresh.sorted()
             try load(ids)
             let view = currentView()
-            for id in ids { if let job = try? view.job(id) { gatherer.append(Reports.outstandingInstallments(of: job)) } }
-            return gatherer.table(settings: view.settings)
+            var newer = Reports.DrawsTableGatherer(today: today, rows: 0)
+            for id in ids { if let job = try? view.job(id) { newer.append(Reports.outstandingInstallments(of: job)) } }
+            newer.sort()
+            parts.append(newer)
+            let order = Reports.DrawsTableOrder(merging: parts)
+            let rows = order.rowCount
+            // The first part has room for every row: the others are appended to it, not all copied.
+            let cells = inParallel(threads) { part in
+                order.cells(rows: (rows * part / threads)..<(rows * (part + 1) / threads), room: part == 0 ? rows : 0)
+            }
+            return order.table(settings: view.settings, parts: cells)
         }
     }
 
@@ -488,16 +525,6 @@ enum Stored {
         }
     }
 
-    static func gather(_ data: Data?, into gatherer: inout Reports.DrawsTableGatherer, skipping fresh: Set<JobID>) throws {
-        guard let data else { return }
-        do {
-            // Untyped, as in `installments(_:appendingTo:)`.
-            try data.withUnsafeBytes { buffer in try gatherer.append(record: buffer, skip: fresh.contains) }
-        } catch {
-            throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
-        }
-    }
-
     /// Stores `job` with what is kept beside it: its number (to find it by) and its
     /// outstanding installments (for the report).
     static func save(_ job: Job, in db: Database) throws {
@@ -604,5 +631,53 @@ enum ReplicaSchema {
             try db.execute(sql: "DROP TABLE job")
         }
         return migrator
+    }
+}
+
+/// Stored records copied out of the file one after another, to be read on several threads.
+struct StoredRecords: Sendable {
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+
+    /// Room for about `records` records of a typical size.
+    init(reserving records: Int) {
+        ends.reserveCapacity(records)
+        bytes.reserveCapacity(records * Self.recordBytesGuess)
+    }
+
+    /// About what one job's outstanding installments take stored.
+    private static let recordBytesGuess = 160
+
+    /// Records held.
+    var count: Int { ends.count }
+
+    mutating func append(_ record: Data) {
+        record.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        ends.append(bytes.count)
+    }
+
+    /// The records the `part`-th of `parts` threads reads.
+    func share(_ part: Int, of parts: Int) -> Range<Int> { (count * part / parts)..<(count * (part + 1) / parts) }
+
+    /// Calls `body` with record `index`'s bytes.
+    func withRecord<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let start = index == 0 ? 0 : ends[index - 1]
+        return try bytes.withUnsafeBytes { all in try body(UnsafeRawBufferPointer(rebasing: all[start..<ends[index]])) }
+    }
+}
+
+/// `body(0)` to `body(count - 1)`, at once on up to `count` threads, their results in order.
+func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    guard count > 1 else { return count == 1 ? [body(0)] : [] }
+    let results = Mutex<[T?]>(Array(repeating: nil, count: count))
+    DispatchQueue.concurrentPerform(iterations: count) { part in
+        let result = body(part)
+        results.withLock { $0[part] = result }
+    }
+    // Taken out of the lock's storage, so each result is held once (and can be grown in place).
+    return results.withLock { stored in
+        var taken: [T?] = []
+        swap(&taken, &stored)
+        return taken.map { $0! }
     }
 }

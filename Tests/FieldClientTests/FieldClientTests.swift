@@ -306,6 +306,8 @@ struct FieldClientTests {
             #expect(kept.table.rows.count >= 12)
             // The table the CLI prints, gathered from the stored bytes with the changed jobs from the view.
             #expect(try replica.outstandingDrawsTable(today: options.today) == whole.table)
+            // Split between threads (a large replica's way), each share ordered and the rows merged.
+            for threads in [2, 3, 7] { #expect(try replica.outstandingDrawsTable(today: options.today, threads: threads) == whole.table, "\(threads) threads") }
         }
         try sameAsWholeView(replica)
         let whole = try FieldReplica.open(at: replica.path).view

@@ -108,6 +108,21 @@ struct JobRecordTests {
             for job in traffic.ledger.jobs.reversed() where skipped.contains(job.id) { gatherer.append(Reports.outstandingInstallments(of: job)) }
             #expect(gatherer.rowCount == whole.count)
             #expect(gatherer.table(settings: settings) == Reports.outstandingDrawsCSV(whole, settings: settings))
+            // Gathered in parts (a device's threads), each sorted, merged, and written a range
+            // of rows per part: the same table, however the records and rows are split.
+            for partCount in [1, 2, 3] {
+                var parts = [Reports.DrawsTableGatherer](repeating: Reports.DrawsTableGatherer(today: today, rows: 0), count: partCount)
+                for (index, record) in stored.enumerated() {
+                    try record.withUnsafeBytes { try parts[index * 7 % partCount].append(record: $0, skip: skipped.contains) }
+                }
+                for job in traffic.ledger.jobs where skipped.contains(job.id) { parts[partCount - 1].append(Reports.outstandingInstallments(of: job)) }
+                for index in parts.indices { parts[index].sort() }
+                let order = Reports.DrawsTableOrder(merging: parts)
+                #expect(order.rowCount == whole.count)
+                let cuts = [0] + (1..<partCount).map { order.rowCount * $0 * $0 / (partCount * partCount) } + [order.rowCount]
+                let cells = (0..<partCount).map { order.cells(rows: cuts[$0]..<cuts[$0 + 1], room: $0 == 0 ? order.rowCount : 0) }
+                #expect(order.table(settings: settings, parts: cells) == Reports.outstandingDrawsCSV(whole, settings: settings), "\(partCount) parts")
+            }
             // A record damaged after its first installment adds nothing, not half a job.
             let several = try #require(stored.first { (try? $0.withUnsafeBytes { try JobRecord.installments(from: $0) }.count) ?? 0 >= 2 })
             #expect(throws: JobRecord.Damaged.self) { try several.dropLast().withUnsafeBytes { try gatherer.append(record: UnsafeRawBufferPointer($0)) } }

@@ -149,7 +149,7 @@ public struct CSVTable: Hashable, Sendable {
 
     /// A table's cells appended one at a time, row after row; numbers and dates are written
     /// straight into the table's bytes.
-    public struct Builder {
+    public struct Builder: Sendable {
         var bytes: [UInt8] = []
         var marks: [UInt64] = []
 
@@ -222,24 +222,15 @@ public struct CSVTable: Hashable, Sendable {
             CSVTable(header: header, cellBytes: bytes, marks: marks)
         }
 
-        /// The table with `header` whose row `i` is the row appended `rowOrder[i]`-th (each
-        /// once): rows can be appended as they are read and put in order by small keys.
-        func table(header: [String], rowOrder: [Int]) -> CSVTable {
-            let columns = header.count
-            precondition(rowOrder.count * columns == marks.count, "a row order names every row once")
-            var ordered = Builder(cells: marks.count, bytes: bytes.count)
-            bytes.withUnsafeBufferPointer { all in
-                for row in rowOrder {
-                    let first = row * columns
-                    let start = first == 0 ? 0 : Int(marks[first - 1] >> CSVTable.markBits)
-                    let end = Int(marks[first + columns - 1] >> CSVTable.markBits)
-                    // Each mark moves by how far its row moved (back or forth: added modulo 2^64).
-                    let shift = UInt64(bitPattern: Int64(ordered.bytes.count - start)) << CSVTable.markBits
-                    ordered.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<end]))
-                    for index in first..<(first + columns) { ordered.marks.append(marks[index] &+ shift) }
-                }
-            }
-            return CSVTable(header: header, cellBytes: ordered.bytes, marks: ordered.marks)
+        /// Cells appended so far.
+        var cellCount: Int { marks.count }
+
+        /// Appends `other`'s cells after these.
+        mutating func append(contentsOf other: Builder) {
+            let shift = UInt64(bytes.count) << CSVTable.markBits
+            bytes.append(contentsOf: other.bytes)
+            marks.reserveCapacity(marks.count + other.marks.count)
+            for mark in other.marks { marks.append(mark + shift) }
         }
     }
 }

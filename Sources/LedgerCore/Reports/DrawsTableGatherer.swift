@@ -7,16 +7,16 @@ extension Reports {
     /// a value with four strings per installment, then a table from those, was most of the
     /// report's time. The table equals `outstandingDrawsCSV(installments, today:, settings:)`
     /// over the same installments, whatever order records and installments arrive in.
-    public struct DrawsTableGatherer {
-        private let today: CalendarDate
+    public struct DrawsTableGatherer: Sendable {
+        fileprivate let today: CalendarDate
         private let todayPacked: UInt32
         /// The installments as their records hold them (the records' replica tables left
         /// out: no column needs a dot), one after another as they arrive.
-        private var arena: [UInt8] = []
-        private var keys: [DrawKey] = []
+        fileprivate var arena: [UInt8] = []
+        fileprivate var sortKeys: [DrawKey] = []
 
         /// Sorts a row where the report lists it.
-        private struct DrawKey {
+        fileprivate struct DrawKey: Sendable {
             /// The status's rank in the top bits, the due date (year, month, day packed as a
             /// record stores them, so the order of dates) below.
             let rankAndDue: UInt64
@@ -31,7 +31,7 @@ extension Reports {
             self.today = today
             todayPacked = Self.packed(today)
             arena.reserveCapacity(rows * Self.installmentBytesGuess)
-            keys.reserveCapacity(rows)
+            sortKeys.reserveCapacity(rows)
         }
 
         /// About what an installment takes in its record (three names, two dots, five numbers,
@@ -39,7 +39,7 @@ extension Reports {
         private static let installmentBytesGuess = 64
 
         /// Rows gathered so far.
-        public var rowCount: Int { keys.count }
+        public var rowCount: Int { sortKeys.count }
 
         /// Adds the installments in `record` unless `skip` is true of their job (every
         /// installment of a record is of one job); throws for bytes that are not such a record,
@@ -47,7 +47,7 @@ extension Reports {
         public mutating func append(record: UnsafeRawBufferPointer, skip: (JobID) -> Bool = { _ in false }) throws(JobRecord.Damaged) {
             var reader = try RecordReader(record: record)
             let count = try reader.count()
-            let body = reader.at, base = arena.count, keyCount = keys.count
+            let body = reader.at, base = arena.count, keyCount = sortKeys.count
             // Read and checked whole before its bytes are kept: a damaged record adds nothing.
             do {
                 for index in 0..<count {
@@ -66,11 +66,11 @@ extension Reports {
                     _ = try reader.int64()
                     _ = try reader.int64()
                     let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
-                    keys.append(DrawKey(rankAndDue: rankAndDue(due.map(Self.packed)), job: job, number: number, offset: offset))
+                    sortKeys.append(DrawKey(rankAndDue: rankAndDue(due.map(Self.packed)), job: job, number: number, offset: offset))
                 }
                 try reader.finish()
             } catch {
-                keys.removeSubrange(keyCount...)
+                sortKeys.removeSubrange(keyCount...)
                 throw error
             }
             arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: record[body...]))
@@ -98,52 +98,119 @@ extension Reports {
         /// The table, its rows ordered as `outstandingDraws` orders them. Consuming: the keys
         /// are sorted where they are, not copied first (they are a few megabytes).
         public consuming func table(settings: CompanySettings) -> CSVTable {
-            keys.sort { a, b in
-                if a.rankAndDue != b.rankAndDue { return a.rankAndDue < b.rankAndDue }
-                if a.job != b.job { return a.job < b.job }
-                return a.number < b.number
-            }
-            var cells = CSVTable.Builder(cells: keys.count * Reports.drawColumns, bytes: arena.count + keys.count * Self.cellBytesBeyondRecord)
+            sort()
+            let order = DrawsTableOrder(merging: [self])
+            return order.table(settings: settings, parts: [order.cells(rows: 0..<order.rowCount)])
+        }
+
+        /// Puts the rows gathered so far in the report's order, ready for `DrawsTableOrder`.
+        public mutating func sort() { sortKeys.sort(by: Self.precedes) }
+
+        /// Whether `a`'s row comes before `b`'s. A total order: no two installments share a
+        /// job and a number, so however rows are split and merged they come out alike.
+        fileprivate static func precedes(_ a: DrawKey, _ b: DrawKey) -> Bool {
+            if a.rankAndDue != b.rankAndDue { return a.rankAndDue < b.rankAndDue }
+            if a.job != b.job { return a.job < b.job }
+            return a.number < b.number
+        }
+
+        /// Appends the cells of the row `key` names, read a second time from the arena; what
+        /// `append(record:skip:)` checked cannot fail here (texts are scanned again for the
+        /// cells' ASCII flags).
+        fileprivate func writeRow(_ key: DrawKey, to cells: inout CSVTable.Builder) {
             arena.withUnsafeBytes { arena in
                 do {
-                    for key in keys {
-                        // Read a second time; what `append` checked cannot fail here (texts are
-                        // scanned again for the cells' ASCII flags).
-                        var reader = RecordReader(body: arena, at: key.offset)
-                        let customer = try reader.utf8()
-                        _ = try reader.uint(); _ = try reader.uint() // the job's dot: in the key
-                        let jobNumber = try reader.utf8(), invoiceNumber = try reader.utf8()
-                        _ = try reader.uint(); _ = try reader.uint(); _ = try reader.uint() // the installment's id
-                        let number = try reader.int()
-                        let label = try reader.utf8(), code = try reader.utf8()
-                        let currency = try RecordReader.currency(code: code.bytes)
-                        let amount = try reader.int64(), remaining = try reader.int64(), pending = try reader.int64()
-                        let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
-                        let status = status(due.map(Self.packed))
-                        cells.text(utf8: customer.bytes, ascii: customer.ascii)
-                        cells.text(utf8: jobNumber.bytes, ascii: jobNumber.ascii)
-                        cells.text(utf8: invoiceNumber.bytes, ascii: invoiceNumber.ascii)
-                        cells.number(number)
-                        cells.text(utf8: label.bytes, ascii: label.ascii)
-                        cells.text(utf8: code.bytes, ascii: code.ascii)
-                        cells.amount(amount, currency)
-                        cells.amount(remaining, currency)
-                        cells.amount(pending, currency)
-                        cells.date(due)
-                        cells.text(status.rawValue)
-                        cells.number(status == .pastDue ? due!.days(until: today) : 0)
-                    }
+                    var reader = RecordReader(body: arena, at: key.offset)
+                    let customer = try reader.utf8()
+                    _ = try reader.uint(); _ = try reader.uint() // the job's dot: in the key
+                    let jobNumber = try reader.utf8(), invoiceNumber = try reader.utf8()
+                    _ = try reader.uint(); _ = try reader.uint(); _ = try reader.uint() // the installment's id
+                    let number = try reader.int()
+                    let label = try reader.utf8(), code = try reader.utf8()
+                    let currency = try RecordReader.currency(code: code.bytes)
+                    let amount = try reader.int64(), remaining = try reader.int64(), pending = try reader.int64()
+                    let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
+                    let status = status(due.map(Self.packed))
+                    cells.text(utf8: customer.bytes, ascii: customer.ascii)
+                    cells.text(utf8: jobNumber.bytes, ascii: jobNumber.ascii)
+                    cells.text(utf8: invoiceNumber.bytes, ascii: invoiceNumber.ascii)
+                    cells.number(number)
+                    cells.text(utf8: label.bytes, ascii: label.ascii)
+                    cells.text(utf8: code.bytes, ascii: code.ascii)
+                    cells.amount(amount, currency)
+                    cells.amount(remaining, currency)
+                    cells.amount(pending, currency)
+                    cells.date(due)
+                    cells.text(status.rawValue)
+                    cells.number(status == .pastDue ? due!.days(until: today) : 0)
                 } catch {
                     preconditionFailure("installments read once do not read again: \(error)")
                 }
             }
-            return cells.table(header: Reports.drawHeader(settings))
         }
 
         /// What a row's cells take beyond its record's texts: amounts, a date, a status.
-        private static let cellBytesBeyondRecord = 48
+        fileprivate static let cellBytesBeyondRecord = 48
 
         private static func packed(_ date: CalendarDate) -> UInt32 { UInt32(date.year << 9 | date.month << 5 | date.day) }
+    }
+
+    /// Rows gathered in parts (on several threads, say), each part sorted, merged into the
+    /// report's order; its cells can then be written a range of rows at a time, the ranges at
+    /// once, and joined.
+    public struct DrawsTableOrder: Sendable {
+        private let parts: [DrawsTableGatherer]
+        /// The rows in order: which part, and which of its keys.
+        private let order: [(part: UInt32, key: UInt32)]
+
+        /// Merges sorted parts (`DrawsTableGatherer.sort()`) gathered for one day.
+        public init(merging parts: [DrawsTableGatherer]) {
+            precondition(parts.allSatisfy { $0.today == parts[0].today }, "parts gathered for one day")
+            self.parts = parts
+            var order: [(part: UInt32, key: UInt32)] = []
+            order.reserveCapacity(parts.reduce(0) { $0 + $1.sortKeys.count })
+            var next = [Int](repeating: 0, count: parts.count)
+            // Few parts (one per thread): the least of their heads, found by looking at each.
+            while true {
+                var least: Int?
+                for part in parts.indices where next[part] < parts[part].sortKeys.count {
+                    if let best = least, !DrawsTableGatherer.precedes(parts[part].sortKeys[next[part]], parts[best].sortKeys[next[best]]) { continue }
+                    least = part
+                }
+                guard let part = least else { break }
+                order.append((UInt32(part), UInt32(next[part])))
+                next[part] += 1
+            }
+            self.order = order
+        }
+
+        /// Rows in the table.
+        public var rowCount: Int { order.count }
+
+        /// The cells of `rows` (a range of the table's rows), to be joined by `table`, with room
+        /// for `room` rows if that is more (the part the others are appended to).
+        public func cells(rows: Range<Int>, room: Int = 0) -> CSVTable.Builder {
+            let arenaBytes = parts.reduce(0) { $0 + $1.arena.count }
+            let roomRows = max(rows.count, room)
+            let guess = order.isEmpty ? 0 : arenaBytes * roomRows / order.count + roomRows * DrawsTableGatherer.cellBytesBeyondRecord
+            var cells = CSVTable.Builder(cells: roomRows * Reports.drawColumns, bytes: guess)
+            for row in rows {
+                let (part, key) = order[row]
+                parts[Int(part)].writeRow(parts[Int(part)].sortKeys[Int(key)], to: &cells)
+            }
+            return cells
+        }
+
+        /// The table whose rows are the cells of consecutive ranges, in order, covering all.
+        public func table(settings: CompanySettings, parts cells: consuming [CSVTable.Builder]) -> CSVTable {
+            var cells = cells
+            guard !cells.isEmpty else { return CSVTable.Builder(cells: 0, bytes: 0).table(header: Reports.drawHeader(settings)) }
+            // Taken out of the array, not copied from it: appending to a copy would copy it all.
+            var joined = cells.removeFirst()
+            for part in cells { joined.append(contentsOf: part) }
+            precondition(joined.cellCount == order.count * Reports.drawColumns, "the parts cover every row once")
+            return joined.table(header: Reports.drawHeader(settings))
+        }
     }
 }
 
