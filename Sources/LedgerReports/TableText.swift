@@ -7,7 +7,7 @@ import LedgerCore
 /// cells are copied straight into one block of memory (no `Array` growth or bounds checks per
 /// byte) and handed out a block at a time. A cell's width on screen is its UTF-8 length when it
 /// is ASCII; only other text pays for counting characters.
-public struct TableText {
+public struct TableText: Sendable {
     /// Each column's width on screen.
     public let widths: [Int]
     /// Columns whose cells are padded on the left (numbers in tables that ask for it).
@@ -31,14 +31,25 @@ public struct TableText {
     /// The columns of a report, measured in one pass over its cells (all left-aligned, as the
     /// reports have always been shown).
     public init(measuring report: CSVTable) {
+        self.init(measuring: report, rows: 0..<report.rowCount)
+    }
+
+    /// The columns of a report's header and of its rows `rows` (a share of a large report,
+    /// measured on its own thread and `widened` with the others).
+    public init(measuring report: CSVTable, rows: Range<Int>) {
         var widths = report.header.map(TableText.width)
         let columns = widths.count
         report.cellBytes.withUnsafeBufferPointer { bytes in
-            for index in 0..<report.cellCount {
+            for index in (rows.lowerBound * columns)..<(rows.upperBound * columns) {
                 widths[index % columns] = max(widths[index % columns], TableText.width(report, index, bytes))
             }
         }
         self.init(widths: widths, rightAligned: Array(repeating: false, count: widths.count))
+    }
+
+    /// Each column as wide as in this table or in `other`, whichever is wider.
+    public func widened(to other: TableText) -> TableText {
+        TableText(widths: zip(widths, other.widths).map { max($0, $1) }, rightAligned: rightAligned)
     }
 
     private static func width(_ report: CSVTable, _ index: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
@@ -79,9 +90,16 @@ public struct TableText {
     /// Writes a report's header, rule and rows, handing `emit` blocks of about `blockBytes` that
     /// end on a line's end; the last line ends in "\n" too.
     public func write(_ report: CSVTable, blockBytes: Int = TableText.blockBytes, emit: (UnsafeBufferPointer<UInt8>) -> Void) {
+        write(report, rows: 0..<report.rowCount, header: true, blockBytes: blockBytes, emit: emit)
+    }
+
+    /// Writes a report's rows `rows`, after its header and rule if `header`: a large report's
+    /// shares can be written on several threads and handed on in order.
+    public func write(_ report: CSVTable, rows: Range<Int>, header: Bool, blockBytes: Int = TableText.blockBytes,
+                      emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         let columns = report.header.count
         report.cellBytes.withUnsafeBufferPointer { bytes in
-            write(header: report.header, rows: report.rowCount, cells: { row, column, block in
+            write(header: header ? report.header : nil, rows: rows, cells: { row, column, block in
                 let index = row * columns + column
                 let cell = UnsafeBufferPointer(rebasing: bytes[report.range(ofCell: index)])
                 let shown = report.isASCII(cell: index) ? cell.count : TableText.width(cell)
@@ -96,12 +114,12 @@ public struct TableText {
 
     func write(header: [String], rows: Int, cells: (Int, Int) -> String, blockBytes: Int = TableText.blockBytes,
                emit: (UnsafeBufferPointer<UInt8>) -> Void) {
-        write(header: header, rows: rows, cells: { row, column, block in
+        write(header: header, rows: 0..<rows, cells: { row, column, block in
             block.cell(cells(row, column), width: widths[column], right: rightAligned[column], separated: column > 0)
         }, blockBytes: blockBytes, emit: emit)
     }
 
-    private func write(header: [String], rows: Int, cells: (Int, Int, inout Block) -> Void, blockBytes: Int,
+    private func write(header: [String]?, rows: Range<Int>, cells: (Int, Int, inout Block) -> Void, blockBytes: Int,
                        emit: (UnsafeBufferPointer<UInt8>) -> Void) {
         var block = Block(capacity: blockBytes + 4096)
         defer { block.free() }
@@ -113,15 +131,17 @@ public struct TableText {
                 block.reset()
             }
         }
-        for column in 0..<columns {
-            block.cell(column < header.count ? header[column] : "", width: widths[column], right: rightAligned[column], separated: column > 0)
+        if let header {
+            for column in 0..<columns {
+                block.cell(column < header.count ? header[column] : "", width: widths[column], right: rightAligned[column], separated: column > 0)
+            }
+            endLine()
+            for column in 0..<columns {
+                block.cell(String(repeating: "-", count: widths[column]), width: widths[column], right: false, separated: column > 0)
+            }
+            endLine()
         }
-        endLine()
-        for column in 0..<columns {
-            block.cell(String(repeating: "-", count: widths[column]), width: widths[column], right: false, separated: column > 0)
-        }
-        endLine()
-        for row in 0..<rows {
+        for row in rows {
             for column in 0..<columns { cells(row, column, &block) }
             endLine()
         }

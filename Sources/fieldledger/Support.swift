@@ -3,6 +3,7 @@ import FieldClient
 import Foundation
 import LedgerCore
 import LedgerReports
+import Synchronization
 
 /// Exit codes scripts can rely on (the README lists them).
 enum Exit {
@@ -135,7 +136,30 @@ func table(_ report: CSVTable) -> String {
 /// Prints a report's table for people a block at a time as it is built (a large company's is
 /// megabytes; holding it whole as well would double what the command needs).
 func printTable(_ report: CSVTable) {
-    TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
+    let rows = report.rowCount
+    guard rows >= 2 * ClientLimits.tableRowsPerThreadMin, ProcessInfo.processInfo.activeProcessorCount > 1 else {
+        TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
+        return
+    }
+    let shares = [0..<(rows / 2), (rows / 2)..<rows]
+    let measured = Mutex<[TableText?]>([nil, nil])
+    DispatchQueue.concurrentPerform(iterations: 2) { share in
+        let widths = TableText(measuring: report, rows: shares[share])
+        measured.withLock { $0[share] = widths }
+    }
+    let table = measured.withLock { $0[0]!.widened(to: $0[1]!) }
+    // The second half's text is written on another core while the first half is printed.
+    let secondHalf = Mutex<[[UInt8]]>([])
+    let written = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        var blocks: [[UInt8]] = []
+        table.write(report, rows: shares[1], header: false) { blocks.append(Array($0)) }
+        secondHalf.withLock { $0 = blocks }
+        written.signal()
+    }
+    table.write(report, rows: shares[0], header: true) { block in printBytes(UnsafeRawBufferPointer(block)) }
+    written.wait()
+    for block in secondHalf.withLock({ $0 }) { printBytes(block) }
 }
 
 /// Writes bytes to standard output as they are (a report's CSV or JSON can be megabytes; made

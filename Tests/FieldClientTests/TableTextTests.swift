@@ -58,5 +58,14 @@ struct TableTextTests {
         #expect(blocks.allSatisfy { $0.last == UInt8(ascii: "\n") })
         #expect(blocks.dropLast().allSatisfy { $0.count >= 100 })
         #expect(String(decoding: blocks.joined(), as: UTF8.self) == Self.reference(Self.header, rows) + "\n")
+        // Measured and written in shares (a long table's threads), the bytes are the same.
+        for cut in [0, 1, 149, 151, 300, 301] {
+            let table = TableText(measuring: report, rows: 0..<cut).widened(to: TableText(measuring: report, rows: cut..<301))
+            #expect(table.widths == TableText(measuring: report).widths)
+            var shares: [UInt8] = []
+            table.write(report, rows: 0..<cut, header: true) { shares += $0 }
+            table.write(report, rows: cut..<301, header: false) { shares += $0 }
+            #expect(String(decoding: shares, as: UTF8.self) == Self.reference(Self.header, rows) + "\n", "cut at \(cut)")
+        }
     }
 }
