@@ -24,6 +24,7 @@ struct CanonicalFormTests {
             let action = RandomActions.action(Dot(replica: RandomActions.others[0], counter: counter), &rng)
             kinds.insert(action.payload.kind)
             #expect(CanonicalEncoding.bytes(of: action) == (try ReferenceCanonicalEncoding.bytes(of: action)), "\(action.payload)")
+            #expect(CanonicalEncoding.bytes(of: action.payload) == (try ReferenceCanonicalEncoding.bytes(of: action.payload)), "\(action.payload)")
             let entry = LogEntry(sequence: counter, action: action, outcome: .applied)
             #expect(try CanonicalEncoding.decodeEntry(CanonicalEncoding.bytes(of: entry)) == entry)
         }

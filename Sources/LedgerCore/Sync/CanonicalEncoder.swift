@@ -167,8 +167,14 @@ final class Frame {
             string(unsafeBitCast(value, to: Currency.self).code)
         } else if T.self == ReviewCaseID.self {
             hand { $0.reviewCaseID(unsafeBitCast(value, to: ReviewCaseID.self)) }
+        } else if T.self == ActionPayload.self {
+            // A review case keeps the payload it refused; settings and job-info updates go through
+            // their own conformance (the hand-written payload hands them back to this frame).
+            let payload = unsafeBitCast(value, to: ActionPayload.self)
+            if payload.kind == .updateJobInfo || payload.kind == .updateSettings { return false }
+            try hand { try $0.payload(payload, codingPath: codingPath) }
         } else if T.self == Outcome.self {
-            return hand { $0.outcome(unsafeBitCast(value, to: Outcome.self)) }
+            hand { $0.outcome(unsafeBitCast(value, to: Outcome.self)) }
         } else if T.self == InstallmentID.self {
             hand { $0.installmentID(unsafeBitCast(value, to: InstallmentID.self)) }
         } else {
@@ -662,16 +668,27 @@ struct HandWriter {
         int(Int64(id.index))
     }
 
-    /// Every outcome but a rejection (whose error goes through the generic path), as the
-    /// synthesized conformance writes an enum: the case's name, then its values keyed `_0`.
-    mutating func outcome(_ outcome: Outcome) -> Bool {
+    /// Every outcome, as the synthesized conformance writes an enum: the case's name, then its
+    /// values keyed `_0` (a rejection's error as `LedgerError.encode` writes it). Rejections
+    /// are common in a backlog (every stale edit), so they are written here too.
+    mutating func outcome(_ outcome: Outcome) {
         let name: String, id: ReviewCaseID?
         switch outcome {
         case .applied: (name, id) = ("applied", nil)
         case .exists: (name, id) = ("exists", nil)
         case .appliedWithException(let raised): (name, id) = ("appliedWithException", raised)
         case .parkedForReview(let raised): (name, id) = ("parkedForReview", raised)
-        case .rejected: return false
+        case .rejected(let error):
+            keyed(1)
+            writeString("rejected", to: &bytes)
+            keyed(1)
+            writeString("_0", to: &bytes)
+            keyed(2)
+            writeString("code", to: &bytes)
+            string(error.code.rawValue)
+            writeString("message", to: &bytes)
+            string(error.message)
+            return
         }
         keyed(1)
         writeString(name, to: &bytes)
@@ -682,7 +699,6 @@ struct HandWriter {
         } else {
             keyed(0)
         }
-        return true
     }
 
     mutating func dotIdentifier(_ dot: Dot) {
