@@ -42,8 +42,11 @@ let package = Package(
         .target(name: "LedgerCore", swiftSettings: planted),
         // The system zlib, for compression and CRC-32 of change sets.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // SHA-256 blocks with the processor's SHA instructions, installed into the core's
+        // portable SHA-256 by each program at start (decision 0026).
+        .target(name: "CSHA256"),
         // The wire format: envelope, limits, bounded decoding (sans I/O).
-        .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Push and pull over a storage protocol (issue D), without HTTP.
         .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
         // The default storage: one SQLite file through GRDB.
@@ -63,7 +66,7 @@ let package = Package(
             .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "fieldledger-server", dependencies: [
-            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "LedgerCore",
+            "LedgerServer", "LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "LedgerCore", "SyncProtocol",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
         ]),
         // Seeded generators and fixtures shared by tests and, later, the simulator.
@@ -74,7 +77,7 @@ let package = Package(
         ], swiftSettings: planted),
         // The field CLI; it links the server only for `fieldledger demo`'s embedded server.
         .executableTarget(name: "fieldledger", dependencies: [
-            "FieldClient", "LedgerReports", "LedgerCore", "LedgerServer", "LedgerService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "FieldClient", "LedgerReports", "LedgerCore", "LedgerServer", "LedgerService", "SyncProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "LedgerTestSupport", dependencies: ["LedgerCore"]),

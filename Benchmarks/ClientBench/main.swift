@@ -19,6 +19,9 @@ import LedgerTestSupport
 import SQLiteLedgerStorage
 import SyncProtocol
 
+// The processor's SHA instructions, as the programs install them (FIELDLEDGER_SHA256=portable
+// measures the core's own rounds instead).
+print("SHA-256: " + (HardwareSHA256.installIfAvailable() ? "the processor's SHA instructions" : "the core's portable rounds"))
 let clock = ContinuousClock()
 func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

@@ -10,6 +10,9 @@ import SyncProtocol
 let quick = CommandLine.arguments.contains("--quick")
 let runs = quick ? 1 : 5
 let backlogCount = quick ? 10_000 : 100_000
+// The processor's SHA instructions, as the programs install them (FIELDLEDGER_SHA256=portable
+// measures the core's own rounds instead).
+print("SHA-256: " + (HardwareSHA256.installIfAvailable() ? "the processor's SHA instructions" : "the core's portable rounds"))
 let clock = ContinuousClock()
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

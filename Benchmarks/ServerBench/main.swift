@@ -49,6 +49,9 @@ guard FileManager.default.isExecutableFile(atPath: serverBinary) else {
     print("server-bench: build the server first: swift build -c release --product fieldledger-server")
     exit(1)
 }
+// The processor's SHA instructions, as the programs install them (FIELDLEDGER_SHA256=portable
+// measures the core's own rounds instead).
+print("SHA-256: " + (HardwareSHA256.installIfAvailable() ? "the processor's SHA instructions" : "the core's portable rounds"))
 let clock = ContinuousClock()
 func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }

@@ -28,6 +28,9 @@ func changeSets(_ actions: [Action], size: Int) -> [ChangeSet] {
     }
 }
 
+// The processor's SHA instructions, as the programs install them (FIELDLEDGER_SHA256=portable
+// measures the core's own rounds instead).
+print("SHA-256: " + (HardwareSHA256.installIfAvailable() ? "the processor's SHA instructions" : "the core's portable rounds"))
 let clock = ContinuousClock()
 let setup = changeSets(traffic.setup.map(\.action), size: 100)
 let setupTime = try clock.measure { for set in setup { _ = try service.push(set, company: company) } }

@@ -7,6 +7,7 @@ import LedgerCore
 import LedgerServer
 import LedgerService
 import PostgresLedgerStorage
+import SyncProtocol
 
 /// Where the data lives: a PostgreSQL database shared by several processes when a URL is given,
 /// otherwise one SQLite file in the data directory.
@@ -37,6 +38,12 @@ struct FieldLedgerServerCommand: AsyncParsableCommand {
         commandName: "fieldledger-server",
         abstract: "The FieldLedger office sync server.",
         subcommands: [Serve.self, Company.self, User.self, Token.self])
+
+    /// The processor's SHA instructions for the log's digests, before anything hashes.
+    static func main() async {
+        HardwareSHA256.installIfAvailable()
+        await main(nil)
+    }
 }
 
 struct Serve: AsyncParsableCommand {

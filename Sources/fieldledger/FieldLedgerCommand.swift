@@ -6,6 +6,7 @@ import FieldClient
 import Foundation
 import LedgerCore
 import LedgerReports
+import SyncProtocol
 
 @main
 struct FieldLedgerCommand: AsyncParsableCommand {
@@ -14,6 +15,12 @@ struct FieldLedgerCommand: AsyncParsableCommand {
         abstract: "A device's ledger: jobs, payment plans and payments, offline first; `sync` meets the office server.",
         subcommands: [Init.self, Jobs.self, Invoice.self, Plans.self, Pay.self, Payment.self, Refund.self, ChangeOrders.self, Sync.self, Status.self,
                       Reviews.self, Report.self, Demo.self])
+
+    /// The processor's SHA instructions for the replica's digests, before anything hashes.
+    static func main() async {
+        HardwareSHA256.installIfAvailable()
+        await main(nil)
+    }
 }
 
 struct Init: AsyncParsableCommand {

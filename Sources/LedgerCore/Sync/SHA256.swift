@@ -11,8 +11,37 @@ public struct SHA256: Sendable {
     private var buffer: [UInt8] = []
     private var lengthBytes: UInt64 = 0
 
+    /// Compresses whole 64-byte blocks into the eight state words (a…h) exactly as the portable
+    /// rounds below do: a processor's SHA instructions, which the core cannot reach itself.
+    public typealias Blocks = @convention(c) (UnsafeMutablePointer<UInt32>, UnsafePointer<UInt8>, Int) -> Void
+
+    // Set at most once, by a program's start before it hashes anything or starts a thread
+    // (`install`); read on every block. The digests are the same with or without it, so the
+    // rules stay deterministic (decision 0026).
+    nonisolated(unsafe) private static var installedBlocks: Blocks?
+
+    /// Has every later hash compress its blocks with `blocks`. Call once, first thing in a
+    /// program's start, before any hashing or thread; `blocks` must give the portable rounds'
+    /// state for every input.
+    public static func install(_ blocks: Blocks) {
+        installedBlocks = blocks
+    }
+
+    /// Whether `install` was called (for a program's start-up line and the benchmarks).
+    public static var isAccelerated: Bool { installedBlocks != nil }
+
+    /// How this hasher compresses blocks: the installed function, or nil for the portable rounds.
+    private let blocks: Blocks?
+
     /// Starts an empty hash.
     public init() {
+        self.init(blocks: SHA256.installedBlocks)
+    }
+
+    /// Starts an empty hash that compresses with `blocks` (nil: the portable rounds), whatever
+    /// is installed: tests hold the two to the same digests.
+    public init(blocks: Blocks?) {
+        self.blocks = blocks
         buffer.reserveCapacity(64)
     }
 
@@ -39,6 +68,11 @@ public struct SHA256: Sendable {
             buffer.append(contentsOf: input[0..<index])
             guard buffer.count == 64 else { return }
             flushBuffer()
+        }
+        let wholeBlocks = (input.count - index) / 64
+        if wholeBlocks > 0, let blocks {
+            withStateWords { blocks($0, input.baseAddress! + index, wholeBlocks) }
+            index += 64 * wholeBlocks
         }
         while input.count - index >= 64 {
             compress(UnsafeBufferPointer(rebasing: input[index..<(index + 64)]))
@@ -75,7 +109,19 @@ public struct SHA256: Sendable {
         return digest
     }
 
+    /// The eight state words as one run (a tuple of one type is laid out as an array is).
+    private mutating func withStateWords(_ body: (UnsafeMutablePointer<UInt32>) -> Void) {
+        withUnsafeMutablePointer(to: &state) { tuple in
+            tuple.withMemoryRebound(to: UInt32.self, capacity: 8) { body($0) }
+        }
+    }
+
     private mutating func compress(_ block: UnsafeBufferPointer<UInt8>) {
+        if let blocks {
+            withStateWords { blocks($0, block.baseAddress!, 1) }
+            return
+        }
+        // The portable rounds (FIPS 180-4 §6.2.2).
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             let raw = UnsafeRawBufferPointer(block)
             for i in 0..<16 { w[i] = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
