@@ -217,8 +217,17 @@ extension FieldReplica {
         try lock.withLock {
             guard unsaved.entries > 0 || !unsaved.jobs.isEmpty else { return }
             let jobs = unsaved.jobs.sorted().compactMap { try? confirmed.job($0) }
+            // Encoded on the idle cores first (while a page is folded only the prefetch uses the
+            // other one); the transaction then only writes.
+            let threads = min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount,
+                              max(1, jobs.count / saveJobsPerThreadMin))
+            let rows = inParallel(threads) { part in
+                jobs[(jobs.count * part / threads)..<(jobs.count * (part + 1) / threads)].map(Stored.Encoded.init)
+            }
             try database.write { db in
-                for job in jobs { try Stored.save(job, in: db) }
+                for share in rows {
+                    for row in share { try Stored.save(row, in: db) }
+                }
                 // The log's outcome is the last word (a resent action was answered "exists").
                 for (counter, outcome) in unsaved.outcomes {
                     let status: OutboxStatus = if case .rejected = outcome { .rejected } else { .acknowledged }

@@ -88,6 +88,8 @@ public final class FieldReplica: @unchecked Sendable {
     var allLoaded = false
     /// `ClientLimits.jobsInMemoryMax`, lowered by tests to reach the unloading.
     var jobsInMemoryMax = ClientLimits.jobsInMemoryMax
+    /// `ClientLimits.saveJobsPerThreadMin`, lowered by tests to reach the encoding on several threads.
+    var saveJobsPerThreadMin = ClientLimits.saveJobsPerThreadMin
     var cursor: UInt64
     /// The cursor the file holds: `cursor` runs ahead of it while a sync folds pages not stored yet.
     var storedCursor: UInt64 = 0
@@ -528,11 +530,29 @@ enum Stored {
     /// Stores `job` with what is kept beside it: its number (to find it by) and its
     /// outstanding installments (for the report).
     static func save(_ job: Job, in db: Database) throws {
-        let draws = Reports.outstandingInstallments(of: job)
+        try save(Encoded(job), in: db)
+    }
+
+    /// A job's row as stored, made before the transaction that writes it (possibly on another
+    /// thread: a save after a long pull writes thousands of jobs).
+    struct Encoded: Sendable {
+        let key: Data
+        let state: Data
+        let number: String
+        let draws: Data?
+
+        init(_ job: Job) {
+            let draws = Reports.outstandingInstallments(of: job)
+            (key, state, number) = (Stored.key(job.id), Stored.record(job), job.number)
+            self.draws = draws.isEmpty ? nil : Data(JobRecord.bytes(of: draws))
+        }
+    }
+
+    static func save(_ row: Encoded, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO job_record (key, state, number, draws) VALUES (?, ?, ?, ?)
             ON CONFLICT (key) DO UPDATE SET state = excluded.state, number = excluded.number, draws = excluded.draws
-            """).execute(arguments: [key(job.id), record(job), job.number, draws.isEmpty ? nil : Data(JobRecord.bytes(of: draws))])
+            """).execute(arguments: [row.key, row.state, row.number, row.draws])
     }
 
     /// A job's key in the file: its replica's 16 bytes and its counter as 8 bytes big-endian.

@@ -274,6 +274,7 @@ struct FieldClientTests {
         try await office.sync(over: world.transport(officeCredential))
         let (tech, techCredential) = try world.device("ana")
         tech.jobsInMemoryMax = 2
+        tech.saveJobsPerThreadMin = 1  // the jobs' rows are encoded on several threads, then stored
         try await tech.sync(over: world.transport(techCredential))
         #expect(tech.confirmed.jobCount == 0, "stored jobs beyond the limit are let go after the sync")
         #expect(try tech.view == (try world.service.projectedLedger(company: world.company)))
