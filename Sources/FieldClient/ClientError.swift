@@ -67,9 +67,9 @@ public enum ClientLimits {
     /// Stored records a report thread is given at least: below this, one thread does it all
     /// (starting and joining threads costs more than reading a few thousand records).
     public static let reportRecordsPerThreadMin = 5_000
-    /// Jobs a sync's save gives each encoding thread at least (below this, one thread encodes
-    /// them all before the transaction).
-    public static let saveJobsPerThreadMin = 1_000
+    /// Jobs each thread is given at least when a sync's save encodes the jobs' rows or a page's
+    /// jobs are read from the file (below this, one thread does them all).
+    public static let jobsPerThreadMin = 1_000
     /// Rows of a table for people each thread that writes it is given at least: a longer table
     /// is measured and written in two halves at once, the second printed after the first.
     public static let tableRowsPerThreadMin = 20_000

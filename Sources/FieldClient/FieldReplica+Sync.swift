@@ -219,8 +219,7 @@ extension FieldReplica {
             let jobs = unsaved.jobs.sorted().compactMap { try? confirmed.job($0) }
             // Encoded on the idle cores first (while a page is folded only the prefetch uses the
             // other one); the transaction then only writes.
-            let threads = min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount,
-                              max(1, jobs.count / saveJobsPerThreadMin))
+            let threads = threads(forJobs: jobs.count)
             let rows = inParallel(threads) { part in
                 jobs[(jobs.count * part / threads)..<(jobs.count * (part + 1) / threads)].map(Stored.Encoded.init)
             }

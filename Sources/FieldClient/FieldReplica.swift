@@ -88,8 +88,14 @@ public final class FieldReplica: @unchecked Sendable {
     var allLoaded = false
     /// `ClientLimits.jobsInMemoryMax`, lowered by tests to reach the unloading.
     var jobsInMemoryMax = ClientLimits.jobsInMemoryMax
-    /// `ClientLimits.saveJobsPerThreadMin`, lowered by tests to reach the encoding on several threads.
-    var saveJobsPerThreadMin = ClientLimits.saveJobsPerThreadMin
+    /// `ClientLimits.jobsPerThreadMin`, lowered by tests to reach the encoding and decoding on
+    /// several threads.
+    var jobsPerThreadMin = ClientLimits.jobsPerThreadMin
+
+    /// How many threads share `count` jobs' encoding or decoding.
+    func threads(forJobs count: Int) -> Int {
+        min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount, max(1, count / jobsPerThreadMin))
+    }
     var cursor: UInt64
     /// The cursor the file holds: `cursor` runs ahead of it while a sync folds pages not stored yet.
     var storedCursor: UInt64 = 0
@@ -352,14 +358,19 @@ public final class FieldReplica: @unchecked Sendable {
     func load(_ ids: [JobID]) throws {
         let missing = allLoaded ? [] : Set(ids).subtracting(loaded).sorted()
         guard !missing.isEmpty else { return }
-        var found: [Job] = []
+        var states: [Data] = []
         try database.read { db in
             for id in missing {
                 if let state = try Data.fetchOne(db.cachedStatement(sql: "SELECT state FROM job_record WHERE key = ?"), arguments: [Stored.key(id)]) {
-                    found.append(try Stored.job(state))
+                    states.append(state)
                 }
             }
         }
+        // The first pages of a long pull read thousands of jobs: decoded on every core.
+        let threads = threads(forJobs: states.count), read = states
+        let found = try inParallel(threads) { part in
+            Result(catching: { try read[(read.count * part / threads)..<(read.count * (part + 1) / threads)].map { try Stored.job($0) } })
+        }.flatMap { try $0.get() }
         for job in found { confirmed.restore(job) }
         loaded.formUnion(missing)
         extendView(with: Set(missing), found)

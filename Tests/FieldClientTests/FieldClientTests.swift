@@ -274,7 +274,7 @@ struct FieldClientTests {
         try await office.sync(over: world.transport(officeCredential))
         let (tech, techCredential) = try world.device("ana")
         tech.jobsInMemoryMax = 2
-        tech.saveJobsPerThreadMin = 1  // the jobs' rows are encoded on several threads, then stored
+        tech.jobsPerThreadMin = 1  // the jobs' rows are encoded and read back on several threads
         try await tech.sync(over: world.transport(techCredential))
         #expect(tech.confirmed.jobCount == 0, "stored jobs beyond the limit are let go after the sync")
         #expect(try tech.view == (try world.service.projectedLedger(company: world.company)))
@@ -332,6 +332,14 @@ struct FieldClientTests {
         try await replica.sync(over: world.transport(techCredential))
         try sameAsWholeView(replica)
         #expect(try replica.view == (try world.service.projectedLedger(company: world.company)))
+        // Many jobs read from the file at once (a long pull's first pages) are decoded on several
+        // threads: the same jobs as read on one.
+        let (onOne, onSeveral) = (try FieldReplica.open(at: replica.path), try FieldReplica.open(at: replica.path))
+        onSeveral.jobsPerThreadMin = 1
+        try onOne.load(jobs + [newJob])
+        try onSeveral.load(jobs + [newJob])
+        #expect(onSeveral.confirmed.jobCount == 5)
+        for id in jobs + [newJob] { #expect(try onSeveral.confirmed.job(id) == (try onOne.confirmed.job(id)), "job \(id)") }
     }
 
     @Test("Two commands on one device's file: an action after the other one acted or synced is refused, nothing stored; run again, it records")
