@@ -70,6 +70,8 @@ public enum ClientLimits {
     /// Jobs each thread is given at least when a sync's save encodes the jobs' rows or a page's
     /// jobs are read from the file (below this, one thread does them all).
     public static let jobsPerThreadMin = 1_000
+    /// Jobs each thread is given at least when the job digests a checkpoint names are checked.
+    public static let digestJobsPerThreadMin = 64
     /// Rows of a table for people each thread that writes it is given at least: a longer table
     /// is measured and written in two halves at once, the second printed after the first.
     public static let tableRowsPerThreadMin = 20_000

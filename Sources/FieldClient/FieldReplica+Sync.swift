@@ -192,7 +192,14 @@ extension FieldReplica {
                     confirmed.restore(copy)
                     touched.insert(copy.id)
                 }
-                let differing = page.checkpoint.jobs.filter { (try? confirmed.job($0.job))?.digest != $0 }.map(\.job)
+                // A checkpoint names up to 256 jobs; their digests (each the whole job's canonical
+                // bytes hashed) are made on the idle cores.
+                let named = page.checkpoint.jobs, folded = named.map { try? confirmed.job($0.job) }
+                let threads = min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount,
+                                  max(1, named.count / digestJobsPerThreadMin))
+                let differing = inParallel(threads) { part in
+                    ((named.count * part / threads)..<(named.count * (part + 1) / threads)).filter { folded[$0]?.digest != named[$0] }
+                }.joined().map { named[$0].job }
                 if !differing.isEmpty { throw JobsDiffer(jobs: differing) }
             } catch {
                 confirmed.revert(to: savepoint)

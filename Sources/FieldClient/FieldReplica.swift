@@ -91,6 +91,9 @@ public final class FieldReplica: @unchecked Sendable {
     /// `ClientLimits.jobsPerThreadMin`, lowered by tests to reach the encoding and decoding on
     /// several threads.
     var jobsPerThreadMin = ClientLimits.jobsPerThreadMin
+    /// `ClientLimits.digestJobsPerThreadMin`, lowered by tests to check a checkpoint's job
+    /// digests on several threads.
+    var digestJobsPerThreadMin = ClientLimits.digestJobsPerThreadMin
 
     /// How many threads share `count` jobs' encoding or decoding.
     func threads(forJobs count: Int) -> Int {

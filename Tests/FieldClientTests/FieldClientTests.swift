@@ -138,17 +138,29 @@ struct FieldClientTests {
     func repair() async throws {
         let world = try ClientWorld()
         let (office, officeCredential, tech, techCredential, job) = try await world.officeAndTechOnThirds()
-        // The technician's confirmed copy differs (another number), as a fold by other rules would.
-        var fields = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(try tech.confirmedLedger.job(job))) as? [String: Any])
-        fields["number"] = "J-999"
-        let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
+        // Three more jobs, so that a checkpoint names four, checked on two threads here.
+        var jobs = [job]
+        for index in 1...3 { jobs.append(try world.jobOnThirds(office, at: 1_000 + 10 * Int64(index))) }
+        try await office.sync(over: world.transport(officeCredential))
+        try await tech.sync(over: world.transport(techCredential))
+        // The technician's confirmed copies differ (another number), as a fold by other rules would.
         let file = try DatabaseQueue(path: tech.path)
-        try await file.write { db in try db.execute(sql: "UPDATE job_record SET state = ?", arguments: [Data(JobRecord.bytes(of: damaged))]) }
+        for id in jobs {
+            var fields = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(try tech.confirmedLedger.job(id))) as? [String: Any])
+            fields["number"] = "J-999"
+            let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
+            try await file.write { db in
+                try db.execute(sql: "UPDATE job_record SET state = ? WHERE key = ?", arguments: [Data(JobRecord.bytes(of: damaged)), Stored.key(id)])
+            }
+        }
         try file.close()
         let reopened = try FieldReplica.open(at: tech.path)
+        reopened.digestJobsPerThreadMin = 1
         #expect(try reopened.view.job(job).number == "J-999")
-        // A payment makes the next page touch the job and carry its digest.
-        try office.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 2_000)
+        // Payments make the next page touch the jobs and carry their digests.
+        for (index, id) in jobs.enumerated() {
+            try office.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: id, day: world.day, wallMillis: 2_000 + Int64(index))
+        }
         try await office.sync(over: world.transport(officeCredential))
         let cursor = try reopened.status(nowMillis: 0).lastConfirmedSequence
         await #expect { try await reopened.sync(over: world.transport(techCredential)) } throws: { ($0 as? ClientError)?.code == .diverged }
@@ -156,7 +168,7 @@ struct FieldClientTests {
         let service = world.service, company = world.company
         let repairing = InMemorySyncTransport(jobs: { try? service.projectedLedger(company: company).job($0) }) { try await service.answer($0, from: techCredential) }
         let report = try await reopened.sync(over: repairing)
-        #expect(report.repairedJobs == [job])
+        #expect(report.repairedJobs.sorted() == jobs.sorted())
         #expect(try reopened.view == (try world.service.projectedLedger(company: world.company)))
         #expect(try FieldReplica.open(at: tech.path).view == (try reopened.view), "the repair was stored")
     }
