@@ -195,10 +195,9 @@ extension FieldReplica {
                 // A checkpoint names up to 256 jobs; their digests (each the whole job's canonical
                 // bytes hashed) are made on the idle cores.
                 let named = page.checkpoint.jobs, folded = named.map { try? confirmed.job($0.job) }
-                let threads = min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount,
-                                  max(1, named.count / digestJobsPerThreadMin))
+                let threads = threadCount(for: named.count, perThreadMin: digestJobsPerThreadMin)
                 let differing = inParallel(threads) { part in
-                    ((named.count * part / threads)..<(named.count * (part + 1) / threads)).filter { folded[$0]?.digest != named[$0] }
+                    share(part, of: threads, count: named.count).filter { folded[$0]?.digest != named[$0] }
                 }.joined().map { named[$0].job }
                 if !differing.isEmpty { throw JobsDiffer(jobs: differing) }
             } catch {
@@ -226,10 +225,8 @@ extension FieldReplica {
             let jobs = unsaved.jobs.sorted().compactMap { try? confirmed.job($0) }
             // Encoded on the idle cores first (while a page is folded only the prefetch uses the
             // other one); the transaction then only writes.
-            let threads = threads(forJobs: jobs.count)
-            let rows = inParallel(threads) { part in
-                jobs[(jobs.count * part / threads)..<(jobs.count * (part + 1) / threads)].map(Stored.Encoded.init)
-            }
+            let threads = threadCount(for: jobs.count, perThreadMin: jobsPerThreadMin)
+            let rows = inParallel(threads) { part in jobs[share(part, of: threads, count: jobs.count)].map(Stored.Encoded.init) }
             try database.write { db in
                 for share in rows {
                     for row in share { try Stored.save(row, in: db) }

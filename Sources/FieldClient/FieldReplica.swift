@@ -95,10 +95,6 @@ public final class FieldReplica: @unchecked Sendable {
     /// digests on several threads.
     var digestJobsPerThreadMin = ClientLimits.digestJobsPerThreadMin
 
-    /// How many threads share `count` jobs' encoding or decoding.
-    func threads(forJobs count: Int) -> Int {
-        min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount, max(1, count / jobsPerThreadMin))
-    }
     var cursor: UInt64
     /// The cursor the file holds: `cursor` runs ahead of it while a sync folds pages not stored yet.
     var storedCursor: UInt64 = 0
@@ -300,8 +296,7 @@ public final class FieldReplica: @unchecked Sendable {
                 }
                 return records
             }
-            let threads = threads ?? min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount,
-                                         max(1, records.count / ClientLimits.reportRecordsPerThreadMin))
+            let threads = threads ?? threadCount(for: records.count, perThreadMin: ClientLimits.reportRecordsPerThreadMin)
             let gathered = inParallel(threads) { part in
                 // Untyped throws: Swift 6.3.1's optimizer crashes on typed-throws closures that
                 // capture a gatherer (see `Stored.installments`).
@@ -331,7 +326,7 @@ public final class FieldReplica: @unchecked Sendable {
             let rows = order.rowCount
             // The first part has room for every row: the others are appended to it, not all copied.
             let cells = inParallel(threads) { part in
-                order.cells(rows: (rows * part / threads)..<(rows * (part + 1) / threads), room: part == 0 ? rows : 0)
+                order.cells(rows: share(part, of: threads, count: rows), room: part == 0 ? rows : 0)
             }
             return order.table(settings: view.settings, parts: cells)
         }
@@ -370,9 +365,9 @@ public final class FieldReplica: @unchecked Sendable {
             }
         }
         // The first pages of a long pull read thousands of jobs: decoded on every core.
-        let threads = threads(forJobs: states.count), read = states
+        let threads = threadCount(for: states.count, perThreadMin: jobsPerThreadMin), read = states
         let found = try inParallel(threads) { part in
-            Result(catching: { try read[(read.count * part / threads)..<(read.count * (part + 1) / threads)].map { try Stored.job($0) } })
+            Result(catching: { try read[share(part, of: threads, count: read.count)].map { try Stored.job($0) } })
         }.flatMap { try $0.get() }
         for job in found { confirmed.restore(job) }
         loaded.formUnion(missing)
@@ -691,7 +686,7 @@ struct StoredRecords: Sendable {
     }
 
     /// The records the `part`-th of `parts` threads reads.
-    func share(_ part: Int, of parts: Int) -> Range<Int> { (count * part / parts)..<(count * (part + 1) / parts) }
+    func share(_ part: Int, of parts: Int) -> Range<Int> { FieldClient.share(part, of: parts, count: count) }
 
     /// Calls `body` with record `index`'s bytes.
     func withRecord<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
@@ -699,6 +694,15 @@ struct StoredRecords: Sendable {
         return try bytes.withUnsafeBytes { all in try body(UnsafeRawBufferPointer(rebasing: all[start..<ends[index]])) }
     }
 }
+
+/// How many threads share `items` items of work: one per `perThreadMin` at least, no more than
+/// the processors or `ClientLimits.reportThreadsMax`.
+func threadCount(for items: Int, perThreadMin: Int) -> Int {
+    min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount, max(1, items / perThreadMin))
+}
+
+/// The indices of `count` items the `part`-th of `parts` threads takes (as even as they go).
+func share(_ part: Int, of parts: Int, count: Int) -> Range<Int> { (count * part / parts)..<(count * (part + 1) / parts) }
 
 /// `body(0)` to `body(count - 1)`, at once on up to `count` threads, their results in order.
 func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
