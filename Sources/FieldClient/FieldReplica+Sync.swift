@@ -223,13 +223,13 @@ extension FieldReplica {
         try lock.withLock {
             guard unsaved.entries > 0 || !unsaved.jobs.isEmpty else { return }
             let jobs = unsaved.jobs.sorted().compactMap { try? confirmed.job($0) }
-            // Encoded on the idle cores first (while a page is folded only the prefetch uses the
-            // other one); the transaction then only writes.
+            // Encoded on every core first (a save after a long pull writes thousands of jobs);
+            // the transaction then only writes.
             let threads = threadCount(for: jobs.count, perThreadMin: jobsPerThreadMin)
             let rows = inParallel(threads) { part in jobs[share(part, of: threads, count: jobs.count)].map(Stored.Encoded.init) }
             try database.write { db in
-                for share in rows {
-                    for row in share { try Stored.save(row, in: db) }
+                for part in rows {
+                    for row in part { try Stored.save(row, in: db) }
                 }
                 // The log's outcome is the last word (a resent action was answered "exists").
                 for (counter, outcome) in unsaved.outcomes {
