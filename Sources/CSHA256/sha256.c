@@ -1,7 +1,7 @@
 // SHA-256 block compression with the x86 SHA extensions. The core's portable SHA-256 in Swift
 // cannot reach these instructions; a program that runs on a processor with them installs this
-// function into the core at start (LedgerCore `SHA256.install`). Same digests, about five times
-// the throughput (Benchmarks/README.md, decision 0026).
+// function into the core at start (LedgerCore `SHA256.install`). Same digests, about three times
+// the throughput of the portable rounds (Benchmarks/README.md, decision 0026).
 
 #include "CSHA256.h"
 
