@@ -697,7 +697,7 @@ struct StoredRecords: Sendable {
 
 /// How many threads share `items` items of work: one per `perThreadMin` at least, no more than
 /// the processors or `ClientLimits.reportThreadsMax`.
-func threadCount(for items: Int, perThreadMin: Int) -> Int {
+public func threadCount(for items: Int, perThreadMin: Int) -> Int {
     min(ClientLimits.reportThreadsMax, ProcessInfo.processInfo.activeProcessorCount, max(1, items / perThreadMin))
 }
 
@@ -705,7 +705,7 @@ func threadCount(for items: Int, perThreadMin: Int) -> Int {
 func share(_ part: Int, of parts: Int, count: Int) -> Range<Int> { (count * part / parts)..<(count * (part + 1) / parts) }
 
 /// `body(0)` to `body(count - 1)`, at once on up to `count` threads, their results in order.
-func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+public func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
     guard count > 1 else { return count == 1 ? [body(0)] : [] }
     let results = Mutex<[T?]>(Array(repeating: nil, count: count))
     DispatchQueue.concurrentPerform(iterations: count) { part in

@@ -137,17 +137,13 @@ func table(_ report: CSVTable) -> String {
 /// megabytes; holding it whole as well would double what the command needs).
 func printTable(_ report: CSVTable) {
     let rows = report.rowCount
-    guard rows >= 2 * ClientLimits.tableRowsPerThreadMin, ProcessInfo.processInfo.activeProcessorCount > 1 else {
+    guard threadCount(for: rows, perThreadMin: ClientLimits.tableRowsPerThreadMin) > 1 else {
         TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
         return
     }
     let shares = [0..<(rows / 2), (rows / 2)..<rows]
-    let measured = Mutex<[TableText?]>([nil, nil])
-    DispatchQueue.concurrentPerform(iterations: 2) { share in
-        let widths = TableText(measuring: report, rows: shares[share])
-        measured.withLock { $0[share] = widths }
-    }
-    let table = measured.withLock { $0[0]!.widened(to: $0[1]!) }
+    let measured = inParallel(2) { part in TableText(measuring: report, rows: shares[part]) }
+    let table = measured[0].widened(to: measured[1])
     // The second half's text is written on another core while the first half is printed.
     let secondHalf = Mutex<[[UInt8]]>([])
     let written = DispatchSemaphore(value: 0)

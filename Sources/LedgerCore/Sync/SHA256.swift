@@ -27,9 +27,6 @@ public struct SHA256: Sendable {
         installedBlocks = blocks
     }
 
-    /// Whether `install` was called (for a program's start-up line and the benchmarks).
-    public static var isAccelerated: Bool { installedBlocks != nil }
-
     /// How this hasher compresses blocks: the installed function, or nil for the portable rounds.
     private let blocks: Blocks?
 
