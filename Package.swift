@@ -72,7 +72,7 @@ let package = Package(
         // Seeded generators and fixtures shared by tests and, later, the simulator.
         // The device side: a replica in SQLite, the outbox, sync over a transport.
         .target(name: "FieldClient", dependencies: [
-            "LedgerCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift"),
+            "LedgerCore", "SyncProtocol", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: planted),
         // The field CLI; it links the server only for `fieldledger demo`'s embedded server.

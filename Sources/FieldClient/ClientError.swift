@@ -67,6 +67,9 @@ public enum ClientLimits {
     /// Stored records a report thread is given at least: below this, one thread does it all
     /// (starting and joining threads costs more than reading a few thousand records).
     public static let reportRecordsPerThreadMin = 5_000
+    /// Stored records a large report reads before handing them on to be ordered on another
+    /// thread, as the reading goes on.
+    public static let reportChunkRecords = 2_000
     /// Jobs each thread is given at least when a sync's save encodes the jobs' rows or a page's
     /// jobs are read from the file (below this, one thread does them all).
     public static let jobsPerThreadMin = 1_000

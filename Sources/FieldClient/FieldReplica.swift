@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import LedgerCore
 import Synchronization
 
@@ -279,56 +280,101 @@ public final class FieldReplica: @unchecked Sendable {
     /// bytes (no value or `String` per installment): the report a large company's device prints.
     /// A large replica's records are gathered, ordered and written on several threads.
     public func outstandingDrawsTable(today: CalendarDate) throws -> CSVTable {
-        try outstandingDrawsTable(today: today, threads: nil)
+        let (order, cells, settings) = try drawsTableCells(today: today, joined: true)
+        return order.table(settings: settings, parts: cells)
     }
 
-    /// `outstandingDrawsTable(today:)` on `threads` threads if given (tests split small replicas).
-    func outstandingDrawsTable(today: CalendarDate, threads: Int?) throws -> CSVTable {
+    /// `outstandingDrawsTable(today:)` as consecutive parts, each with the header, whose rows in
+    /// order are the table's: a large table printed part after part is never copied into one.
+    public func outstandingDrawsTableParts(today: CalendarDate) throws -> [CSVTable] {
+        let (order, cells, settings) = try drawsTableCells(today: today, joined: false)
+        return order.tables(settings: settings, parts: cells)
+    }
+
+    /// The draws' rows in order and their cells in consecutive parts, one per thread (the first
+    /// with room for all when they are to be `joined`). `threads` and `chunkRecords`, if given,
+    /// split a small replica the way a large one is split (tests).
+    func drawsTableCells(today: CalendarDate, joined: Bool, threads: Int? = nil, chunkRecords: Int = ClientLimits.reportChunkRecords)
+        throws -> (Reports.DrawsTableOrder, [CSVTable.Builder], CompanySettings) {
         try lock.withLock {
-            let fresh = jobsNewerThanStored()
-            // One read of the file copies the records out; the threads work on the copy.
-            let records = try database.read { db in
-                let jobs = try Int.fetchOne(db, sql: "SELECT max(rowid) FROM job_record") ?? 0
-                var records = StoredRecords(reserving: jobs)
-                let cursor = try Row.fetchCursor(db, sql: "SELECT draws FROM job_record WHERE draws IS NOT NULL")
-                while let row = try cursor.next() {
-                    try row.withUnsafeData(atIndex: 0) { data in if let data { records.append(data) } }
-                }
-                return records
-            }
-            let threads = threads ?? threadCount(for: records.count, perThreadMin: ClientLimits.reportRecordsPerThreadMin)
+            let fresh = jobsNewerThanStored(), freshIDs = fresh.sorted()
+            // The changed jobs' states are read before the records: the file has one reader at a time.
+            let changed = try readStates(freshIDs)
+            let jobs = try database.read { db in try Int.fetchOne(db, sql: "SELECT max(rowid) FROM job_record") ?? 0 }
+            let threads = threads ?? threadCount(for: jobs, perThreadMin: ClientLimits.reportRecordsPerThreadMin)
+            // The first thread reads the records a chunk at a time and hands each chunk on; every
+            // thread (the first once it has read them all) gathers and orders the chunks it takes.
+            // The last thread first gathers the changed jobs from the view, while the file is read.
+            let chunks = RecordChunks(takers: threads - 1)
             let gathered = inParallel(threads) { part in
                 // Untyped throws: Swift 6.3.1's optimizer crashes on typed-throws closures that
                 // capture a gatherer (see `Stored.installments`).
-                Result { () throws -> Reports.DrawsTableGatherer in
-                    let share = records.share(part, of: threads)
-                    var gatherer = Reports.DrawsTableGatherer(today: today, rows: share.count * ClientLimits.installmentsReservedPerJob)
-                    for index in share { try records.withRecord(index) { try gatherer.append(record: $0, skip: fresh.contains) } }
+                Result { () throws -> (Reports.DrawsTableGatherer, newer: (Reports.DrawsTableGatherer, CompanySettings)?) in
+                    var newer: (Reports.DrawsTableGatherer, CompanySettings)?
+                    if part == threads - 1 {
+                        // Only this thread touches the working set meanwhile; the others read the file and the chunks.
+                        try self.restore(changed)
+                        let view = self.currentView()
+                        var gatherer = Reports.DrawsTableGatherer(today: today, rows: 0)
+                        for id in freshIDs { if let job = try? view.job(id) { gatherer.append(Reports.outstandingInstallments(of: job)) } }
+                        gatherer.sort()
+                        newer = (gatherer, view.settings)
+                    }
+                    if part == 0 { try self.readDrawsRecords(into: chunks, chunkRecords: chunkRecords) }
+                    var gatherer = Reports.DrawsTableGatherer(today: today, rows: jobs / threads * ClientLimits.installmentsReservedPerJob)
+                    while let chunk = chunks.next() {
+                        for index in 0..<chunk.count { try chunk.withRecord(index) { try gatherer.append(record: $0, skip: fresh.contains) } }
+                    }
                     gatherer.sort()
-                    return gatherer
+                    return (gatherer, newer)
                 }
             }
-            var parts: [Reports.DrawsTableGatherer] = []
+            var parts: [Reports.DrawsTableGatherer] = [], newer: (Reports.DrawsTableGatherer, CompanySettings)?
             for result in gathered {
-                do { parts.append(try result.get()) } catch {
+                do {
+                    let (part, changed) = try result.get()
+                    parts.append(part)
+                    if let changed { newer = changed }
+                } catch let error as JobRecord.Damaged {
                     throw ClientError(.replicaUnusable, "A job's stored draws do not read back (\(error)); the replica file is damaged. Set the device up again.")
                 }
             }
+            guard let (newerPart, settings) = newer else { preconditionFailure("the last thread gathers the changed jobs") }
             // Jobs the view has newer than the file: one more (small) part.
-            let ids = fresh.sorted()
-            try load(ids)
-            let view = currentView()
-            var newer = Reports.DrawsTableGatherer(today: today, rows: 0)
-            for id in ids { if let job = try? view.job(id) { newer.append(Reports.outstandingInstallments(of: job)) } }
-            newer.sort()
-            parts.append(newer)
+            parts.append(newerPart)
             let order = Reports.DrawsTableOrder(merging: parts)
             let rows = order.rowCount
-            // The first part has room for every row: the others are appended to it, not all copied.
             let cells = inParallel(threads) { part in
-                order.cells(rows: share(part, of: threads, count: rows), room: part == 0 ? rows : 0)
+                order.cells(rows: share(part, of: threads, count: rows), room: joined && part == 0 ? rows : 0)
             }
-            return order.table(settings: view.settings, parts: cells)
+            return (order, cells, settings)
+        }
+    }
+
+    /// Reads the stored draws records into `chunks`, `chunkRecords` at a time, and says when
+    /// they are all read (also when reading fails), so that no thread waits for more.
+    private func readDrawsRecords(into chunks: RecordChunks, chunkRecords: Int) throws {
+        defer { chunks.finish() }
+        try database.read { db in
+            // SQLite's own calls, not a GRDB cursor: a row of GRDB's cost more than reading the
+            // record (tens of milliseconds on 50,000 jobs).
+            let statement = try db.makeStatement(sql: "SELECT draws FROM job_record WHERE draws IS NOT NULL")
+            let raw = statement.sqliteStatement
+            defer { sqlite3_reset(raw) }
+            var chunk = StoredRecords(reserving: chunkRecords)
+            while true {
+                let code = sqlite3_step(raw)
+                if code == SQLITE_DONE { break }
+                guard code == SQLITE_ROW else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+                chunk.append(UnsafeRawBufferPointer(start: sqlite3_column_blob(raw, 0), count: Int(sqlite3_column_bytes(raw, 0))))
+                if chunk.count == chunkRecords {
+                    chunks.publish(chunk)
+                    chunk = StoredRecords(reserving: chunkRecords)
+                }
+            }
+            if chunk.count > 0 { chunks.publish(chunk) }
         }
     }
 
@@ -353,9 +399,12 @@ public final class FieldReplica: @unchecked Sendable {
 
     /// Reads these jobs from the file into the confirmed working set, unless already there (a
     /// folded job not stored yet is newer than the file's); call with the lock held.
-    func load(_ ids: [JobID]) throws {
+    func load(_ ids: [JobID]) throws { try restore(try readStates(ids)) }
+
+    /// The stored states of those of `ids` not in the working set yet: `load`'s reading of the file.
+    private func readStates(_ ids: [JobID]) throws -> (ids: [JobID], states: [Data]) {
         let missing = allLoaded ? [] : Set(ids).subtracting(loaded).sorted()
-        guard !missing.isEmpty else { return }
+        guard !missing.isEmpty else { return ([], []) }
         var states: [Data] = []
         try database.read { db in
             for id in missing {
@@ -364,14 +413,20 @@ public final class FieldReplica: @unchecked Sendable {
                 }
             }
         }
+        return (missing, states)
+    }
+
+    /// Decodes what `readStates` read into the working set: the rest of `load`, which needs no file.
+    private func restore(_ read: (ids: [JobID], states: [Data])) throws {
+        guard !read.ids.isEmpty else { return }
         // The first pages of a long pull read thousands of jobs: decoded on every core.
-        let threads = threadCount(for: states.count, perThreadMin: jobsPerThreadMin), read = states
+        let threads = threadCount(for: read.states.count, perThreadMin: jobsPerThreadMin), states = read.states
         let found = try inParallel(threads) { part in
-            Result(catching: { try read[share(part, of: threads, count: read.count)].map { try Stored.job($0) } })
+            Result(catching: { try states[share(part, of: threads, count: states.count)].map { try Stored.job($0) } })
         }.flatMap { try $0.get() }
         for job in found { confirmed.restore(job) }
-        loaded.formUnion(missing)
-        extendView(with: Set(missing), found)
+        loaded.formUnion(read.ids)
+        extendView(with: Set(read.ids), found)
     }
 
     /// Adds newly loaded jobs to the kept view by replaying only their own pending actions,
@@ -663,7 +718,7 @@ enum ReplicaSchema {
     }
 }
 
-/// Stored records copied out of the file one after another, to be read on several threads.
+/// Stored records copied out of the file one after another, to be read on another thread.
 struct StoredRecords: Sendable {
     private var bytes: [UInt8] = []
     private var ends: [Int] = []
@@ -674,24 +729,65 @@ struct StoredRecords: Sendable {
         bytes.reserveCapacity(records * Self.recordBytesGuess)
     }
 
-    /// About what one job's outstanding installments take stored.
-    private static let recordBytesGuess = 160
+    /// A little more than one job's outstanding installments take stored (181 bytes on the
+    /// benchmark's replica): a guess too small copies the records once more as they grow.
+    private static let recordBytesGuess = 200
 
     /// Records held.
     var count: Int { ends.count }
 
-    mutating func append(_ record: Data) {
-        record.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    mutating func append(_ record: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: record)
         ends.append(bytes.count)
     }
-
-    /// The records the `part`-th of `parts` threads reads.
-    func share(_ part: Int, of parts: Int) -> Range<Int> { FieldClient.share(part, of: parts, count: count) }
 
     /// Calls `body` with record `index`'s bytes.
     func withRecord<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         let start = index == 0 ? 0 : ends[index - 1]
         return try bytes.withUnsafeBytes { all in try body(UnsafeRawBufferPointer(rebasing: all[start..<ends[index]])) }
+    }
+}
+
+/// Chunks of records handed from the thread that reads them to the threads that take them, each
+/// chunk to one taker, in the order they were read.
+final class RecordChunks: Sendable {
+    private let state = Mutex<(chunks: [StoredRecords], taken: Int, finished: Bool)>(([], 0, false))
+    /// Signalled once per chunk, and once per other taker when reading is over.
+    private let ready = DispatchSemaphore(value: 0)
+    private let takers: Int
+
+    /// Chunks to be taken by the reading thread and `takers` others.
+    init(takers: Int) { self.takers = takers }
+
+    /// Hands a chunk on to whichever thread asks next.
+    func publish(_ chunk: StoredRecords) {
+        state.withLock { $0.chunks.append(chunk) }
+        ready.signal()
+    }
+
+    /// Says no more chunks will come: every taker still waiting is woken.
+    func finish() {
+        state.withLock { $0.finished = true }
+        for _ in 0..<takers { ready.signal() }
+    }
+
+    /// The next chunk no thread has taken, waiting for it to be read; nil once every chunk is
+    /// taken and reading is over.
+    func next() -> StoredRecords? {
+        while true {
+            let taken: StoredRecords?? = state.withLock { state in
+                if state.taken < state.chunks.count {
+                    // Released as taken: each chunk's bytes go once gathered.
+                    var chunk = StoredRecords(reserving: 0)
+                    swap(&chunk, &state.chunks[state.taken])
+                    state.taken += 1
+                    return .some(chunk)
+                }
+                return state.finished ? .some(nil) : nil
+            }
+            if let taken { return taken }
+            ready.wait()
+        }
     }
 }
 

@@ -439,8 +439,12 @@ struct Report: AsyncParsableCommand {
                 // The most asked-for report reads what is kept beside each job, not every job,
                 // and its table is built straight from those bytes.
                 if report == .outstandingDraws, !home.json {
-                    let table = try replica.outstandingDrawsTable(today: options.today)
-                    if csv { printBytes(table.csvBytes()) } else { printTable(table) }
+                    let parts = try replica.outstandingDrawsTableParts(today: options.today)
+                    if csv {
+                        for (index, part) in parts.enumerated() { printBytes(part.csvBytes(header: index == 0)) }
+                    } else {
+                        printTable(parts: parts)
+                    }
                     return
                 }
                 if report == .outstandingDraws {

@@ -141,21 +141,34 @@ func printTable(_ report: CSVTable) {
         TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
         return
     }
-    let shares = [0..<(rows / 2), (rows / 2)..<rows]
-    let measured = inParallel(2) { part in TableText(measuring: report, rows: shares[part]) }
-    let table = measured[0].widened(to: measured[1])
-    // The second half's text is written on another core while the first half is printed.
-    let secondHalf = Mutex<[[UInt8]]>([])
+    printTable(pieces: [(report, 0..<(rows / 2)), (report, (rows / 2)..<rows)])
+}
+
+/// Prints a table given in consecutive parts (each with the header) as the one table they make.
+func printTable(parts: [CSVTable]) {
+    guard parts.count > 1 else {
+        if let only = parts.first { printTable(only) }
+        return
+    }
+    printTable(pieces: parts.map { ($0, 0..<$0.rowCount) })
+}
+
+/// Prints the rows of several pieces of tables with one header as one table: the pieces are
+/// measured at once, and all but the first are written on another core while the first prints.
+private func printTable(pieces: [(table: CSVTable, rows: Range<Int>)]) {
+    let measured = inParallel(pieces.count) { TableText(measuring: pieces[$0].table, rows: pieces[$0].rows) }
+    let table = measured.dropFirst().reduce(measured[0]) { $0.widened(to: $1) }
+    let rest = Mutex<[[UInt8]]>([])
     let written = DispatchSemaphore(value: 0)
     DispatchQueue.global().async {
         var blocks: [[UInt8]] = []
-        table.write(report, rows: shares[1], header: false) { blocks.append(Array($0)) }
-        secondHalf.withLock { $0 = blocks }
+        for piece in pieces.dropFirst() { table.write(piece.table, rows: piece.rows, header: false) { blocks.append(Array($0)) } }
+        rest.withLock { $0 = blocks }
         written.signal()
     }
-    table.write(report, rows: shares[0], header: true) { block in printBytes(UnsafeRawBufferPointer(block)) }
+    table.write(pieces[0].table, rows: pieces[0].rows, header: true) { block in printBytes(UnsafeRawBufferPointer(block)) }
     written.wait()
-    for block in secondHalf.withLock({ $0 }) { printBytes(block) }
+    for block in rest.withLock({ $0 }) { printBytes(block) }
 }
 
 /// Writes bytes to standard output as they are (a report's CSV or JSON can be megabytes; made

@@ -319,8 +319,24 @@ struct FieldClientTests {
             #expect(kept.table.rows.count >= 12)
             // The table the CLI prints, gathered from the stored bytes with the changed jobs from the view.
             #expect(try replica.outstandingDrawsTable(today: options.today) == whole.table)
-            // Split between threads (a large replica's way), each share ordered and the rows merged.
-            for threads in [2, 3, 7] { #expect(try replica.outstandingDrawsTable(today: options.today, threads: threads) == whole.table, "\(threads) threads") }
+            let parts = try replica.outstandingDrawsTableParts(today: options.today)
+            #expect(CSVTable(header: whole.table.header, rows: parts.flatMap(\.rows)) == whole.table)
+            #expect(parts.enumerated().flatMap { $1.csvBytes(header: $0 == 0) } == whole.table.csvBytes())
+            // A large replica's way: the records read in chunks (down to one record) and handed
+            // on, each thread's share ordered, the rows merged, the cells written in parts. Each
+            // time on a replica that has not read the changed jobs yet, so that the last thread
+            // reads them while the first reads the records.
+            for threads in [1, 2, 3, 7] {
+                for chunk in [1, 2, 3, 1_000] {
+                    let reopened = try FieldReplica.open(at: replica.path)
+                    let (order, cells, settings) = try reopened.drawsTableCells(today: options.today, joined: true, threads: threads, chunkRecords: chunk)
+                    #expect(cells.count == threads)
+                    #expect(order.table(settings: settings, parts: cells) == whole.table, "\(threads) threads, chunks of \(chunk)")
+                    let (partsOrder, partsCells, _) = try reopened.drawsTableCells(today: options.today, joined: false, threads: threads, chunkRecords: chunk)
+                    let parts = partsOrder.tables(settings: settings, parts: partsCells)
+                    #expect(CSVTable(header: whole.table.header, rows: parts.flatMap(\.rows)) == whole.table, "\(threads) threads in parts, chunks of \(chunk)")
+                }
+            }
         }
         try sameAsWholeView(replica)
         let whole = try FieldReplica.open(at: replica.path).view

@@ -82,20 +82,26 @@ public struct CSVTable: Hashable, Sendable {
     /// carriage return gets a leading apostrophe, so a spreadsheet does not run it as a formula.
     /// Both are decided on bytes (the characters involved are all ASCII), so a line break
     /// written CR LF or a mark combined with the first character is caught as well.
-    public func csvBytes() -> [UInt8] {
-        let headerBytes = header.map { Array($0.utf8) }
+    public func csvBytes() -> [UInt8] { csvBytes(header: true) }
+
+    /// `csvBytes()`, or only the rows' lines when `header` is false (a later part of a table
+    /// printed in parts).
+    public func csvBytes(header: Bool) -> [UInt8] {
+        let headerBytes = header ? self.header.map { Array($0.utf8) } : []
         // At most: every byte a doubled quote, three more per field (two quotes, an apostrophe)
         // and a separator or line end. Capacity not written is never touched.
-        let capacity = 2 * (cellBytes.count + headerBytes.reduce(0) { $0 + $1.count }) + 4 * (marks.count + header.count) + 1
+        let capacity = 2 * (cellBytes.count + headerBytes.reduce(0) { $0 + $1.count }) + 4 * (marks.count + headerBytes.count) + 1
         return [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
             var at = 0
             for (column, name) in headerBytes.enumerated() {
                 if column > 0 { out[at] = CSVTable.comma; at += 1 }
                 name.withUnsafeBufferPointer { at = CSVTable.writeField($0, defusing: false, to: out, at: at) }
             }
-            out[at] = CSVTable.lineFeed
-            at += 1
-            let columns = header.count
+            if header {
+                out[at] = CSVTable.lineFeed
+                at += 1
+            }
+            let columns = self.header.count
             cellBytes.withUnsafeBufferPointer { all in
                 var start = 0, column = 0
                 for mark in marks {

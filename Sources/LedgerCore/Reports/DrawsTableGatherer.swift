@@ -211,6 +211,13 @@ extension Reports {
             precondition(joined.cellCount == order.count * Reports.drawColumns, "the parts cover every row once")
             return joined.table(header: Reports.drawHeader(settings))
         }
+
+        /// The tables of consecutive ranges of rows, in order, covering all; each has the header.
+        public func tables(settings: CompanySettings, parts cells: consuming [CSVTable.Builder]) -> [CSVTable] {
+            precondition(cells.reduce(0) { $0 + $1.cellCount } == order.count * Reports.drawColumns, "the parts cover every row once")
+            let header = Reports.drawHeader(settings)
+            return cells.map { $0.table(header: header) }
+        }
     }
 }
 
