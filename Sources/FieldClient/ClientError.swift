@@ -78,6 +78,9 @@ public enum ClientLimits {
     /// Rows of a table for people each thread that writes it is given at least: a longer table
     /// is measured and written in two halves at once, the second printed after the first.
     public static let tableRowsPerThreadMin = 20_000
+    /// Rows of a long table written at a time: their cells (about half a megabyte) are made,
+    /// written out and dropped, batch after batch, in the same room.
+    public static let tableRowsPerBatch = 4_096
     /// What the device reports as its app version in change sets.
     public static let appVersion = "fieldledger-client/1"
 }

@@ -280,22 +280,31 @@ public final class FieldReplica: @unchecked Sendable {
     /// bytes (no value or `String` per installment): the report a large company's device prints.
     /// A large replica's records are gathered, ordered and written on several threads.
     public func outstandingDrawsTable(today: CalendarDate) throws -> CSVTable {
-        let (order, cells, settings) = try drawsTableCells(today: today, joined: true)
+        try outstandingDrawsTable(today: today, threads: nil)
+    }
+
+    /// `outstandingDrawsTable(today:)` on `threads` threads if given, the records handed on
+    /// `chunkRecords` at a time (tests split a small replica the way a large one is split).
+    func outstandingDrawsTable(today: CalendarDate, threads: Int?, chunkRecords: Int = ClientLimits.reportChunkRecords) throws -> CSVTable {
+        let (order, threads, settings) = try drawsRows(today: today, threads: threads, chunkRecords: chunkRecords)
+        let rows = order.rowCount
+        // The first part has room for every row: the others are appended to it, not all copied.
+        let cells = inParallel(threads) { part in
+            order.cells(rows: share(part, of: threads, count: rows), room: part == 0 ? rows : 0)
+        }
         return order.table(settings: settings, parts: cells)
     }
 
-    /// `outstandingDrawsTable(today:)` as consecutive parts, each with the header, whose rows in
-    /// order are the table's: a large table printed part after part is never copied into one.
-    public func outstandingDrawsTableParts(today: CalendarDate) throws -> [CSVTable] {
-        let (order, cells, settings) = try drawsTableCells(today: today, joined: false)
-        return order.tables(settings: settings, parts: cells)
+    /// The outstanding-draws table's rows on `today`, in order, with the width of each column:
+    /// a large table is written a batch of rows at a time from these (several batches at once),
+    /// never held whole. Gathered as `outstandingDrawsTable(today:)` gathers them.
+    public func outstandingDrawsRows(today: CalendarDate) throws -> Reports.DrawsTableOrder {
+        try drawsRows(today: today, threads: nil, chunkRecords: ClientLimits.reportChunkRecords).order
     }
 
-    /// The draws' rows in order and their cells in consecutive parts, one per thread (the first
-    /// with room for all when they are to be `joined`). `threads` and `chunkRecords`, if given,
-    /// split a small replica the way a large one is split (tests).
-    func drawsTableCells(today: CalendarDate, joined: Bool, threads: Int? = nil, chunkRecords: Int = ClientLimits.reportChunkRecords)
-        throws -> (Reports.DrawsTableOrder, [CSVTable.Builder], CompanySettings) {
+    /// The draws' rows in order, the threads that gathered them, and the settings they were
+    /// gathered under.
+    func drawsRows(today: CalendarDate, threads: Int?, chunkRecords: Int) throws -> (order: Reports.DrawsTableOrder, threads: Int, settings: CompanySettings) {
         try lock.withLock {
             let fresh = jobsNewerThanStored(), freshIDs = fresh.sorted()
             // The changed jobs' states are read before the records: the file has one reader at a time.
@@ -342,12 +351,7 @@ public final class FieldReplica: @unchecked Sendable {
             guard let (newerPart, settings) = newer else { preconditionFailure("the last thread gathers the changed jobs") }
             // Jobs the view has newer than the file: one more (small) part.
             parts.append(newerPart)
-            let order = Reports.DrawsTableOrder(merging: parts)
-            let rows = order.rowCount
-            let cells = inParallel(threads) { part in
-                order.cells(rows: share(part, of: threads, count: rows), room: joined && part == 0 ? rows : 0)
-            }
-            return (order, cells, settings)
+            return (Reports.DrawsTableOrder(merging: parts), threads, settings)
         }
     }
 

@@ -82,6 +82,9 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
         }
     }
 
+    /// The characters of `iso`: years are four digits (`Limits.yearRange`).
+    static let isoLength = 10
+
     /// The ten bytes of `iso`; years are four digits (`Limits.yearRange`).
     private func writeISO(to out: UnsafeMutablePointer<UInt8>) {
         func digits(_ value: Int, _ count: Int, at start: Int) {

@@ -437,14 +437,9 @@ struct Report: AsyncParsableCommand {
             do {
                 let report = try ReportCatalog.name(name)
                 // The most asked-for report reads what is kept beside each job, not every job,
-                // and its table is built straight from those bytes.
+                // and its rows are written straight from those bytes.
                 if report == .outstandingDraws, !home.json {
-                    let parts = try replica.outstandingDrawsTableParts(today: options.today)
-                    if csv {
-                        for (index, part) in parts.enumerated() { printBytes(part.csvBytes(header: index == 0)) }
-                    } else {
-                        printTable(parts: parts)
-                    }
+                    printDraws(try replica.outstandingDrawsRows(today: options.today), settings: settings, csv: csv)
                     return
                 }
                 if report == .outstandingDraws {

@@ -141,34 +141,41 @@ func printTable(_ report: CSVTable) {
         TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
         return
     }
-    printTable(pieces: [(report, 0..<(rows / 2)), (report, (rows / 2)..<rows)])
+    let halves = [0..<(rows / 2), (rows / 2)..<rows]
+    let measured = inParallel(2) { part in TableText(measuring: report, rows: halves[part]) }
+    let table = measured[0].widened(to: measured[1])
+    printRows(rows) { rows, first, emit in table.write(report, rows: rows, header: first, emit: emit) }
 }
 
-/// Prints a table given in consecutive parts (each with the header) as the one table they make.
-func printTable(parts: [CSVTable]) {
-    guard parts.count > 1 else {
-        if let only = parts.first { printTable(only) }
+/// Prints the outstanding draws as a table for people, or as CSV, a batch of rows at a time:
+/// the columns are known before any cell is written, so no cell of the whole table is held.
+func printDraws(_ draws: Reports.DrawsTableOrder, settings: CompanySettings, csv: Bool) {
+    let header = draws.header(settings: settings)
+    let text = csv ? nil : TableText(draws: draws, header: header)
+    printRows(draws.rowCount) { rows, first, emit in
+        draws.write(rows: rows, header: header, text: text, withHeader: first, batchRows: ClientLimits.tableRowsPerBatch, emit: emit)
+    }
+}
+
+/// Prints `rows` rows that `write` writes (a range of them, whether the range is the table's
+/// start, where to hand the bytes). A long table's second half is written on another core while
+/// the first half is printed, then printed after it.
+private func printRows(_ rows: Int, write: @escaping @Sendable (Range<Int>, Bool, (UnsafeBufferPointer<UInt8>) -> Void) -> Void) {
+    guard threadCount(for: rows, perThreadMin: ClientLimits.tableRowsPerThreadMin) > 1 else {
+        write(0..<rows, true) { block in printBytes(UnsafeRawBufferPointer(block)) }
         return
     }
-    printTable(pieces: parts.map { ($0, 0..<$0.rowCount) })
-}
-
-/// Prints the rows of several pieces of tables with one header as one table: the pieces are
-/// measured at once, and all but the first are written on another core while the first prints.
-private func printTable(pieces: [(table: CSVTable, rows: Range<Int>)]) {
-    let measured = inParallel(pieces.count) { TableText(measuring: pieces[$0].table, rows: pieces[$0].rows) }
-    let table = measured.dropFirst().reduce(measured[0]) { $0.widened(to: $1) }
-    let rest = Mutex<[[UInt8]]>([])
+    let secondHalf = Mutex<[[UInt8]]>([])
     let written = DispatchSemaphore(value: 0)
     DispatchQueue.global().async {
         var blocks: [[UInt8]] = []
-        for piece in pieces.dropFirst() { table.write(piece.table, rows: piece.rows, header: false) { blocks.append(Array($0)) } }
-        rest.withLock { $0 = blocks }
+        write((rows / 2)..<rows, false) { blocks.append(Array($0)) }
+        secondHalf.withLock { $0 = blocks }
         written.signal()
     }
-    table.write(pieces[0].table, rows: pieces[0].rows, header: true) { block in printBytes(UnsafeRawBufferPointer(block)) }
+    write(0..<(rows / 2), true) { block in printBytes(UnsafeRawBufferPointer(block)) }
     written.wait()
-    for block in rest.withLock({ $0 }) { printBytes(block) }
+    for block in secondHalf.withLock({ $0 }) { printBytes(block) }
 }
 
 /// Writes bytes to standard output as they are (a report's CSV or JSON can be megabytes; made

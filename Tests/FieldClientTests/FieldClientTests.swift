@@ -319,22 +319,34 @@ struct FieldClientTests {
             #expect(kept.table.rows.count >= 12)
             // The table the CLI prints, gathered from the stored bytes with the changed jobs from the view.
             #expect(try replica.outstandingDrawsTable(today: options.today) == whole.table)
-            let parts = try replica.outstandingDrawsTableParts(today: options.today)
-            #expect(CSVTable(header: whole.table.header, rows: parts.flatMap(\.rows)) == whole.table)
-            #expect(parts.enumerated().flatMap { $1.csvBytes(header: $0 == 0) } == whole.table.csvBytes())
             // A large replica's way: the records read in chunks (down to one record) and handed
-            // on, each thread's share ordered, the rows merged, the cells written in parts. Each
-            // time on a replica that has not read the changed jobs yet, so that the last thread
-            // reads them while the first reads the records.
+            // on, each thread's share ordered, the rows merged. Each time on a replica that has
+            // not read the changed jobs yet, so that the last thread reads them while the first
+            // reads the records.
             for threads in [1, 2, 3, 7] {
                 for chunk in [1, 2, 3, 1_000] {
                     let reopened = try FieldReplica.open(at: replica.path)
-                    let (order, cells, settings) = try reopened.drawsTableCells(today: options.today, joined: true, threads: threads, chunkRecords: chunk)
-                    #expect(cells.count == threads)
-                    #expect(order.table(settings: settings, parts: cells) == whole.table, "\(threads) threads, chunks of \(chunk)")
-                    let (partsOrder, partsCells, _) = try reopened.drawsTableCells(today: options.today, joined: false, threads: threads, chunkRecords: chunk)
-                    let parts = partsOrder.tables(settings: settings, parts: partsCells)
-                    #expect(CSVTable(header: whole.table.header, rows: parts.flatMap(\.rows)) == whole.table, "\(threads) threads in parts, chunks of \(chunk)")
+                    #expect(try reopened.outstandingDrawsTable(today: options.today, threads: threads, chunkRecords: chunk) == whole.table,
+                            "\(threads) threads, chunks of \(chunk)")
+                }
+            }
+            // The CLI's way: the columns laid out from the widths gathered with the rows, the
+            // rows written in batches (down to one row) and in two shares cut anywhere.
+            let draws = try replica.outstandingDrawsRows(today: options.today)
+            let header = draws.header(settings: replica.settings)
+            #expect(header == whole.table.header)
+            let layout = TableText(draws: draws, header: header)
+            #expect(layout.widths == TableText(measuring: whole.table).widths)
+            let rows = draws.rowCount
+            for batch in [1, 2, 5, 4_096] {
+                for cut in [0, 1, rows / 2, rows] {
+                    for text in [layout, nil] {
+                        var written: [UInt8] = []
+                        draws.write(rows: 0..<cut, header: header, text: text, withHeader: true, batchRows: batch) { written += $0 }
+                        draws.write(rows: cut..<rows, header: header, text: text, withHeader: false, batchRows: batch) { written += $0 }
+                        let expected = text == nil ? whole.table.csvBytes() : Array((TableText.render(whole.table) + "\n").utf8)
+                        #expect(written == expected, "batches of \(batch), cut at \(cut), \(text == nil ? "CSV" : "text")")
+                    }
                 }
             }
         }

@@ -122,6 +122,8 @@ struct JobRecordTests {
                 let cuts = [0] + (1..<partCount).map { order.rowCount * $0 * $0 / (partCount * partCount) } + [order.rowCount]
                 let cells = (0..<partCount).map { order.cells(rows: cuts[$0]..<cuts[$0 + 1], room: $0 == 0 ? order.rowCount : 0) }
                 #expect(order.table(settings: settings, parts: cells) == Reports.outstandingDrawsCSV(whole, settings: settings), "\(partCount) parts")
+                // The widths gathered with the rows are those of the cells written.
+                #expect(order.columnWidths == measuredWidths(Reports.outstandingDrawsCSV(whole, settings: settings)), "\(partCount) parts")
             }
             // A record damaged after its first installment adds nothing, not half a job.
             let several = try #require(stored.first { (try? $0.withUnsafeBytes { try JobRecord.installments(from: $0) }.count) ?? 0 >= 2 })
@@ -190,4 +192,16 @@ struct JobRecordTests {
             if let back = try? JobRecord.job(from: flipped) { #expect(back != job || JobRecord.bytes(of: back) != record) }
         }
     }
+}
+
+/// The widest cell of each column in characters, measured cell by cell: an ASCII cell's bytes,
+/// any other's characters (how a table for people counts them).
+func measuredWidths(_ table: CSVTable) -> [Int] {
+    var widths = [Int](repeating: 0, count: table.header.count)
+    for index in 0..<table.cellCount {
+        let bytes = table.cellBytes[table.range(ofCell: index)]
+        let shown = table.isASCII(cell: index) ? bytes.count : String(decoding: bytes, as: UTF8.self).count
+        widths[index % widths.count] = max(widths[index % widths.count], shown)
+    }
+    return widths
 }

@@ -304,6 +304,8 @@ struct ReportTests {
             var gatherer = Reports.DrawsTableGatherer(today: today, rows: 1)
             for job in ledger.jobs { try JobRecord.bytes(of: Reports.outstandingInstallments(of: job)).withUnsafeBytes { try gatherer.append(record: $0) } }
             #expect(gatherer.table(settings: ledger.settings) == Reports.outstandingDrawsCSV(installments, today: today, settings: ledger.settings))
+            gatherer.sort()
+            #expect(Reports.DrawsTableOrder(merging: [gatherer]).columnWidths == measuredWidths(Reports.outstandingDrawsCSV(installments, today: today, settings: ledger.settings)))
         }
         #expect(Reports.outstandingDrawsJSON([], today: Fixtures.date("2026-06-10")) == Array("[]".utf8))
     }

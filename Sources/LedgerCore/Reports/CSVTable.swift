@@ -165,6 +165,12 @@ public struct CSVTable: Hashable, Sendable {
             self.bytes.reserveCapacity(bytes)
         }
 
+        /// Drops every cell, keeping the room they took.
+        public mutating func removeAll() {
+            bytes.removeAll(keepingCapacity: true)
+            marks.removeAll(keepingCapacity: true)
+        }
+
         /// Appends a cell.
         public mutating func append(_ cell: Cell) {
             switch cell {

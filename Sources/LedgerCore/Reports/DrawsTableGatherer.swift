@@ -14,6 +14,8 @@ extension Reports {
         /// out: no column needs a dot), one after another as they arrive.
         fileprivate var arena: [UInt8] = []
         fileprivate var sortKeys: [DrawKey] = []
+        /// The widest cell of each column so far, in characters (as a table for people counts them).
+        fileprivate var widths = [Int](repeating: 0, count: Reports.drawColumns)
 
         /// Sorts a row where the report lists it.
         fileprivate struct DrawKey: Sendable {
@@ -48,25 +50,39 @@ extension Reports {
             var reader = try RecordReader(record: record)
             let count = try reader.count()
             let body = reader.at, base = arena.count, keyCount = sortKeys.count
+            var widths = self.widths
             // Read and checked whole before its bytes are kept: a damaged record adds nothing.
             do {
                 for index in 0..<count {
                     let offset = base + reader.at - body
-                    _ = try reader.utf8()
+                    let customer = try reader.utf8()
                     let job = JobID(try reader.dot())
                     if index == 0, skip(job) { return }
-                    _ = try reader.utf8()
-                    _ = try reader.utf8()
+                    let jobNumber = try reader.utf8(), invoiceNumber = try reader.utf8()
                     _ = try reader.dot()
                     _ = try reader.int()
                     let number = try reader.int()
-                    _ = try reader.utf8()
-                    _ = try reader.currency()
-                    _ = try reader.int64()
-                    _ = try reader.int64()
-                    _ = try reader.int64()
+                    let label = try reader.utf8(), code = try reader.utf8()
+                    let currency = try RecordReader.currency(code: code.bytes)
+                    let amount = try reader.int64(), remaining = try reader.int64(), pending = try reader.int64()
                     let due = try reader.optional { r throws(JobRecord.Damaged) in try r.date() }
-                    sortKeys.append(DrawKey(rankAndDue: rankAndDue(due.map(Self.packed)), job: job, number: number, offset: offset))
+                    let duePacked = due.map(Self.packed)
+                    sortKeys.append(DrawKey(rankAndDue: rankAndDue(duePacked), job: job, number: number, offset: offset))
+                    // The cells `writeRow` writes, measured without writing them.
+                    let status = status(duePacked)
+                    func widen(_ column: Int, _ shown: Int) { if shown > widths[column] { widths[column] = shown } }
+                    widen(0, Reports.characters(customer))
+                    widen(1, Reports.characters(jobNumber))
+                    widen(2, Reports.characters(invoiceNumber))
+                    widen(3, Reports.decimalWidth(Int64(number)))
+                    widen(4, Reports.characters(label))
+                    widen(5, Reports.characters(code))
+                    widen(6, Reports.plainDecimalWidth(amount, currency))
+                    widen(7, Reports.plainDecimalWidth(remaining, currency))
+                    widen(8, Reports.plainDecimalWidth(pending, currency))
+                    widen(9, due == nil ? 0 : CalendarDate.isoLength)
+                    widen(10, status.rawValue.utf8.count)
+                    widen(11, Reports.decimalWidth(Int64(status == .pastDue ? due!.days(until: today) : 0)))
                 }
                 try reader.finish()
             } catch {
@@ -74,6 +90,7 @@ extension Reports {
                 throw error
             }
             arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: record[body...]))
+            self.widths = widths
         }
 
         /// Adds installments that are not stored as a record (jobs a device changed since).
@@ -162,11 +179,15 @@ extension Reports {
         private let parts: [DrawsTableGatherer]
         /// The rows in order: which part, and which of its keys.
         private let order: [(part: UInt32, key: UInt32)]
+        /// The widest cell of each column, in characters (the header not counted): a table for
+        /// people can be laid out before any cell is written.
+        public let columnWidths: [Int]
 
         /// Merges sorted parts (`DrawsTableGatherer.sort()`) gathered for one day.
         public init(merging parts: [DrawsTableGatherer]) {
             precondition(parts.allSatisfy { $0.today == parts[0].today }, "parts gathered for one day")
             self.parts = parts
+            columnWidths = parts.reduce([Int](repeating: 0, count: Reports.drawColumns)) { widths, part in zip(widths, part.widths).map { max($0, $1) } }
             var order: [(part: UInt32, key: UInt32)] = []
             order.reserveCapacity(parts.reduce(0) { $0 + $1.sortKeys.count })
             var next = [Int](repeating: 0, count: parts.count)
@@ -194,12 +215,21 @@ extension Reports {
             let roomRows = max(rows.count, room)
             let guess = order.isEmpty ? 0 : arenaBytes * roomRows / order.count + roomRows * DrawsTableGatherer.cellBytesBeyondRecord
             var cells = CSVTable.Builder(cells: roomRows * Reports.drawColumns, bytes: guess)
+            self.cells(rows: rows, appendingTo: &cells)
+            return cells
+        }
+
+        /// Appends the cells of `rows` to `cells` (a builder emptied and filled again, batch
+        /// after batch, keeps its room).
+        public func cells(rows: Range<Int>, appendingTo cells: inout CSVTable.Builder) {
             for row in rows {
                 let (part, key) = order[row]
                 parts[Int(part)].writeRow(parts[Int(part)].sortKeys[Int(key)], to: &cells)
             }
-            return cells
         }
+
+        /// The table's header, which names the plan's intervals as the company does.
+        public func header(settings: CompanySettings) -> [String] { Reports.drawHeader(settings) }
 
         /// The table whose rows are the cells of consecutive ranges, in order, covering all.
         public func table(settings: CompanySettings, parts cells: consuming [CSVTable.Builder]) -> CSVTable {
@@ -211,13 +241,35 @@ extension Reports {
             precondition(joined.cellCount == order.count * Reports.drawColumns, "the parts cover every row once")
             return joined.table(header: Reports.drawHeader(settings))
         }
+    }
+}
 
-        /// The tables of consecutive ranges of rows, in order, covering all; each has the header.
-        public func tables(settings: CompanySettings, parts cells: consuming [CSVTable.Builder]) -> [CSVTable] {
-            precondition(cells.reduce(0) { $0 + $1.cellCount } == order.count * Reports.drawColumns, "the parts cover every row once")
-            let header = Reports.drawHeader(settings)
-            return cells.map { $0.table(header: header) }
+extension Reports {
+    /// The characters a text takes on screen: its UTF-8 length when ASCII, its characters
+    /// otherwise (how a table for people counts, `TableText.width`).
+    static func characters(_ text: (bytes: UnsafeRawBufferPointer, ascii: Bool)) -> Int {
+        text.ascii ? text.bytes.count : String(decoding: text.bytes, as: UTF8.self).count
+    }
+
+    /// The characters of `value` in decimal, as `CSVTable.Builder.number` writes it.
+    static func decimalWidth(_ value: Int64) -> Int { (value < 0 ? 1 : 0) + digitCount(value.magnitude) }
+
+    /// The characters of an amount as `CSVTable.Builder.amount` writes it ("-1250.00").
+    static func plainDecimalWidth(_ minor: Int64, _ currency: Currency) -> Int {
+        let digits = currency.minorUnitDigits
+        var major = minor.magnitude
+        for _ in 0..<digits { major /= 10 }
+        return (minor < 0 ? 1 : 0) + digitCount(major) + (digits > 0 ? digits + 1 : 0)
+    }
+
+    /// Decimal digits of `value` (one for zero).
+    private static func digitCount(_ value: UInt64) -> Int {
+        var count = 1, rest = value
+        while rest >= 10 {
+            rest /= 10
+            count += 1
         }
+        return count
     }
 }
 
