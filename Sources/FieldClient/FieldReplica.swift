@@ -595,12 +595,6 @@ enum Stored {
         }
     }
 
-    /// Stores `job` with what is kept beside it: its number (to find it by) and its
-    /// outstanding installments (for the report).
-    static func save(_ job: Job, in db: Database) throws {
-        try save(Encoded(job), in: db)
-    }
-
     /// A job's row as stored, made before the transaction that writes it (possibly on another
     /// thread: a save after a long pull writes thousands of jobs).
     struct Encoded: Sendable {
@@ -616,6 +610,8 @@ enum Stored {
         }
     }
 
+    /// Stores a job's row with what is kept beside it: its number (to find it by) and its
+    /// outstanding installments (for the report).
     static func save(_ row: Encoded, in db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO job_record (key, state, number, draws) VALUES (?, ?, ?, ?)
