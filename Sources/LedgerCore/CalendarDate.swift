@@ -76,7 +76,7 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
 
     /// Appends `iso`'s bytes to `bytes`.
     func appendISO(to bytes: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.isoLength) { buffer in
             writeISO(to: buffer.baseAddress!)
             bytes.append(contentsOf: buffer)
         }

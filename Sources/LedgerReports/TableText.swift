@@ -53,8 +53,7 @@ public struct TableText: Sendable {
     }
 
     private static func width(_ report: CSVTable, _ index: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        let range = report.range(ofCell: index)
-        return report.isASCII(cell: index) ? range.count : width(UnsafeBufferPointer(rebasing: bytes[range]))
+        Reports.characters(utf8: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[report.range(ofCell: index)])), ascii: report.isASCII(cell: index))
     }
 
     /// The characters `text` takes on the screen: its UTF-8 length when ASCII, its characters
@@ -64,11 +63,7 @@ public struct TableText: Sendable {
         return text.withUTF8(width)
     }
 
-    static func width(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
-        var high: UInt8 = 0
-        for byte in utf8 { high |= byte }
-        return high < 0x80 ? utf8.count : String(decoding: utf8, as: UTF8.self).count
-    }
+    static func width(_ utf8: UnsafeBufferPointer<UInt8>) -> Int { Reports.characters(utf8: UnsafeRawBufferPointer(utf8)) }
 
     /// The whole table as text, without the last line's "\n" (for `print`).
     public static func render(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
@@ -102,7 +97,7 @@ public struct TableText: Sendable {
             write(header: header ? report.header : nil, rows: rows, cells: { row, column, block in
                 let index = row * columns + column
                 let cell = UnsafeBufferPointer(rebasing: bytes[report.range(ofCell: index)])
-                let shown = report.isASCII(cell: index) ? cell.count : TableText.width(cell)
+                let shown = Reports.characters(utf8: UnsafeRawBufferPointer(cell), ascii: report.isASCII(cell: index))
                 block.cell(cell, shown: shown, width: widths[column], right: rightAligned[column], separated: column > 0)
             }, blockBytes: blockBytes, emit: emit)
         }

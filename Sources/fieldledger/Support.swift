@@ -137,13 +137,14 @@ func table(_ report: CSVTable) -> String {
 /// megabytes; holding it whole as well would double what the command needs).
 func printTable(_ report: CSVTable) {
     let rows = report.rowCount
-    guard threadCount(for: rows, perThreadMin: ClientLimits.tableRowsPerThreadMin) > 1 else {
-        TableText(measuring: report).write(report) { block in printBytes(UnsafeRawBufferPointer(block)) }
-        return
+    // A long table is measured in two halves at once, as `printRows` writes it.
+    let table: TableText
+    if threadCount(for: rows, perThreadMin: ClientLimits.tableRowsPerThreadMin) > 1 {
+        let halves = inParallel(2) { part in TableText(measuring: report, rows: part == 0 ? 0..<(rows / 2) : (rows / 2)..<rows) }
+        table = halves[0].widened(to: halves[1])
+    } else {
+        table = TableText(measuring: report)
     }
-    let halves = [0..<(rows / 2), (rows / 2)..<rows]
-    let measured = inParallel(2) { part in TableText(measuring: report, rows: halves[part]) }
-    let table = measured[0].widened(to: measured[1])
     printRows(rows) { rows, first, emit in table.write(report, rows: rows, header: first, emit: emit) }
 }
 

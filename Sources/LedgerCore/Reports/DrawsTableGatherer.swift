@@ -245,10 +245,21 @@ extension Reports {
 }
 
 extension Reports {
-    /// The characters a text takes on screen: its UTF-8 length when ASCII, its characters
-    /// otherwise (how a table for people counts, `TableText.width`).
-    static func characters(_ text: (bytes: UnsafeRawBufferPointer, ascii: Bool)) -> Int {
-        text.ascii ? text.bytes.count : String(decoding: text.bytes, as: UTF8.self).count
+    /// The characters a UTF-8 text takes on screen: its length in bytes when ASCII (`ascii`,
+    /// worked out here when not given), its characters otherwise. Tables for people are padded
+    /// by this (`TableText`), and the draws' column widths are gathered by it.
+    public static func characters(utf8: UnsafeRawBufferPointer, ascii: Bool? = nil) -> Int {
+        let ascii = ascii ?? {
+            var high: UInt8 = 0
+            for byte in utf8 { high |= byte }
+            return high < 0x80
+        }()
+        return ascii ? utf8.count : String(decoding: utf8, as: UTF8.self).count
+    }
+
+    /// `characters(utf8:ascii:)` of a text a record reader gave.
+    private static func characters(_ text: (bytes: UnsafeRawBufferPointer, ascii: Bool)) -> Int {
+        characters(utf8: text.bytes, ascii: text.ascii)
     }
 
     /// The characters of `value` in decimal, as `CSVTable.Builder.number` writes it.
