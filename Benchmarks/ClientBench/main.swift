@@ -9,7 +9,8 @@
 // 3. `fieldledger report outstanding-draws` on that replica: the real binary, process start to exit.
 //
 // `--only backlog` or `--only replica` runs one part; `--keep DIR` leaves the files there (the
-// 50,000-job device's home is DIR/big-device) for profiling a command against them.
+// 50,000-job device's home is DIR/big-device) for profiling a command against them; `--pages DIR`
+// writes the backlog's pull pages there (Benchmarks/wire-breakdown.py says where their bytes go).
 import FieldClient
 import Foundation
 import LedgerCore
@@ -37,6 +38,8 @@ let only = option("--only")
 /// `--json FILE`: the backlog's figures for the suite's report (Benchmarks/compare).
 let jsonPath = option("--json")
 let kept = option("--keep")
+/// `--pages DIR`: each pull page of the backlog as sent, for Benchmarks/wire-breakdown.py.
+let pagesPath = option("--pages")
 let root = kept.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("client-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 defer { if kept == nil { try? FileManager.default.removeItem(at: root) } }
@@ -59,10 +62,20 @@ func register(_ traffic: FieldWorkload, storage: SQLiteLedgerStorage, company: C
     return tokens
 }
 
-func pushInProcess(_ actions: [Action], service: LedgerService<SQLiteLedgerStorage>, company: CompanyID) throws {
-    for run in FieldWorkload.runs(actions, size: 100) {
-        _ = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run),
+/// Pushes the entries through the service in their order and stops if an outcome differs from
+/// the model's (the log would not be the workload's).
+func pushInProcess(_ entries: [LogEntry], service: LedgerService<SQLiteLedgerStorage>, company: CompanyID) throws {
+    var next = 0
+    for run in FieldWorkload.runs(entries.map(\.action), size: 100) {
+        let response = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run),
                              company: company)
+        for outcome in response.outcomes {
+            guard outcome == entries[next].outcome else {
+                print("client-bench: entry \(entries[next].sequence) was logged as \(outcome), the workload's outcome is \(entries[next].outcome)")
+                exit(1)
+            }
+            next += 1
+        }
     }
 }
 
@@ -78,33 +91,46 @@ if only == nil || only == "backlog" {
         let storage = try SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: data))
         tokens = try register(traffic, storage: storage, company: company, extra: 1)
         let service = LedgerService(storage: storage)
-        try pushInProcess(traffic.setup.map(\.action), service: service, company: company)
+        try pushInProcess(traffic.setup, service: service, company: company)
         try service.storeSnapshots()
         service.close()
     }
-    let server = Process()
-    server.executableURL = products.appendingPathComponent("fieldledger-server")
-    server.arguments = ["serve", "--port", "0", "--data", data, "--log-level", "error"]
-    let output = Pipe()
-    server.standardOutput = output
-    try server.run()
-    defer { server.terminate(); server.waitUntilExit() }
-    var line = ""
-    while !line.contains("\n") { line += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self) }
-    let address = "http://" + (line.split(separator: " ").first { $0.contains("127.0.0.1:") }?.split(separator: "/").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) } ?? "")
+    // The server binary on a loopback port; returns it and its address.
+    func startServer() throws -> (Process, String) {
+        let server = Process()
+        server.executableURL = products.appendingPathComponent("fieldledger-server")
+        server.arguments = ["serve", "--port", "0", "--data", data, "--log-level", "error"]
+        let output = Pipe()
+        server.standardOutput = output
+        try server.run()
+        var line = ""
+        while !line.contains("\n") { line += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self) }
+        let address = "http://" + (line.split(separator: " ").first { $0.contains("127.0.0.1:") }?.split(separator: "/").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) } ?? "")
+        return (server, address)
+    }
     // The reader syncs the office's setup, then goes offline while the devices push a week's work.
+    var (server, address) = try startServer()
     let readerTransport = try HTTPSyncTransport(server: address, token: tokens.last!)
     let readerPath = root.appendingPathComponent("reader.sqlite").path
     let reader = try FieldReplica.create(at: readerPath, identity: try await readerTransport.identify())
     try await reader.sync(over: readerTransport)
+    server.terminate()
+    server.waitUntilExit()
     print("backlog: the reader synced the setup (\(traffic.setup.count) entries); the devices now push \(traffic.entries.count) actions")
-    for (index, actions) in traffic.byDevice.enumerated() {
-        let transport = try HTTPSyncTransport(server: address, token: tokens[index])
-        for run in FieldWorkload.runs(actions, size: 100) {
-            _ = try await transport.exchange(.pushRequest(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench",
-                                                                    clock: run.last!.hlc, actions: run)))
-        }
+    // In the workload's own order, so the server logs what the model logged: each action's
+    // context is a sequence that exists when it arrives, and its outcome is the model's. (Each
+    // device pushing its whole week in turn made half the actions claim sequences not logged
+    // yet, and the server rejected them.) Pushed in process: in that order most change sets hold
+    // one action, too many requests for a device's rate limit.
+    do {
+        let storage = try SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: data))
+        let service = LedgerService(storage: storage)
+        try pushInProcess(traffic.entries, service: service, company: company)
+        try service.storeSnapshots()
+        service.close()
     }
+    (server, address) = try startServer()
+    defer { server.terminate(); server.waitUntilExit() }
     print("backlog: pushed; the reader pulls")
     var times: [Double] = [], bytes = 0, folded = 0
     for attempt in 0..<5 {
@@ -141,6 +167,9 @@ if only == nil || only == "backlog" {
             let request = SyncMessage.pullRequest(PullRequest(replica: reader.identity.replica, afterSequence: after, limit: ClientLimits.pullPageEntries))
             let answer = try await transport.exchange(request)
             answers[request] = answer
+            if attempt == 0, let pagesPath {
+                try Data(try answer.encoded()).write(to: URL(fileURLWithPath: pagesPath).appendingPathComponent("page-\(after).bin"))
+            }
             guard case .pullPage(let page) = answer, !page.checkpoint.caughtUp else { break }
             after = page.checkpoint.sequence
         }
@@ -170,7 +199,7 @@ if only == nil || only == "replica" {
     _ = try register(traffic, storage: storage, company: company, extra: 0)
     let service = LedgerService(storage: storage)
     var start = clock.now
-    try pushInProcess(traffic.setup.map(\.action), service: service, company: company)
+    try pushInProcess(traffic.setup, service: service, company: company)
     print("50,000 jobs: \(traffic.setup.count) setup actions pushed in-process in \(clock.now - start)")
     let (_, credential) = try Administration(storage: storage).issueToken(company: company, user: try UserID("reader"))
     let home = root.appendingPathComponent("big-device").path
