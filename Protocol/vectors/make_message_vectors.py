@@ -26,10 +26,14 @@ def envelope(msg_type, body, compressed):
     return b"FLCS" + covered + struct.pack(">II", zlib.crc32(covered + body), len(payload)) + payload
 
 
-def outcome(kind, case=None, code="", message=""):
+def outcome(kind, case=None, code="", message="", own_case_index=None):
+    """An outcome; `case` is (replica position, counter, index). In a pull page a case raised by
+    the entry's own action leaves the dot out: `own_case_index` alone."""
     body = f_varint(1, kind)
     if case is not None:
         body += f_msg(2, ref(*case[:2])) + f_varint(3, case[2])
+    if own_case_index is not None:
+        body += f_varint(3, own_case_index)
     return body + f_string(4, code) + f_string(5, message)
 
 
@@ -60,9 +64,16 @@ page = (f_varint(1, 41) + f_msg(2, f_bytes(1, REPLICA) + f_string(2, "office-ben
 
 
 
-def page_with(columns_):
+def page_with(columns_, outcomes=(outcome(0), outcome(0))):
     return (f_varint(1, 41) + f_msg(2, f_bytes(1, REPLICA) + f_string(2, "office-ben") + f_string(3, "USD")) +
-            f_msg(3, columns_) + f_msg(4, outcome(0)) + f_msg(4, outcome(0)) + f_msg(5, checkpoint))
+            f_msg(3, columns_) + b"".join(f_msg(4, o) for o in outcomes) + f_msg(5, checkpoint))
+
+
+# The same entries with review cases: the first parked under a case raised by another action
+# (counter 7, index 0), so its dot is written; the second applied with an exception under a case
+# it raised itself (its own dot, counter 2, index 1), so only the index is written.
+cases_page = page_with(columns, (outcome(3, (0, 7, 0)), outcome(2, own_case_index=1)))
+own_dot_written = page_with(columns, (outcome(3, (0, 7, 0)), outcome(2, (0, 2, 1))))
 
 
 step_zero = columns.replace(f_packed(15, [1, 1]), f_packed(15, [1, 0]))
@@ -75,6 +86,10 @@ vectors = [
      "what": "the second entry repeats the first one's dot (a counter step of 0)"},
     {"name": "pull-page-actor-repeat-first", "type": 4, "hex": envelope(4, page_with(actor_first_zero), False).hex(), "error": "invalid_value",
      "what": "the first entry's actor written as 'the same as its replica's previous one'"},
+    {"name": "pull-page-own-case-named", "type": 4, "hex": envelope(4, own_dot_written, False).hex(), "error": "invalid_value",
+     "what": "a review case raised by the entry's own action written with its dot, which a pull page leaves out"},
+    {"name": "pull-page-cases", "type": 4, "hex": envelope(4, cases_page, True).hex(),
+     "what": "entries 41 (parked: case 7/0) and 42 (applied with an exception: its own case, index 1)"},
     {"name": "push-response", "type": 2, "hex": envelope(2, push_response, True).hex(),
      "what": "applied, exists, applied with exception (case 7/1), parked (case 8/0), rejected; log at 1207"},
     {"name": "push-response-gap", "type": 2, "hex": envelope(2, gap_response, False).hex(),

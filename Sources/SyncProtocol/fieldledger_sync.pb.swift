@@ -994,7 +994,7 @@ public nonisolated struct WireOutcome: Sendable {
 
   public var kind: WireOutcome.Kind = .applied
 
-  /// with a case: the raising dot
+  /// with a case: the raising dot; unset in a pull page when it is the entry's own
   public var reviewCase: WireRef {
     get {_reviewCase ?? WireRef()}
     set {_reviewCase = newValue}

@@ -87,4 +87,18 @@ struct MessageVectorTests {
                       pendingMinor: 0, refundedMinor: 0, hash: Array(0..<32)),
         ], caughtUp: true))
     }
+
+    @Test("A pull page leaves out the dot of a review case its entry raised itself")
+    func pullPageCases() throws {
+        guard case .pullPage(let page) = try decode("pull-page-cases") else { Issue.record("expected a pull page"); return }
+        #expect(page.entries.map(\.outcome) == [
+            .parkedForReview(ReviewCaseID(Dot(replica: replica, counter: 7), index: 0)),
+            .appliedWithException(ReviewCaseID(Dot(replica: replica, counter: 2), index: 1)),
+        ])
+        guard case .pullPage(let plain) = try decode("pull-page") else { Issue.record("expected a pull page"); return }
+        let outcomes = page.entries.map(\.outcome)
+        let cases = PullPage(entries: zip(plain.entries, outcomes).map { LogEntry(sequence: $0.sequence, action: $0.action, outcome: $1) },
+                             checkpoint: plain.checkpoint)
+        #expect(try SyncMessage.pullPage(cases).encoded(compression: .zlib) == MessageVectorFile.load()["pull-page-cases"])
+    }
 }
