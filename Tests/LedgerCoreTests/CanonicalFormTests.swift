@@ -36,6 +36,11 @@ struct CanonicalFormTests {
         for job in try JobRecordTests.jobs() + [voided] {
             #expect(CanonicalEncoding.bytes(of: job) == (try ReferenceCanonicalEncoding.bytes(of: job)), "job \(job.id)")
         }
+        // Review cases and superseded values are written by hand: every optional part is there.
+        let jobs = try JobRecordTests.jobs() + traffic.ledger.jobs, cases = jobs.flatMap(\.sync.reviewCases)
+        #expect(cases.contains { $0.reason != nil } && cases.contains { $0.decision != nil } && cases.contains { $0.otherSide != nil })
+        #expect(cases.contains { $0.currentPlan != nil } && cases.contains { $0.payment != nil } && cases.contains { $0.proposed != nil })
+        #expect(jobs.contains { !$0.sync.superseded.isEmpty })
         #expect(CanonicalEncoding.bytes(of: traffic.ledger) == (try ReferenceCanonicalEncoding.bytes(of: traffic.ledger)))
         let odd: [[Int64?]] = [[], [nil], [Int64.min, -1, 0, 1, Int64.max], [nil, 300]]
         #expect(CanonicalEncoding.bytes(of: odd) == (try ReferenceCanonicalEncoding.bytes(of: odd)))
