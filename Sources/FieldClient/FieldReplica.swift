@@ -117,24 +117,40 @@ public final class FieldReplica: @unchecked Sendable {
         self.path = path
         self.identity = identity
         self.database = database
-        (confirmed, cursor, logDigest, clock, counter, foldedOwn, unfolded) = try database.read { db in
-            guard let meta = try Row.fetchOne(db, sql: "SELECT * FROM replica") else {
-                throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
-            }
-            let company = try Stored.decode(ConfirmedCompany.self, meta["company"])
-            let ledger: Ledger
-            do {
-                ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: [])
-            } catch let error as LedgerError {
-                throw ClientError(.replicaUnusable, "The replica at \(path) holds inconsistent settings (\(error.message)); set it up again.")
-            }
-            let foldedOwn = UInt64(meta["folded_own"] as Int64)
-            let unfolded = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE counter > ? ORDER BY counter", arguments: [Int64(foldedOwn)]).map(Stored.entry)
-            return (ledger, UInt64(meta["cursor"] as Int64), Array(meta["log_digest"] as Data),
-                    HybridLogicalClock(last: HLCTimestamp(wallMillis: meta["clock_wall"], logical: UInt32(meta["clock_logical"] as Int64))),
-                    UInt64(meta["counter"] as Int64), foldedOwn, unfolded)
-        }
+        (confirmed, cursor, logDigest, clock, counter, foldedOwn, unfolded) = try database.read { db in try Self.readState(db, path: path) }
         storedCursor = cursor
+    }
+
+    /// What a replica holds in memory, as its file has it.
+    private static func readState(_ db: Database, path: String) throws
+        -> (Ledger, cursor: UInt64, logDigest: [UInt8], HybridLogicalClock, counter: UInt64, foldedOwn: UInt64, [OutboxEntry]) {
+        guard let meta = try Row.fetchOne(db, sql: "SELECT * FROM replica") else {
+            throw ClientError(.replicaUnusable, "The replica at \(path) has no identity; set it up again.")
+        }
+        let company = try Stored.decode(ConfirmedCompany.self, meta["company"])
+        let ledger: Ledger
+        do {
+            ledger = try Ledger(settings: company.settings, companyReviewCases: company.reviewCases, jobs: [])
+        } catch {
+            throw ClientError(.replicaUnusable, "The replica at \(path) holds inconsistent settings (\(error.message)); set it up again.")
+        }
+        let foldedOwn = UInt64(meta["folded_own"] as Int64)
+        let unfolded = try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE counter > ? ORDER BY counter", arguments: [Int64(foldedOwn)]).map(Stored.entry)
+        return (ledger, UInt64(meta["cursor"] as Int64), Array(meta["log_digest"] as Data),
+                HybridLogicalClock(last: HLCTimestamp(wallMillis: meta["clock_wall"], logical: UInt32(meta["clock_logical"] as Int64))),
+                UInt64(meta["counter"] as Int64), foldedOwn, unfolded)
+    }
+
+    /// Forgets what pages folded since the last save: memory goes back to what the file holds.
+    /// A page folded without a savepoint that fails halfway leaves jobs half-changed; the sync
+    /// then pulls again from the stored cursor. Called with the lock held.
+    func discardUnsaved() throws {
+        (confirmed, cursor, logDigest, clock, counter, foldedOwn, unfolded) = try database.read { db in try Self.readState(db, path: path) }
+        storedCursor = cursor
+        loaded = []
+        allLoaded = false
+        cachedView = nil
+        unsaved = Unsaved()
     }
 
     /// Creates a replica file at `path` for a device that has folded nothing yet. The company

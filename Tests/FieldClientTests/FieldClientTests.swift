@@ -144,16 +144,19 @@ struct FieldClientTests {
         try await office.sync(over: world.transport(officeCredential))
         try await tech.sync(over: world.transport(techCredential))
         // The technician's confirmed copies differ (another number), as a fold by other rules would.
-        let file = try DatabaseQueue(path: tech.path)
-        for id in jobs {
-            var fields = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(try tech.confirmedLedger.job(id))) as? [String: Any])
-            fields["number"] = "J-999"
-            let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
-            try await file.write { db in
-                try db.execute(sql: "UPDATE job_record SET state = ? WHERE key = ?", arguments: [Data(JobRecord.bytes(of: damaged)), Stored.key(id)])
+        func damage(_ ids: [JobID], of replica: FieldReplica) async throws {
+            let file = try DatabaseQueue(path: replica.path)
+            for id in ids {
+                var fields = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(try replica.confirmedLedger.job(id))) as? [String: Any])
+                fields["number"] = "J-999"
+                let damaged = try JSONDecoder().decode(Job.self, from: JSONSerialization.data(withJSONObject: fields))
+                try await file.write { db in
+                    try db.execute(sql: "UPDATE job_record SET state = ? WHERE key = ?", arguments: [Data(JobRecord.bytes(of: damaged)), Stored.key(id)])
+                }
             }
+            try file.close()
         }
-        try file.close()
+        try await damage(jobs, of: tech)
         let reopened = try FieldReplica.open(at: tech.path)
         reopened.digestJobsPerThreadMin = 1
         #expect(try reopened.view.job(job).number == "J-999")
@@ -171,6 +174,22 @@ struct FieldClientTests {
         #expect(report.repairedJobs.sorted() == jobs.sorted())
         #expect(try reopened.view == (try world.service.projectedLedger(company: world.company)))
         #expect(try FieldReplica.open(at: tech.path).view == (try reopened.view), "the repair was stored")
+
+        // Pages of one entry: three fold without a copy to revert to (pages fold unguarded until
+        // one fails), then the last one's digest differs. The sync forgets the three, pulls again
+        // from the stored cursor guarding each page, and repairs the last; nothing counts twice.
+        try await damage([jobs[0]], of: reopened)
+        let again = try FieldReplica.open(at: tech.path)
+        for index in 0..<3 {
+            try office.perform(.recordPayment(PaymentRequest(amountMinor: 1_000, currency: .usd, method: .cash)), job: jobs[1], day: world.day, wallMillis: 3_000 + Int64(index))
+        }
+        try office.perform(.recordPayment(PaymentRequest(amountMinor: 1_000, currency: .usd, method: .cash)), job: jobs[0], day: world.day, wallMillis: 3_010)
+        try await office.sync(over: world.transport(officeCredential))
+        let second = try await again.sync(over: repairing, pageEntries: 1)
+        #expect(second.repairedJobs == [jobs[0]])
+        #expect(second.entriesFolded == 4)
+        #expect(try again.view == (try world.service.projectedLedger(company: world.company)))
+        #expect(try FieldReplica.open(at: tech.path).view == (try again.view))
     }
 
     @Test("A replica reopened from its file has the same view, outbox and cursor, and syncs on")
