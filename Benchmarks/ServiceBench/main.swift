@@ -36,26 +36,31 @@ let setup = changeSets(traffic.setup.map(\.action), size: 100)
 let setupTime = try clock.measure { for set in setup { _ = try service.push(set, company: company) } }
 // Every device pushes its own actions in 100-action change sets, one after another, all devices
 // at once (so their pushes share group commits as on the server). The log order differs from the
-// workload's, so outcomes may too; the work per action is the same.
+// workload's, so outcomes do too: an action whose context is a sequence not logged yet when it
+// arrives is rejected, which skips the merge. The rejections are counted and printed.
 let perDevice = traffic.byDevice.map { changeSets($0, size: 100) }
 let pushStart = clock.now
-let pushed = try await withThrowingTaskGroup(of: Int.self) { group in
+let (pushed, rejected) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
     for sets in perDevice {
         group.addTask {
-            var count = 0
-            for set in sets { count += try await service.push(set, from: DeviceCredential(company: company, actor: set.actions[0].actor, replica: set.replica)).outcomes.count }
-            return count
+            var count = 0, rejected = 0
+            for set in sets {
+                let outcomes = try await service.push(set, from: DeviceCredential(company: company, actor: set.actions[0].actor, replica: set.replica)).outcomes
+                count += outcomes.count
+                rejected += outcomes.filter { if case .rejected = $0 { true } else { false } }.count
+            }
+            return (count, rejected)
         }
     }
-    var total = 0
-    for try await count in group { total += count }
+    var total = (0, 0)
+    for try await (count, rejected) in group { total = (total.0 + count, total.1 + rejected) }
     return total
 }
 let pushTime = clock.now - pushStart
 func rate(_ n: Int, _ d: Duration) -> Int { Int(Double(n) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)) }
 print("service-bench: SQLite (WAL, synchronous FULL), group commit of concurrent pushes")
 print("setup: \(traffic.setup.count) office actions in \(setup.count) change sets: \(rate(traffic.setup.count, setupTime)) actions/s")
-print("devices: \(pushed) actions from \(perDevice.count) devices at once in \(perDevice.map(\.count).reduce(0, +)) change sets of up to 100: \(rate(pushed, pushTime)) actions/s")
+print("devices: \(pushed) actions from \(perDevice.count) devices at once in \(perDevice.map(\.count).reduce(0, +)) change sets of up to 100: \(rate(pushed, pushTime)) actions/s; \(rejected) rejected")
 let snapshotTime = try clock.measure { try service.storeSnapshots() }
 print("snapshot of the projections (\(try service.projectedLedger(company: company).jobCount) jobs) at the head: \(snapshotTime)")
 service.close()

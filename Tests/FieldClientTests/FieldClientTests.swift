@@ -210,6 +210,22 @@ struct FieldClientTests {
         #expect(try again.view == (try world.service.projectedLedger(company: world.company)))
         #expect(try again.outbox().map(\.action.dot.counter) == [1, 2, 3, 4, 5])
         #expect(throws: ClientError.self) { try FieldReplica.create(at: office.path, identity: office.identity) }
+
+        // A second device pulling all of it a page of one entry at a time, saving after each:
+        // every save is in the file, not only the last page's jobs.
+        // Another job, then a payment on the first: the last page does not touch the second.
+        let other = try world.jobOnThirds(again, at: 6_000)
+        try again.perform(.recordPayment(PaymentRequest(amountMinor: 1_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 7_000)
+        try await again.sync(over: world.transport(credential))
+        let (tech, techCredential) = try world.device("ben")
+        let report = try await tech.sync(over: world.transport(techCredential), pageEntries: 1, saveEveryEntries: 1)
+        let head = try world.service.head(company: world.company)
+        #expect(report.entriesFolded == Int(head) && head > 2)
+        let reread = try FieldReplica.open(at: tech.path)
+        #expect(try reread.status(nowMillis: 0).lastConfirmedSequence == head)
+        #expect(try reread.view == (try world.service.projectedLedger(company: world.company)))
+        #expect(reread.confirmedPosition == tech.confirmedPosition)
+        #expect(try reread.view.job(other) == (try world.service.projectedLedger(company: world.company).job(other)))
     }
 
     @Test("A replica commits through a write-ahead log, a file from before is switched when opened, and a copy holds every commit")
