@@ -50,7 +50,9 @@ let package = Package(
         // Push and pull over a storage protocol (issue D), without HTTP.
         .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
         // The default storage: one SQLite file through GRDB.
-        .target(name: "SQLiteLedgerStorage", dependencies: ["LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: planted),
+        .target(name: "SQLiteLedgerStorage", dependencies: [
+            "LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ], swiftSettings: planted),
         // The scale-out storage: one PostgreSQL database shared by several server processes.
         .target(name: "PostgresLedgerStorage", dependencies: [
             "LedgerService", "LedgerCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
