@@ -108,6 +108,10 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     static func push(_ changeSet: ChangeSet, _ encoded: [(bytes: [UInt8], digest: [UInt8])], _ memory: CompanyMemory, _ tx: any LedgerTransaction) throws -> PushResponse {
         var highest = try memory.highestCounter(of: changeSet.replica, tx)
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
+        // Grown an element at a time, these are reallocated seven times for 100 actions, each
+        // time copying the entries so far (about a tenth of the writer's time in server-bench).
+        outcomes.reserveCapacity(changeSet.actions.count)
+        appended.reserveCapacity(changeSet.actions.count)
         var sendFrom: UInt64?, flagged = false
         pushing: for (action, body) in zip(changeSet.actions, encoded) {
             switch PushRules.step(for: action, highest: highest) {
