@@ -26,6 +26,4 @@ public actor LogHead {
         for each in ready { each.resume.resume() }
     }
 
-    /// How many devices wait now (a benchmark that ends with some waiting has a stuck schedule).
-    public var waitingCount: Int { waiting.count }
 }

@@ -267,9 +267,9 @@ struct SQLiteTransaction: LedgerTransaction {
             SELECT entry, body_digest, log_digest FROM log WHERE company = ? AND sequence > ? ORDER BY sequence LIMIT ?
             """).sqliteStatement
         defer { sqlite3_reset(raw) }
-        sqlite3_bind_int64(raw, 1, company)
-        sqlite3_bind_int64(raw, 2, Int64(clamping: sequence))
-        sqlite3_bind_int64(raw, 3, Int64(clamping: limit))
+        try Self.check(sqlite3_bind_int64(raw, 1, company), db)
+        try Self.check(sqlite3_bind_int64(raw, 2, Int64(clamping: sequence)), db)
+        try Self.check(sqlite3_bind_int64(raw, 3, Int64(clamping: limit)), db)
         var entries: [StoredEntry] = []
         entries.reserveCapacity(min(max(limit, 0), ServiceLimits.replayPageEntries))
         while true {
@@ -286,9 +286,15 @@ struct SQLiteTransaction: LedgerTransaction {
         Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(statement, index), count: Int(sqlite3_column_bytes(statement, index))))
     }
 
-    /// A failed step as GRDB reports one.
+    /// A failed call as GRDB reports one.
     private static func failure(_ code: Int32, _ db: Database) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+    }
+
+    /// Throws unless a bind succeeded: a parameter whose bind failed keeps the previous row's
+    /// value, which the next step would write.
+    private static func check(_ code: Int32, _ db: Database) throws {
+        guard code == SQLITE_OK else { throw failure(code, db) }
     }
 
     func highestCounter(of replica: ReplicaID) throws -> UInt64 {
@@ -332,13 +338,13 @@ struct SQLiteTransaction: LedgerTransaction {
         var highest: [ReplicaID: UInt64] = [:]
         for stored in entries {
             let dot = stored.entry.action.dot
-            sqlite3_bind_int64(raw, 1, company)
-            sqlite3_bind_int64(raw, 2, try Keys.integer(stored.entry.sequence))
-            Self.bind(dot.replica.bytes, to: 3, of: raw)
-            sqlite3_bind_int64(raw, 4, try Keys.integer(dot.counter))
-            Self.bind(stored.encoded, to: 5, of: raw)
-            Self.bind(stored.bodyDigest, to: 6, of: raw)
-            Self.bind(stored.logDigest, to: 7, of: raw)
+            try Self.check(sqlite3_bind_int64(raw, 1, company), db)
+            try Self.check(sqlite3_bind_int64(raw, 2, Keys.integer(stored.entry.sequence)), db)
+            try Self.check(Self.bind(dot.replica.bytes, to: 3, of: raw), db)
+            try Self.check(sqlite3_bind_int64(raw, 4, Keys.integer(dot.counter)), db)
+            try Self.check(Self.bind(stored.encoded, to: 5, of: raw), db)
+            try Self.check(Self.bind(stored.bodyDigest, to: 6, of: raw), db)
+            try Self.check(Self.bind(stored.logDigest, to: 7, of: raw), db)
             let code = sqlite3_step(raw)
             sqlite3_reset(raw)
             guard code == SQLITE_DONE else { throw Self.failure(code, db) }
@@ -355,12 +361,13 @@ struct SQLiteTransaction: LedgerTransaction {
             .execute(arguments: [Keys.integer(last.entry.sequence), Data(last.logDigest), company])
     }
 
-    /// Binds `bytes` as a blob SQLite copies (SQLITE_TRANSIENT), so they need not outlive the call.
-    private static func bind(_ bytes: [UInt8], to index: Int32, of statement: OpaquePointer) {
+    /// Binds `bytes` as a blob SQLite copies (SQLITE_TRANSIENT), so they need not outlive the
+    /// call; returns SQLite's result code.
+    private static func bind(_ bytes: [UInt8], to index: Int32, of statement: OpaquePointer) -> Int32 {
         bytes.withUnsafeBytes { buffer in
             // A zero-length blob still needs a non-null pointer, or SQLite stores NULL.
-            _ = sqlite3_bind_blob(statement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
-                                  unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            sqlite3_bind_blob(statement, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
+                              unsafeBitCast(-1, to: sqlite3_destructor_type.self))
         }
     }
 
