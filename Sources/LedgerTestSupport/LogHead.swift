@@ -25,5 +25,4 @@ public actor LogHead {
         waiting = still
         for each in ready { each.resume.resume() }
     }
-
 }
