@@ -30,8 +30,8 @@ extension FieldReplica {
     /// Pushes the pending actions, then pulls pages until caught up (DESIGN §4).
     ///
     /// Outcomes are written as they arrive; folded pages are stored with their cursor in one
-    /// transaction every `saveEveryEntries` entries, when the device is caught up, and when the
-    /// sync stops for any reason. A sync stopped at any point (no signal, the process killed)
+    /// transaction every `saveEveryEntries` entries, once `ClientLimits.jobsInMemoryMax` jobs
+    /// wait to be written, when the device is caught up, and when the sync stops for any reason. A sync stopped at any point (no signal, the process killed)
     /// resumes from what was written: actions the server already logged are answered "exists"
     /// and nothing is counted twice. `progress` hears the cursor after each page (and after it
     /// was stored, when it was). One sync at a time per replica file; when it returns or
@@ -130,7 +130,8 @@ extension FieldReplica {
                     }
                     report.repairedJobs += differing.jobs
                 }
-                if page.checkpoint.caughtUp || lock.withLock({ unsaved.entries }) >= saveEveryEntries { try save() }
+                let (unsavedEntries, unsavedJobs) = lock.withLock { (unsaved.entries, unsaved.jobs.count) }
+                if page.checkpoint.caughtUp || unsavedEntries >= saveEveryEntries || unsavedJobs >= ClientLimits.jobsInMemoryMax { try save() }
                 report.entriesFolded += page.entries.count
                 report.cursor = page.checkpoint.sequence
                 progress?(page.checkpoint.sequence)
