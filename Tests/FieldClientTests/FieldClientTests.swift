@@ -257,6 +257,36 @@ struct FieldClientTests {
         #expect(try reopened.status(nowMillis: 5_000).pending == 1)
     }
 
+    @Test("A sync's save commits without waiting for the disk; after it, and after one that failed, the replica's commits wait again")
+    func saveSettingsRestored() async throws {
+        let world = try ClientWorld()
+        let (office, credential) = try world.device("ben")
+        let job = try world.jobOnThirds(office, at: 1_000)
+        @Sendable func settings(_ db: Database) throws -> [Int?] {
+            [try Int.fetchOne(db, sql: "PRAGMA synchronous"), try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint")]
+        }
+        // 2 is FULL, 1 NORMAL; 1,000 pages is SQLite's own checkpoint threshold.
+        #expect(try await office.database.read(settings) == [2, 1_000])
+        let inside = try await office.database.writeWithoutTransaction { db in
+            var inside: [Int?] = []
+            try FieldReplica.bulk(db) { inside = try settings(db) }
+            return inside
+        }
+        #expect(inside == [1, 0])
+        #expect(try await office.database.read(settings) == [2, 1_000])
+        struct Planted: Error {}
+        await #expect(throws: Planted.self) { try await office.database.writeWithoutTransaction { db in try FieldReplica.bulk(db) { throw Planted() } } }
+        #expect(try await office.database.read(settings) == [2, 1_000])
+
+        try await office.sync(over: world.transport(credential))
+        #expect(try await office.database.read(settings) == [2, 1_000])
+        try office.perform(.recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), job: job, day: world.day, wallMillis: 5_000)
+        try await office.sync(over: world.transport(credential))
+        let reopened = try FieldReplica.open(at: office.path)
+        #expect(try reopened.view == (try office.view))
+        #expect(try reopened.status(nowMillis: 5_000).pending == 0)
+    }
+
     @Test("A replica file from before job records (jobs as canonical bytes) opens with its jobs converted, and syncs on")
     func migratesCanonicalJobs() async throws {
         let world = try ClientWorld()
