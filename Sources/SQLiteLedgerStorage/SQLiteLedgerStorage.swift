@@ -461,8 +461,11 @@ enum Codec {
 
 /// The SQLite storage's tuning, in one place.
 public enum SQLiteLimits {
-    /// Page cache of the writing connection, in KiB (SQLite's default is 2,000).
-    public static let writerCacheKiB = 65_536
+    /// Page cache of the writing connection, in KiB (SQLite's default is 2,000): room for the
+    /// pages a group commit of `groupCommitActionsMax` actions dirties (~11 MB: a log row
+    /// takes ~530 bytes, its dot ~30). Beyond that the cache fills with log pages written once
+    /// and seldom read again, so a larger one only holds memory (decision 0013, amended).
+    public static let writerCacheKiB = 16_384
     /// WAL pages (4 KiB) after which the writer checkpoints on its own: only when the
     /// background checkpointer has fallen this far behind.
     public static let writerCheckpointPages = 16_384
