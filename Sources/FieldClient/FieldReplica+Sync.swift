@@ -31,11 +31,12 @@ extension FieldReplica {
     ///
     /// Outcomes are written as they arrive; folded pages are stored with their cursor in one
     /// transaction every `saveEveryEntries` entries, once `ClientLimits.jobsInMemoryMax` jobs
-    /// wait to be written, when the device is caught up, and when the sync stops for any reason. A sync stopped at any point (no signal, the process killed)
-    /// resumes from what was written: actions the server already logged are answered "exists"
-    /// and nothing is counted twice. `progress` hears the cursor after each page (and after it
-    /// was stored, when it was). One sync at a time per replica file; when it returns or
-    /// throws, no request of it is still in flight.
+    /// wait to be written, when the device is caught up, and when the sync stops for any
+    /// reason. A sync stopped at any point (no signal, the process killed) resumes from what
+    /// was written: actions the server already logged are answered "exists" and nothing is
+    /// counted twice. `progress` hears the cursor after each page (and after it was stored,
+    /// when it was). One sync at a time per replica file; when it returns or throws, no
+    /// request of it is still in flight.
     @discardableResult
     public func sync(over transport: any SyncTransport, pageEntries: UInt32 = ClientLimits.pullPageEntries,
                      saveEveryEntries: Int = ClientLimits.saveEveryEntries,
@@ -295,11 +296,14 @@ extension FieldReplica {
     /// connection, whatever the transaction did.
     static func bulk(_ db: Database, _ body: () throws -> Void) throws {
         let autocheckpoint = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") ?? 1_000
-        try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-        let result = Result { try body() }
-        try db.execute(sql: "PRAGMA wal_autocheckpoint = \(autocheckpoint)")
+        let result = Result {
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            try body()
+        }
+        // The durable setting first: it is the one a payment's commit depends on.
         try db.execute(sql: "PRAGMA synchronous = FULL")
+        try db.execute(sql: "PRAGMA wal_autocheckpoint = \(autocheckpoint)")
         try result.get()
     }
 
