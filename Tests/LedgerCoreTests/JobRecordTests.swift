@@ -75,6 +75,33 @@ struct JobRecordTests {
         #expect(recordBytes * 3 < canonicalBytes, "records \(recordBytes) B, canonical \(canonicalBytes) B")
     }
 
+    @Test("A job's cases raised under one plan hold one copy of it, live and read back from a record; a case under another plan holds its own")
+    func casesSharePlans() throws {
+        // The workloads never change a plan between two cases: overpay, overpay again, cancel
+        // the plan, pay once more.
+        var world = try TwoDevices()
+        for (index, amount) in [350_000, 10_000].enumerated() {
+            try world.act(.office, .recordPayment(PaymentRequest(amountMinor: Int64(amount), currency: .usd, method: .cash)), at: 2_000 + Int64(index))
+        }
+        try world.act(.office, .cancelPlan, at: 3_000)
+        try world.act(.office, .recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), at: 3_002)
+        try world.sync(.office)
+        let replanned = try world.serverJob()
+        #expect(replanned.sync.reviewCases.count >= 3, "\(replanned.sync.reviewCases.map(\.kind))")
+        var shared = 0, distinct = 0
+        for job in try Self.jobs() + [replanned] {
+            let read = try JobRecord.job(from: JobRecord.bytes(of: job))
+            for (cases, what) in [(job.sync.reviewCases, "live"), (read.sync.reviewCases, "read back")] {
+                for (earlier, later) in zip(cases, cases.dropFirst()) where later.currentPlan != nil {
+                    let same = earlier.currentPlan == later.currentPlan
+                    #expect(later.sharesPlan(with: earlier) == same, "job \(job.id), case \(later.id), \(what)")
+                    if same { shared += 1 } else { distinct += 1 }
+                }
+            }
+        }
+        #expect(shared > 100 && distinct >= 2, "\(shared) shared, \(distinct) distinct")
+    }
+
     @Test("A job's outstanding installments read back from their record give the report of the whole ledger, whatever order the jobs come in")
     func installments() throws {
         let traffic = try FieldWorkload(.init(seed: 44, jobs: 40, devices: 4, actions: 600, gapMillisMax: 30_000, pullEvery: 7,

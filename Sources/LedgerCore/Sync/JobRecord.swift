@@ -526,11 +526,17 @@ struct RecordReader {
         state.superseded = try array { r throws(JobRecord.Damaged) in
             SupersededValue(field: try r.code(RecordCodes.fields, "field"), value: try r.string(), stamp: FieldStamp(hlc: try r.hlc(), dot: try r.dot()))
         }
-        state.reviewCases = try array { r throws(JobRecord.Damaged) in try r.reviewCase() }
+        var previous: ReviewCase?
+        state.reviewCases = try array { r throws(JobRecord.Damaged) in
+            let next = try r.reviewCase(after: previous)
+            previous = next
+            return next
+        }
         return state
     }
 
-    mutating func reviewCase() throws(JobRecord.Damaged) -> ReviewCase {
+    /// A review case; `previous`, the job's case before it, may lend it its plan.
+    mutating func reviewCase(after previous: ReviewCase?) throws(JobRecord.Damaged) -> ReviewCase {
         let id = ReviewCaseID(try dot(), index: try int())
         let kind = try code(RecordCodes.caseKinds, "review case kind")
         let job = try optional { r throws(JobRecord.Damaged) in JobID(try r.dot()) }
@@ -546,7 +552,7 @@ struct RecordReader {
             ReviewCase.Decision(resolution: try r.code(RecordCodes.resolutions, "resolution"), by: try r.summary(), note: try r.string())
         }
         return ReviewCase(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
-                          amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision)
+                          amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision, previous: previous)
     }
 }
 

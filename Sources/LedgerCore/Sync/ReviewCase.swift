@@ -63,23 +63,27 @@ public struct ReviewCase: Hashable, Sendable, Codable {
     // A case is written once and decided at most once, but a job keeps every case it ever had,
     // and the server's snapshot shares whole jobs with the writer (decision 0012): each job the
     // writer then changes is copied. Behind one reference a case costs that copy a retain, not
-    // its ~660 bytes and the retains of every field inside (decision 0023).
+    // its ~660 bytes and the retains of every field inside (decision 0023). Inside, the plan in
+    // force is shared with the job's previous case while the plan is the same, and the fields
+    // most cases lack take 8 bytes each (decision 0032): a job holds dozens of cases, nearly
+    // all under one plan.
     private final class Box: Sendable {
         let id: ReviewCaseID
         let kind: Kind
         let job: JobID?
         let raisedBy: ActionSummary
-        let otherSide: ActionSummary?
-        let proposed: ActionPayload?
-        let currentPlan: Plan?
+        let otherSide: Shared<ActionSummary>?
+        let proposed: Shared<ActionPayload>?
+        let currentPlan: Shared<Plan>?
         let amountMinor: Int64
         let payment: PaymentID?
         let reason: LedgerError?
         let suggestedResolutions: [Resolution]
-        let decision: Decision?
+        let decision: Shared<Decision>?
 
-        init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
-             currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?) {
+        init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: Shared<ActionSummary>?, proposed: Shared<ActionPayload>?,
+             currentPlan: Shared<Plan>?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution],
+             decision: Shared<Decision>?) {
             self.id = id
             self.kind = kind
             self.job = job
@@ -93,45 +97,58 @@ public struct ReviewCase: Hashable, Sendable, Codable {
             self.suggestedResolutions = suggestedResolutions
             self.decision = decision
         }
+
+        /// This case's fields with another decision.
+        func deciding(_ decision: Decision?) -> Box {
+            Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
+                amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: decision.map(Shared.init))
+        }
+    }
+
+    /// An immutable value kept behind a reference: 8 bytes where it is absent, and one copy
+    /// where cases share it.
+    private final class Shared<Value: Sendable>: Sendable {
+        let value: Value
+        init(_ value: Value) { self.value = value }
     }
 
     private var box: Box
 
+    /// Makes a case; `previous` (the case raised before it on the same job) lends its plan when
+    /// the plan in force has not changed since.
     init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
-         currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?) {
-        box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
-                  amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: decision)
+         currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?,
+         previous: ReviewCase? = nil) {
+        var plan: Shared<Plan>?
+        if let currentPlan {
+            // Equal plans usually share their rows' storage, so the comparison is short.
+            if let earlier = previous?.box.currentPlan, earlier.value == currentPlan { plan = earlier } else { plan = Shared(currentPlan) }
+        }
+        box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide.map(Shared.init), proposed: proposed.map(Shared.init),
+                  currentPlan: plan, amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions,
+                  decision: decision.map(Shared.init))
     }
 
     public var id: ReviewCaseID { box.id }
     public var kind: Kind { box.kind }
     public var job: JobID? { box.job }
-    /// The action that raised the case.
     public var raisedBy: ActionSummary { box.raisedBy }
-    /// The other side: the latest plan change or payment the author had not seen, when known.
-    public var otherSide: ActionSummary? { box.otherSide }
-    /// The refused intention, kept so it can be applied on resolution.
-    public var proposed: ActionPayload? { box.proposed }
-    /// The plan in force when the case was raised (the other version of a plan conflict).
-    public var currentPlan: Plan? { box.currentPlan }
-    /// The money at stake: credit, excess refund or target difference; 0 when none.
+    public var otherSide: ActionSummary? { box.otherSide?.value }
+    public var proposed: ActionPayload? { box.proposed?.value }
+    public var currentPlan: Plan? { box.currentPlan?.value }
     public var amountMinor: Int64 { box.amountMinor }
-    /// The payment concerned, for money anomalies.
     public var payment: PaymentID? { box.payment }
-    /// Why an intention was refused.
     public var reason: LedgerError? { box.reason }
     public var suggestedResolutions: [Resolution] { box.suggestedResolutions }
-    /// The decision, once a person took one; setting it gives this case a box of its own.
     public internal(set) var decision: Decision? {
-        get { box.decision }
-        set {
-            box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
-                      amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: newValue)
-        }
+        get { box.decision?.value }
+        set { box = box.deciding(newValue) }
     }
 
-    /// Whether the case still waits for a person.
-    public var isOpen: Bool { decision == nil }
+    public var isOpen: Bool { box.decision == nil }
+
+    /// Whether this case and `other` hold one copy of their plan (what the tests check).
+    func sharesPlan(with other: ReviewCase) -> Bool { box.currentPlan != nil && box.currentPlan === other.box.currentPlan }
 
     public static func == (lhs: ReviewCase, rhs: ReviewCase) -> Bool {
         if lhs.box === rhs.box { return true }
