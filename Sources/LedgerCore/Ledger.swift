@@ -4,14 +4,13 @@
 /// ledger unchanged when it throws.
 public struct Ledger: Hashable, Sendable {
     public internal(set) var settings: CompanySettings
-    var jobsByID: [JobID: Job]
+    var jobsByID = JobTable()
     /// Review cases not about one job (concurrent settings edits).
     public internal(set) var companyReviewCases: [ReviewCase] = []
 
     /// Makes an empty ledger with checked settings.
     public init(settings: CompanySettings = CompanySettings()) throws(LedgerError) {
         self.settings = try settings.validated()
-        self.jobsByID = [:]
     }
 
     /// A working set of a company kept in storage: its settings and company-wide review cases with
@@ -28,7 +27,7 @@ public struct Ledger: Hashable, Sendable {
     public var jobs: [Job] {
         // Sorting the small ids, not the jobs: moving whole jobs around was most of the cost of
         // listing a large company.
-        jobsByID.keys.sorted().map { jobsByID[$0]! }
+        jobsByID.sortedIDs.map { jobsByID[$0]! }
     }
 
     /// The number of jobs.
@@ -44,7 +43,7 @@ public struct Ledger: Hashable, Sendable {
 
     /// Adds a new job; throws `jobExists` if the id is taken.
     public mutating func addJob(_ job: Job) throws(LedgerError) {
-        guard jobsByID[job.id] == nil else {
+        guard !jobsByID.contains(job.id) else {
             throw LedgerError(.jobExists, "A job with this id already exists; it was not added twice.")
         }
         jobsByID[job.id] = job
