@@ -102,6 +102,28 @@ struct JobRecordTests {
         #expect(shared > 100 && distinct >= 2, "\(shared) shared, \(distinct) distinct")
     }
 
+    @Test("A job whose fields all carry its creation's stamp keeps the stamp once; a later edit gives each field its own; both read back the same")
+    func fieldStampsKeptOnce() throws {
+        var world = try TwoDevices()
+        let created = try world.serverJob()
+        #expect(created.sync.stampsKeptOnce && created.sync.fieldStamps.count == InfoField.allCases.count)
+        #expect(Set(created.sync.fieldStamps).count == 1 && created.sync.fieldStamps[0] != nil)
+        var copy = created.sync
+        copy.fieldStamps = Array(created.sync.fieldStamps)
+        #expect(copy == created.sync && copy.stampsKeptOnce)
+
+        try world.act(.office, .updateJobInfo(JobInfoUpdate(notes: "side gate")), at: 7_000)
+        try world.sync(.office)
+        let edited = try world.serverJob()
+        let notes = InfoField.allCases.firstIndex(of: .notes)!
+        #expect(!edited.sync.stampsKeptOnce && edited.sync.fieldStamps[notes] != created.sync.fieldStamps[notes])
+        #expect(edited.sync.fieldStamps.enumerated().allSatisfy { $0.offset == notes || $0.element == created.sync.fieldStamps[0] })
+        for job in [created, edited] {
+            let back = try JobRecord.job(from: JobRecord.bytes(of: job))
+            #expect(back == job && back.sync.stampsKeptOnce == job.sync.stampsKeptOnce && back.digest == job.digest)
+        }
+    }
+
     @Test("A job's outstanding installments read back from their record give the report of the whole ledger, whatever order the jobs come in")
     func installments() throws {
         let traffic = try FieldWorkload(.init(seed: 44, jobs: 40, devices: 4, actions: 600, gapMillisMax: 30_000, pullEvery: 7,

@@ -231,11 +231,75 @@ public struct JobSyncState: Hashable, Sendable, Codable {
     /// The dots of every action that left a trace, in log order.
     public internal(set) var dots: [Dot] = []
     /// The write in force for each informational field, by `InfoField` order.
-    public internal(set) var fieldStamps: [FieldStamp?] = Array(repeating: nil, count: InfoField.allCases.count)
+    public internal(set) var fieldStamps: [FieldStamp?] {
+        get {
+            switch stamps {
+            case .uniform(let stamp): Array(repeating: stamp, count: InfoField.allCases.count)
+            case .each(let stamps): stamps
+            }
+        }
+        set { stamps = Stamps(newValue) }
+    }
     /// Values that lost to later writes: kept, never shown as current.
     public internal(set) var superseded: [SupersededValue] = []
     public internal(set) var reviewCases: [ReviewCase] = []
 
+    /// Most jobs keep the stamp of their creation on every field for life: then the job holds
+    /// that one stamp, not an array of copies of it (272 bytes a job, decision 0034).
+    private var stamps = Stamps.uniform(nil)
+
+    private enum Stamps: Hashable, Sendable {
+        case uniform(FieldStamp?)
+        case each([FieldStamp?])
+
+        /// The one form of `stamps`, so that equal stamps always compare equal.
+        init(_ stamps: [FieldStamp?]) {
+            if stamps.count == InfoField.allCases.count, let first = stamps.first, stamps.allSatisfy({ $0 == first }) {
+                self = .uniform(first)
+            } else {
+                self = .each(stamps)
+            }
+        }
+    }
+
+    /// The state of a job nothing has happened to yet.
+    init() {}
+
+    /// Whether every field holds one stamp, kept once (what the tests check).
+    var stampsKeptOnce: Bool { if case .uniform = stamps { true } else { false } }
+
     /// Review cases still waiting for a person.
     public var openReviewCases: [ReviewCase] { reviewCases.filter(\.isOpen) }
+
+    // The keys and their order are those the compiler synthesized before the stamps were kept
+    // compactly, absent optionals omitted as it did: the canonical bytes must not change.
+    enum CodingKeys: String, CodingKey {
+        case versionVector, paymentMarks, planMarks, lastPlanChange, lastPayment, dots, fieldStamps, superseded, reviewCases
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        versionVector = try c.decode(VersionVector.self, forKey: .versionVector)
+        paymentMarks = try c.decode(ChangeMarks.self, forKey: .paymentMarks)
+        planMarks = try c.decode(ChangeMarks.self, forKey: .planMarks)
+        lastPlanChange = try c.decodeIfPresent(ActionSummary.self, forKey: .lastPlanChange)
+        lastPayment = try c.decodeIfPresent(ActionSummary.self, forKey: .lastPayment)
+        dots = try c.decode([Dot].self, forKey: .dots)
+        fieldStamps = try c.decode([FieldStamp?].self, forKey: .fieldStamps)
+        superseded = try c.decode([SupersededValue].self, forKey: .superseded)
+        reviewCases = try c.decode([ReviewCase].self, forKey: .reviewCases)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(versionVector, forKey: .versionVector)
+        try c.encode(paymentMarks, forKey: .paymentMarks)
+        try c.encode(planMarks, forKey: .planMarks)
+        try c.encodeIfPresent(lastPlanChange, forKey: .lastPlanChange)
+        try c.encodeIfPresent(lastPayment, forKey: .lastPayment)
+        try c.encode(dots, forKey: .dots)
+        try c.encode(fieldStamps, forKey: .fieldStamps)
+        try c.encode(superseded, forKey: .superseded)
+        try c.encode(reviewCases, forKey: .reviewCases)
+    }
 }
