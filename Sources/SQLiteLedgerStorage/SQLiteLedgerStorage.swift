@@ -180,7 +180,22 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
 
     public func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T {
         defer { checkpointer.poke() }
-        return try pool.write { db in try body { company in SQLiteTransaction(db: db, company: try Self.key(of: company, in: db)) } }
+        // What `pool.write` does, plus the release below on the writer's own queue.
+        return try pool.writeWithoutTransaction { db in
+            var result: T?
+            defer {
+                // Once committed every page in the writer's cache is clean, and the next group
+                // writes at the log's end, not over these: keeping them only held memory (the
+                // cache filled to its size on any busy server). The cache's size still bounds
+                // one group's dirty pages (decision 0013).
+                sqlite3_db_release_memory(db.sqliteConnection)
+            }
+            try db.inTransaction {
+                result = try body { company in SQLiteTransaction(db: db, company: try Self.key(of: company, in: db)) }
+                return .commit
+            }
+            return result!
+        }
     }
 
     public func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T {
