@@ -4,9 +4,13 @@
 /// is I/O); the shells do it with the company's time zone and pass dates in. See
 /// docs/decisions/0002-business-dates-are-inputs.md.
 public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let year: Int
-    public let month: Int
-    public let day: Int
+    // Year, month and day in one word, in that order, so that words compare as dates: a date
+    // sits in every payment, row and action, and three `Int`s took 24 bytes there, not 4.
+    private let packed: UInt32
+
+    public var year: Int { Int(packed >> 9) }
+    public var month: Int { Int(packed >> 5 & 0xF) }
+    public var day: Int { Int(packed & 0x1F) }
 
     /// Makes a date; throws `dateInvalid` for days that do not exist or years out of range.
     public init(year: Int, month: Int, day: Int) throws(LedgerError) {
@@ -14,9 +18,7 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
               (1...CalendarDate.daysIn(month: month, year: year)).contains(day) else {
             throw LedgerError(.dateInvalid, "That day does not exist on the calendar; write dates as YYYY-MM-DD or MM/DD/YYYY.")
         }
-        self.year = year
-        self.month = month
-        self.day = day
+        packed = UInt32(year) << 9 | UInt32(month) << 5 | UInt32(day)
     }
 
     /// Makes the date that lies `days` days after 1970-01-01.
@@ -61,9 +63,7 @@ public struct CalendarDate: Hashable, Comparable, Sendable, CustomStringConverti
     /// The first day of this date's month.
     public var startOfMonth: CalendarDate { try! CalendarDate(year: year, month: month, day: 1) }
 
-    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
-        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
-    }
+    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool { lhs.packed < rhs.packed }
 
     /// "2026-06-04", the form used in CSV, JSON and on the wire.
     public var iso: String {
