@@ -118,22 +118,25 @@ public struct FieldWorkload {
         for _ in 0..<parameters.actions {
             let device = rng.int(in: 0...(parameters.devices - 1))
             let job = rng.pick(jobs)
-            let current = try ledger.job(job)
-            let roll = rng.int(in: 0...99)
-            let payload: ActionPayload
-            if roll < 70 {
-                let method = rng.pick([PaymentMethod.cash, .card, .check, .card])
-                payload = .recordPayment(PaymentRequest(amountMinor: rng.int64(in: 5_000...500_000) / 100 * 100, currency: .usd, method: method,
-                                                        reference: method == .check ? "\(rng.int(in: 1000...9999))" : nil,
-                                                        pending: method == .card && rng.chance(30)))
-            } else if roll < 90, let plan = current.plan, let row = plan.rows.last {
-                payload = rng.chance(50) ? .editInstallment(row.id, label: rng.pick(words.installmentLabels), dueDate: .keep)
-                    : .editPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns)))
-            } else if roll < 95, let paid = current.payments.last(where: { $0.state == .completed }) {
-                payload = .recordRefund(RefundRequest(paymentID: paid.id, amountMinor: 1_000, currency: .usd, reason: words.refundReason))
-            } else {
-                payload = .proposeChangeOrder(summary: rng.pick(words.changeOrders), amountMinor: rng.int64(in: 100...90_000) * 100, currency: .usd)
+            // The job is read in a function of its own so that its copy is gone before the
+            // action is applied: alive, it makes the fold copy the job's arrays every time.
+            func next(for current: Job) -> ActionPayload {
+                let roll = rng.int(in: 0...99)
+                if roll < 70 {
+                    let method = rng.pick([PaymentMethod.cash, .card, .check, .card])
+                    return .recordPayment(PaymentRequest(amountMinor: rng.int64(in: 5_000...500_000) / 100 * 100, currency: .usd, method: method,
+                                                         reference: method == .check ? "\(rng.int(in: 1000...9999))" : nil,
+                                                         pending: method == .card && rng.chance(30)))
+                } else if roll < 90, let plan = current.plan, let row = plan.rows.last {
+                    return rng.chance(50) ? .editInstallment(row.id, label: rng.pick(words.installmentLabels), dueDate: .keep)
+                        : .editPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns)))
+                } else if roll < 95, let paid = current.payments.last(where: { $0.state == .completed }) {
+                    return .recordRefund(RefundRequest(paymentID: paid.id, amountMinor: 1_000, currency: .usd, reason: words.refundReason))
+                } else {
+                    return .proposeChangeOrder(summary: rng.pick(words.changeOrders), amountMinor: rng.int64(in: 100...90_000) * 100, currency: .usd)
+                }
             }
+            let payload = next(for: try ledger.job(job))
             let action = make(payload, job: job, device: device)
             entries.append(log(action))
             byDevice[device].append(action)

@@ -205,7 +205,7 @@ extension Job {
         sync.reviewCases.append(ReviewCase(
             id: id, kind: kind, job: self.id, raisedBy: action.summary, otherSide: otherSide,
             proposed: proposed ?? (parked ? action.payload : nil), currentPlan: plan, amountMinor: amountMinor, payment: payment,
-            reason: reason, suggestedResolutions: suggestions, decision: nil, previous: sync.reviewCases.last))
+            reason: reason, suggestedResolutions: suggestions, decision: nil, held: planHeld))
         return parked ? .parkedForReview(id) : .appliedWithException(id)
     }
 

@@ -564,13 +564,13 @@ extension Job {
         department = try r.optional { r throws(JobRecord.Damaged) in try r.string() }
         currency = try r.currency()
         notes = try r.string()
-        invoice = try r.optional { r throws(JobRecord.Damaged) in
+        invoiceHeld = try r.optional { r throws(JobRecord.Damaged) in
             var invoice = Invoice(number: try r.string(), baseTotalMinor: try r.int64(), issuedOn: try r.optional { r throws(JobRecord.Damaged) in try r.date() })
             invoice.finalizedOn = try r.optional { r throws(JobRecord.Damaged) in try r.date() }
             invoice.voidedOn = try r.optional { r throws(JobRecord.Damaged) in try r.date() }
-            return invoice
+            return Held(invoice)
         }
-        plan = try r.optional { r throws(JobRecord.Damaged) in try r.plan() }
+        planHeld = try r.optional { r throws(JobRecord.Damaged) in Held(try r.plan()) }
         previousPlans = try r.array { r throws(JobRecord.Damaged) in try r.plan() }
         payments = try r.array { r throws(JobRecord.Damaged) in
             Payment(id: PaymentID(try r.dot()), amountMinor: try r.int64(), currency: try r.currency(), method: try r.code(RecordCodes.methods, "payment method"),

@@ -64,26 +64,26 @@ public struct ReviewCase: Hashable, Sendable, Codable {
     // and the server's snapshot shares whole jobs with the writer (decision 0012): each job the
     // writer then changes is copied. Behind one reference a case costs that copy a retain, not
     // its ~660 bytes and the retains of every field inside (decision 0023). Inside, the plan in
-    // force is shared with the job's previous case while the plan is the same, and the fields
-    // most cases lack take 8 bytes each (decision 0032): a job holds dozens of cases, nearly
-    // all under one plan.
+    // force is the job's own copy while the plan is the same (or the previous case's, for cases
+    // read back from a record), and the fields most cases lack take 8 bytes each (decisions
+    // 0032, 0035): a job holds dozens of cases, nearly all under one plan.
     private final class Box: Sendable {
         let id: ReviewCaseID
         let kind: Kind
         let job: JobID?
         let raisedBy: ActionSummary
-        let otherSide: Shared<ActionSummary>?
-        let proposed: Shared<ActionPayload>?
-        let currentPlan: Shared<Plan>?
+        let otherSide: Held<ActionSummary>?
+        let proposed: Held<ActionPayload>?
+        let currentPlan: Held<Plan>?
         let amountMinor: Int64
         let payment: PaymentID?
         let reason: LedgerError?
         let suggestedResolutions: [Resolution]
-        let decision: Shared<Decision>?
+        let decision: Held<Decision>?
 
-        init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: Shared<ActionSummary>?, proposed: Shared<ActionPayload>?,
-             currentPlan: Shared<Plan>?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution],
-             decision: Shared<Decision>?) {
+        init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: Held<ActionSummary>?, proposed: Held<ActionPayload>?,
+             currentPlan: Held<Plan>?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution],
+             decision: Held<Decision>?) {
             self.id = id
             self.kind = kind
             self.job = job
@@ -101,32 +101,31 @@ public struct ReviewCase: Hashable, Sendable, Codable {
         /// This case's fields with another decision.
         func deciding(_ decision: Decision?) -> Box {
             Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
-                amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: decision.map(Shared.init))
+                amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: decision.map(Held.init))
         }
-    }
-
-    /// An immutable value kept behind a reference: 8 bytes where it is absent, and one copy
-    /// where cases share it.
-    private final class Shared<Value: Sendable>: Sendable {
-        let value: Value
-        init(_ value: Value) { self.value = value }
     }
 
     private var box: Box
 
-    /// Makes a case; `previous` (the case raised before it on the same job) lends its plan when
-    /// the plan in force has not changed since.
+    /// Makes a case; `held` (the job's own copy of its plan) or else `previous` (the case
+    /// raised before it on the same job) lends the plan when it is the plan in force.
     init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
          currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?,
-         previous: ReviewCase? = nil) {
-        var plan: Shared<Plan>?
+         held: Held<Plan>? = nil, previous: ReviewCase? = nil) {
+        var plan: Held<Plan>?
         if let currentPlan {
-            // Equal plans usually share their rows' storage, so the comparison is short.
-            if let earlier = previous?.box.currentPlan, earlier.value == currentPlan { plan = earlier } else { plan = Shared(currentPlan) }
+            // Equal plans usually share their rows' storage, so the comparisons are short.
+            if let held, held.value == currentPlan {
+                plan = held
+            } else if let earlier = previous?.box.currentPlan, earlier.value == currentPlan {
+                plan = earlier
+            } else {
+                plan = Held(currentPlan)
+            }
         }
-        box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide.map(Shared.init), proposed: proposed.map(Shared.init),
+        box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide.map(Held.init), proposed: proposed.map(Held.init),
                   currentPlan: plan, amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions,
-                  decision: decision.map(Shared.init))
+                  decision: decision.map(Held.init))
     }
 
     public var id: ReviewCaseID { box.id }
