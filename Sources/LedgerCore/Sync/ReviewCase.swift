@@ -131,19 +131,28 @@ public struct ReviewCase: Hashable, Sendable, Codable {
     public var id: ReviewCaseID { box.id }
     public var kind: Kind { box.kind }
     public var job: JobID? { box.job }
+    /// The action that raised the case.
     public var raisedBy: ActionSummary { box.raisedBy }
+    /// The other side: the latest plan change or payment the author had not seen, when known.
     public var otherSide: ActionSummary? { box.otherSide?.value }
+    /// The refused intention, kept so it can be applied on resolution.
     public var proposed: ActionPayload? { box.proposed?.value }
+    /// The plan in force when the case was raised (the other version of a plan conflict).
     public var currentPlan: Plan? { box.currentPlan?.value }
+    /// The money at stake: credit, excess refund or target difference; 0 when none.
     public var amountMinor: Int64 { box.amountMinor }
+    /// The payment concerned, for money anomalies.
     public var payment: PaymentID? { box.payment }
+    /// Why an intention was refused.
     public var reason: LedgerError? { box.reason }
     public var suggestedResolutions: [Resolution] { box.suggestedResolutions }
+    /// The decision, once a person took one; setting it gives this case a box of its own.
     public internal(set) var decision: Decision? {
         get { box.decision?.value }
         set { box = box.deciding(newValue) }
     }
 
+    /// Whether the case still waits for a person.
     public var isOpen: Bool { box.decision == nil }
 
     /// Whether this case and `other` hold one copy of their plan (what the tests check).
