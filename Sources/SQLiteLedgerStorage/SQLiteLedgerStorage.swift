@@ -478,8 +478,8 @@ enum Codec {
 public enum SQLiteLimits {
     /// Page cache of the writing connection, in KiB (SQLite's default is 2,000): room for the
     /// pages a group commit of `groupCommitActionsMax` actions dirties (~11 MB: a log row
-    /// takes ~530 bytes, its dot ~30). Beyond that the cache fills with log pages written once
-    /// and seldom read again, so a larger one only holds memory (decision 0013, amended).
+    /// takes ~530 bytes, its dot ~30). A larger one only held log pages written once; the cache
+    /// is now emptied after every commit anyway, so this bounds one group (decision 0013).
     public static let writerCacheKiB = 16_384
     /// WAL pages (4 KiB) after which the writer checkpoints on its own: only when the
     /// background checkpointer has fallen this far behind.

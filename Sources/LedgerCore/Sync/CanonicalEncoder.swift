@@ -629,8 +629,9 @@ struct HandWriter {
         list(sync.dots.count)
         for dot in sync.dots { self.dot(dot) }
         field("fieldStamps")
-        list(sync.fieldStamps.count)
-        for stamp in sync.fieldStamps {
+        let stamps = sync.fieldStamps  // made afresh on each read (decision 0034)
+        list(stamps.count)
+        for stamp in stamps {
             guard let stamp else {
                 null()
                 continue

@@ -204,8 +204,8 @@ extension Job {
         let suggestions: [Resolution] = parked && kind != .settlementConflict ? [.applyProposed, .keepCurrent] : [.acknowledge]
         sync.reviewCases.append(ReviewCase(
             id: id, kind: kind, job: self.id, raisedBy: action.summary, otherSide: otherSide,
-            proposed: proposed ?? (parked ? action.payload : nil), currentPlan: plan, amountMinor: amountMinor, payment: payment,
-            reason: reason, suggestedResolutions: suggestions, decision: nil, held: planHeld))
+            proposed: proposed ?? (parked ? action.payload : nil), heldPlan: planHeld, amountMinor: amountMinor, payment: payment,
+            reason: reason, suggestedResolutions: suggestions, decision: nil))
         return parked ? .parkedForReview(id) : .appliedWithException(id)
     }
 

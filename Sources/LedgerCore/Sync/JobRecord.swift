@@ -519,10 +519,11 @@ struct RecordReader {
         state.lastPlanChange = try optional { r throws(JobRecord.Damaged) in try r.summary() }
         state.lastPayment = try optional { r throws(JobRecord.Damaged) in try r.summary() }
         state.dots = try array { r throws(JobRecord.Damaged) in try r.dot() }
-        state.fieldStamps = try array { r throws(JobRecord.Damaged) in
+        let stamps = try array { r throws(JobRecord.Damaged) in
             try r.optional { r throws(JobRecord.Damaged) in FieldStamp(hlc: try r.hlc(), dot: try r.dot()) }
         }
-        guard state.fieldStamps.count == InfoField.allCases.count else { throw JobRecord.Damaged("a job record has \(state.fieldStamps.count) field stamps") }
+        guard stamps.count == InfoField.allCases.count else { throw JobRecord.Damaged("a job record has \(stamps.count) field stamps") }
+        state.fieldStamps = stamps
         state.superseded = try array { r throws(JobRecord.Damaged) in
             SupersededValue(field: try r.code(RecordCodes.fields, "field"), value: try r.string(), stamp: FieldStamp(hlc: try r.hlc(), dot: try r.dot()))
         }

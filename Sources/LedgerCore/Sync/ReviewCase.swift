@@ -107,24 +107,26 @@ public struct ReviewCase: Hashable, Sendable, Codable {
 
     private var box: Box
 
-    /// Makes a case; `held` (the job's own copy of its plan) or else `previous` (the case
-    /// raised before it on the same job) lends the plan when it is the plan in force.
+    /// Makes a case; `previous` (the case before it on the same job) lends its plan when that
+    /// is the plan in force (cases read back from a record share their plans this way).
     init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
          currentPlan: Plan?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?,
-         held: Held<Plan>? = nil, previous: ReviewCase? = nil) {
+         previous: ReviewCase? = nil) {
         var plan: Held<Plan>?
         if let currentPlan {
-            // Equal plans usually share their rows' storage, so the comparisons are short.
-            if let held, held.value == currentPlan {
-                plan = held
-            } else if let earlier = previous?.box.currentPlan, earlier.value == currentPlan {
-                plan = earlier
-            } else {
-                plan = Held(currentPlan)
-            }
+            // Equal plans usually share their rows' storage, so the comparison is short.
+            if let earlier = previous?.box.currentPlan, earlier.value == currentPlan { plan = earlier } else { plan = Held(currentPlan) }
         }
+        self.init(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, heldPlan: plan,
+                  amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions, decision: decision)
+    }
+
+    /// Makes a case whose plan in force is `heldPlan` itself: the job's own copy, when the job
+    /// raises it (decision 0035).
+    init(id: ReviewCaseID, kind: Kind, job: JobID?, raisedBy: ActionSummary, otherSide: ActionSummary?, proposed: ActionPayload?,
+         heldPlan: Held<Plan>?, amountMinor: Int64, payment: PaymentID?, reason: LedgerError?, suggestedResolutions: [Resolution], decision: Decision?) {
         box = Box(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide.map(Held.init), proposed: proposed.map(Held.init),
-                  currentPlan: plan, amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions,
+                  currentPlan: heldPlan, amountMinor: amountMinor, payment: payment, reason: reason, suggestedResolutions: suggestedResolutions,
                   decision: decision.map(Held.init))
     }
 
