@@ -106,6 +106,30 @@ for at in stride(from: 0, to: entries.count, by: 5_000) {
         checkpointBytes = try SyncMessage.pullPage(full).encoded().count - bare.count
     }
 }
+// Deflate blocks ended at each column (Protocol/README.md §3) against one stream of zlib's own
+// blocks, for bodies of several sizes: which sizes gain decides `blockCutBodyBytesMin`.
+func blockCutSizes(_ wires: [[UInt8]], type: MessageType) throws -> (bodies: Int, cut: Int, whole: Int) {
+    var bodyBytes = 0, cut = 0, whole = 0
+    for wire in wires {
+        let body = try Envelope.decode(wire).body
+        bodyBytes += body.count
+        let cuts = DeflateBlocks.cuts(in: body, type: type, sizeMin: 0)
+        cut += Zlib.compress(body, dictionary: true, blockEnds: cuts).count
+        whole += Zlib.compress(body, dictionary: true).count
+    }
+    return (bodyBytes / max(1, wires.count), cut, whole)
+}
+var blockCutLines: [String] = []
+let changeSetCut = try blockCutSizes(wires, type: .pushRequest)
+blockCutLines.append("100-action change sets (body ~\(changeSetCut.bodies) B): \(fixed(Double(changeSetCut.cut) / Double(changeSets.count * 100))) bytes/action with a block per column, \(fixed(Double(changeSetCut.whole) / Double(changeSets.count * 100))) without")
+for size in [100, 150, 250, 500, 1_000, 2_000, 5_000] {
+    let pages = try stride(from: 0, to: entries.count, by: size).map { at in
+        let slice = Array(entries[at..<min(entries.count, at + size)])
+        return try SyncMessage.pullPage(PullPage(entries: slice, checkpoint: Checkpoint(sequence: slice.last!.sequence, logDigest: LogDigest.empty, jobs: [], caughtUp: false))).encoded()
+    }
+    let result = try blockCutSizes(pages, type: .pullPage)
+    blockCutLines.append("pages of \(size) (body ~\(result.bodies) B): \(fixed(Double(result.cut) / Double(entries.count))) bytes/entry with a block per column, \(fixed(Double(result.whole) / Double(entries.count))) without")
+}
 let jsonBacklogBytes = Zlib.compress(Array(try jsonEncoder.encode(workload))).count
 
 print("protocol-bench: \(backlogCount) actions (70% payments, 20% plan edits, 10% refunds and change orders; 10,000 jobs, 50 devices); \(runs) run(s), medians")
@@ -115,3 +139,4 @@ print("    without the preset dictionary (plain zlib): \(fixed(Double(plainZlibB
 print("10-action change sets (\(smallSets.count)): \(fixed(Double(smallBytes) / Double(smallSets.count * 10))) bytes/action; plain zlib \(fixed(Double(smallPlainBytes) / Double(smallSets.count * 10)))")
 print("backlog of \(entries.count) entries in pages of 5,000: \(fixed(Double(pageBytes) / Double(entries.count))) bytes/action; job digests at the head add \(fixed(Double(checkpointBytes) / Double(entries.count))) bytes/action; JSON+zlib \(fixed(Double(jsonBacklogBytes) / Double(entries.count)))")
 print("encode (protobuf + zlib + envelope): \(grouped(median(encodeRates))) actions/s; decode + inflate: \(grouped(median(decodeRates))) actions/s")
+for line in blockCutLines { print(line) }

@@ -15,16 +15,89 @@ with open("Protocol/dictionary/v1.bin", "rb") as f:
     DICTIONARY = f.read()  # the preset dictionary, version 1 (Protocol/README.md §3)
 
 
-def primed(body, dictionary=DICTIONARY):
-    """The zlib stream of body primed with a preset dictionary: level 6, window 15, memory 8."""
-    c = zlib.compressobj(LEVEL, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, zdict=dictionary)
-    return c.compress(body) + c.flush()
+BLOCK_CUT_BODY_MIN = 4096  # Protocol/README.md §3: bodies from this size end a deflate block per column
+COLUMNS_FIELD = {1: 8, 4: 3}  # the action columns of a change set and of a pull page
+
+
+def varint_at(data, at, end):
+    value, shift = 0, 0
+    while at < end and shift < 64:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+    raise ValueError("not a varint")
+
+
+def fields(data, start, end):
+    """(number, start, contents start, end) of each field between start and end."""
+    at, out = start, []
+    while at < end:
+        first = at
+        key, at = varint_at(data, at, end)
+        wire = key & 7
+        contents = at
+        if wire == 0:
+            _, at = varint_at(data, at, end)
+        elif wire in (1, 5):
+            at += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, contents = varint_at(data, at, end)
+            at = contents + length
+        else:
+            raise ValueError("wire type %d" % wire)
+        if at > end:
+            raise ValueError("field past the end")
+        out.append((key >> 3, first, contents, at))
+    return out
+
+
+def block_cuts(msg_type, body):
+    """Offsets before which an encoder ends a deflate block: each top-level field whose number
+    differs from the one before it, and each field inside the action columns whose number differs
+    from the one before it; none for a small body or one that does not parse."""
+    if len(body) < BLOCK_CUT_BODY_MIN:
+        return []
+    cuts = []
+    try:
+        previous = None
+        for number, first, contents, end in fields(body, 0, len(body)):
+            if previous is not None and number != previous:
+                cuts.append(first)
+            previous = number
+            if number == COLUMNS_FIELD.get(msg_type) and body[first] & 7 == 2:
+                inner_previous = None
+                for inner, inner_first, _, _ in fields(body, contents, end):
+                    if inner_previous is not None and inner != inner_previous:
+                        cuts.append(inner_first)
+                    inner_previous = inner
+    except ValueError:
+        return []
+    return cuts
+
+
+def deflated(body, msg_type=None, dictionary=None):
+    """The zlib stream of body as encoders write it: level 6, window 15, memory 8, the default
+    strategy, primed with a preset dictionary if given, a block ended (Z_BLOCK) at each cut."""
+    c = zlib.compressobj(LEVEL, zlib.DEFLATED, 15, 8, zlib.Z_DEFAULT_STRATEGY, **({"zdict": dictionary} if dictionary else {}))
+    out, start = b"", 0
+    for cut in block_cuts(msg_type, body) if msg_type is not None else []:
+        out += c.compress(body[start:cut]) + c.flush(zlib.Z_BLOCK)
+        start = cut
+    return out + c.compress(body[start:]) + c.flush()
+
+
+def primed(body, dictionary=DICTIONARY, msg_type=None):
+    """The zlib stream of body primed with a preset dictionary."""
+    return deflated(body, msg_type, dictionary)
 
 
 def envelope(msg_type, body, compressed, version=1, flags=None, reserved=0, body_len=None,
              crc=None, payload=None, payload_len=None, tail=b"", dictionary=False):
     if payload is None:
-        payload = (primed(body) if dictionary else zlib.compress(body, LEVEL)) if compressed else body
+        payload = deflated(body, msg_type, DICTIONARY if dictionary else None) if compressed else body
     if flags is None:
         flags = (3 if dictionary else 1) if compressed else 0
     declared = len(body) if body_len is None else body_len
@@ -46,6 +119,33 @@ def bad(name, what, data, code):
 
 body = b"push: 3 actions from one replica " * 4
 page = b"".join(b"entry %05d recordPayment 1250.00 USD card;" % i for i in range(200))
+def pb_varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def pb_field(number, data):
+    return pb_varint(number << 3 | 2) + pb_varint(len(data)) + data
+
+
+# A body shaped like a pull page (Protocol/README.md §8-9) and over the block-cut size: a first
+# sequence, interned replicas, action columns (dot replicas, clock steps, payment codes, payloads)
+# and an outcome per entry. The envelope never parses it; the encoder's block cuts do.
+entries = 600
+columns = (pb_field(1, bytes((i * 7) % 13 for i in range(entries)))
+           + pb_field(17, pb_field(3, bytes((i * 37 + i // 3) % 251 for i in range(entries * 2))))
+           + pb_field(26, bytes((i * 5) % 9 for i in range(entries)))
+           + b"".join(pb_field(12, pb_field(9, pb_field(3, b"Final Payment" if i % 2 else b"Balance"))) for i in range(entries // 4)))
+shaped_page = (pb_varint(1 << 3) + pb_varint(30001)
+               + pb_field(2, b"".join(pb_field(1, bytes([r]) * 16) for r in range(13)))
+               + pb_field(3, columns)
+               + b"".join(pb_field(4, pb_varint(1 << 3) + pb_varint(i % 4)) for i in range(entries)))
+assert len(shaped_page) >= BLOCK_CUT_BODY_MIN and len(block_cuts(4, shaped_page)) == 6
+
 good = envelope(1, body, False)
 packed = envelope(4, page, True)
 bomb = bytes(16 << 20)          # 16 MiB of zeros: compresses about a thousandfold
@@ -56,6 +156,9 @@ vectors = [
     ok("page-compressed", "a compressed pull page", 4, page, True),
     ok("pull-empty", "a pull request with an empty body", 3, b"", False),
     ok("page-dictionary", "a pull page compressed with the preset dictionary (flags 3)", 4, page, True, dictionary=True),
+    ok("page-blocks", "a pull page body over 4 KiB: a deflate block ends at each column (Protocol/README.md §3)",
+       4, shaped_page, True, dictionary=True),
+    ok("page-blocks-plain", "the same body in plain zlib (flags 1): the same block ends", 4, shaped_page, True),
     bad("dictionary-unannounced", "flags 1 (plain zlib) on a stream that asks for the preset dictionary",
         envelope(4, page, True, flags=1, payload=primed(page)), "decompression_failed"),
     bad("dictionary-unused", "flags 3 (preset dictionary) on a plain zlib stream",

@@ -52,7 +52,8 @@ public struct Envelope: Hashable, Sendable {
         guard body.count <= ProtocolLimits.bodyBytesMax else {
             throw ProtocolError(.bodyTooLarge, "The message body exceeds \(ProtocolLimits.bodyBytesMax) bytes; send fewer actions per change set.")
         }
-        let payload = compression == .none ? body : Zlib.compress(body, dictionary: compression == .zlibDictionary)
+        let payload = compression == .none ? body
+            : Zlib.compress(body, dictionary: compression == .zlibDictionary, blockEnds: DeflateBlocks.cuts(in: body, type: type))
         guard payload.count <= ProtocolLimits.payloadBytesMax else {
             throw ProtocolError(.payloadTooLarge, "The payload exceeds \(ProtocolLimits.payloadBytesMax) bytes; send fewer actions per change set.")
         }

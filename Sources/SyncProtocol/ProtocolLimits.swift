@@ -15,6 +15,9 @@ public enum ProtocolLimits {
     public static let inflateChunkBytes = 64 << 10
     /// zlib compression level of every encoder, so equal bodies give equal bytes.
     public static let compressionLevel: Int32 = 6
+    /// Bodies from this size up end a deflate block at each column (`DeflateBlocks`); smaller
+    /// ones are one block, since a block's own Huffman table would cost more than it saves.
+    public static let blockCutBodyBytesMin = 4 << 10
 
     /// Actions in one change set or pull page.
     public static let actionsPerMessageMax = 10_000

@@ -3,9 +3,10 @@ import CZlib
 /// zlib (RFC 1950) compression, bounded streaming inflate and CRC-32, over the system libz.
 public enum Zlib {
     /// The zlib stream of `bytes` at `ProtocolLimits.compressionLevel`, with the default window,
-    /// memory level and strategy, primed with the preset dictionary when asked: equal input, equal
-    /// output.
-    public static func compress(_ bytes: [UInt8], dictionary: Bool = false) -> [UInt8] {
+    /// memory level and strategy, primed with the preset dictionary when asked, ending a deflate
+    /// block (`Z_BLOCK`) before each offset of `blockEnds` (ascending, inside the bytes): equal
+    /// input, equal output.
+    public static func compress(_ bytes: [UInt8], dictionary: Bool = false, blockEnds: [Int] = []) -> [UInt8] {
         var stream = z_stream()
         var status = deflateInit2_(&stream, ProtocolLimits.compressionLevel, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY,
                                    zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -15,19 +16,31 @@ public enum Zlib {
             status = PresetDictionary.bytes.withUnsafeBufferPointer { deflateSetDictionary(&stream, $0.baseAddress, uInt($0.count)) }
             precondition(status == Z_OK, "deflateSetDictionary failed with \(status)")
         }
-        // deflateBound covers the header, the dictionary id and the trailer: one call finishes.
-        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))))
-        let produced: Int = out.withUnsafeMutableBufferPointer { outBuffer in
-            bytes.withUnsafeBufferPointer { inBuffer in
-                stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
-                stream.avail_in = uInt(inBuffer.count)
-                stream.next_out = outBuffer.baseAddress
-                stream.avail_out = uInt(outBuffer.count)
-                status = deflate(&stream, Z_FINISH)
-                return outBuffer.count - Int(stream.avail_out)
+        // deflateBound covers the header, the dictionary id and the trailer; a block ended early
+        // adds at most a stored block's header and a partial byte. Should that ever fall short,
+        // the loop below grows the buffer rather than failing.
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))) + 8 * blockEnds.count)
+        var produced = 0
+        bytes.withUnsafeBufferPointer { inBuffer in
+            var segmentStart = 0
+            for segmentEnd in blockEnds + [bytes.count] {
+                let flush = segmentEnd == bytes.count ? Z_FINISH : Z_BLOCK
+                stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress.map { $0 + segmentStart })
+                stream.avail_in = uInt(segmentEnd - segmentStart)
+                repeat {
+                    if produced == out.count { out += [UInt8](repeating: 0, count: max(64, out.count / 4)) }
+                    status = out.withUnsafeMutableBufferPointer { outBuffer in
+                        stream.next_out = outBuffer.baseAddress! + produced
+                        stream.avail_out = uInt(outBuffer.count - produced)
+                        let result = deflate(&stream, flush)
+                        produced = outBuffer.count - Int(stream.avail_out)
+                        return result
+                    }
+                    precondition(status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR, "deflate failed with \(status)")
+                } while flush == Z_FINISH ? status != Z_STREAM_END : (stream.avail_in > 0 || stream.avail_out == 0)
+                segmentStart = segmentEnd
             }
         }
-        precondition(status == Z_STREAM_END, "deflate failed with \(status) on a buffer of deflateBound size")
         out.removeSubrange(produced...)
         return out
     }
