@@ -57,6 +57,12 @@ def ref(replica, counter):
     return f_varint(1, replica) + f_varint(2, counter)
 
 
+def job_ref(step):
+    """Body schema 2: a reference on the action's job's own replica, as its counter minus the
+    job's (optional sint64 field 3: written even when 0)."""
+    return key(3, 0) + varint(zigzag(step))
+
+
 REPLICA = bytes.fromhex("6f1c2b3a0d4e4f5a9b6c7d8e9fa0b1c2")
 JUNE_1 = 20605  # days from 1970-01-01 to 2026-06-01
 
@@ -98,10 +104,19 @@ def reference_form(reference):
     return 1 if numeric else 2
 
 
-def payment_code(row):
-    """1 + method + 5 x pending + 10 x reference form."""
-    _, _, _, method, pending, reference = row
-    return 1 + method + 5 * int(pending) + 10 * reference_form(reference)
+def payment_code(row, schema=1):
+    """1 + method + 5 x pending + 10 x reference form; in schema 2, + 30 for an amount in minor units."""
+    _, amount, _, method, pending, reference = row
+    minor_units = 30 if schema >= 2 and amount % 100 != 0 else 0
+    return 1 + method + 5 * int(pending) + 10 * reference_form(reference) + minor_units
+
+
+def column_amount(amount, schema=1):
+    """A payment amount in its column: schema 1 scales it (see `scaled`); schema 2 writes hundreds
+    for a multiple of 100, else minor units, the payment code saying which."""
+    if schema == 1:
+        return scaled(amount)
+    return amount // 100 if amount % 100 == 0 else amount
 
 
 def actors(codes):
@@ -116,7 +131,7 @@ def hundreds(field_minor, field_hundreds, amount):
     return f_varint(field_minor, amount)
 
 
-def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None, edit_columns=lambda c: c, drop_payment_rows=False):
+def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", replica=REPLICA, extra=b"", extra_logical=(), actor_column=None, edit_columns=lambda c: c, drop_payment_rows=False, schema=1):
     """actions: list of (wall, logical, actor_code, job_replica, job_counter, day_delta, seen_sequence, payload_bytes);
     wall is the first action's milliseconds, then each later one's step from the previous."""
     if interned is None:
@@ -125,8 +140,8 @@ def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", rep
     # fields 19-24, every other action the next payload.
     rows = [] if drop_payment_rows else [a[7] for a in actions if isinstance(a[7], tuple)]
     payloads = [a[7] for a in actions if not isinstance(a[7], tuple)]
-    payment_columns = (f_column(19, [scaled(r[1]) for r in rows]) + f_packed(20, [r[2] for r in rows]) +
-                       f_packed(26, [payment_code(a[7]) if isinstance(a[7], tuple) else 0 for a in actions]) +
+    payment_columns = (f_column(19, [column_amount(r[1], schema) for r in rows]) + f_packed(20, [r[2] for r in rows]) +
+                       f_packed(26, [payment_code(a[7], schema) if isinstance(a[7], tuple) else 0 for a in actions]) +
                        f_column(27, [int(r[5]) for r in rows if reference_form(r[5]) == 1]) +
                        b"".join(f_string(28, r[5], True) for r in rows if reference_form(r[5]) == 2))
     columns = (f_packed(4, [a[1] for a in actions] + list(extra_logical)) +
@@ -137,7 +152,7 @@ def change_set(actions, first_counter=1, interned=None, app_version="1.0.0", rep
                f_varint(16, zigzag(actions[0][0]) if actions else 0) +
                f_column(17, [a[0] for a in actions[1:]]) + f_column(18, [a[4] for a in actions]) +
                payment_columns + extra)
-    return (f_bytes(1, replica) + f_varint(2, first_counter) + f_varint(3, 41) + f_varint(4, 1) +
+    return (f_bytes(1, replica) + f_varint(2, first_counter) + f_varint(3, 41) + f_varint(4, schema) +
             f_string(5, app_version) + f_msg(6, f_varint(1, 1780272000000) + f_varint(2, 3)) +
             f_msg(7, interned) + f_msg(8, edit_columns(columns)))
 
@@ -166,6 +181,28 @@ expected = [
     {"counter": 4, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272062000, "day": "2026-06-02"},
     {"counter": 5, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272067000, "day": "2026-06-02"},
     {"counter": 6, "kind": "recordPayment", "job": 1, "seen": 41, "wall": 1780272072000, "day": "2026-06-02"},
+]
+
+# Body schema 2: references inside a payload on the job's own replica go relative to the job.
+# The sender (position 0) created job 1 and its plan at counter 3; another replica (position 1)
+# proposed change order 9 on it. Counter 7 relabels the plan's third row (3 - 1 = step 2), counter
+# 8 confirms the sender's own pending payment 6 (step 5), counter 9 approves the other replica's
+# change order (written in full: another replica).
+OTHER = bytes.fromhex("0a1b2c3d4e5f40718293a4b5c6d7e8f9")
+two_replicas = f_bytes(1, REPLICA) + f_bytes(1, OTHER) + f_string(2, "tech-ana") + f_string(3, "USD")
+relabel = f_msg(9, f_msg(1, job_ref(2)) + f_varint(2, 2) + f_string(3, "Balance", True))
+confirm_own = f_msg(11, job_ref(5))
+approve_other = f_msg(15, f_msg(1, ref(1, 9)) + f_string(2, "ok"))
+schema2_actions = valid_actions + [
+    (5000, 0, 0, 1, 1, 0, 41, relabel),
+    (5000, 0, 0, 1, 1, 0, 41, confirm_own),
+    (5000, 0, 0, 1, 1, 0, 41, approve_other),
+]
+schema2 = change_set(schema2_actions, interned=two_replicas, schema=2)
+schema2_expected = expected + [
+    {"counter": 7, "kind": "editInstallment", "job": 1, "seen": 41, "wall": 1780272077000, "day": "2026-06-02"},
+    {"counter": 8, "kind": "confirmPayment", "job": 1, "seen": 41, "wall": 1780272082000, "day": "2026-06-02"},
+    {"counter": 9, "kind": "approveChangeOrder", "job": 1, "seen": 41, "wall": 1780272087000, "day": "2026-06-02"},
 ]
 
 overlong = bytearray(valid)
@@ -223,7 +260,35 @@ vectors = [
      "error": "column_mismatch"},
     {"name": "counter-zero", "what": "a change set whose first counter is 0", "hex": change_set(valid_actions, first_counter=0).hex(),
      "error": "invalid_value"},
+    {"name": "minor-flag-on-hundreds", "what": "schema 2: $1,000.00 as 100,000 minor units, flagged, which must go as 1,000 hundreds",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, record_payment)], schema=2, edit_columns=lambda c: c.replace(
+         f_msg(19, packed([1000])), f_msg(19, packed([100000]))).replace(f_packed(26, [2]), f_packed(26, [32]))).hex(),
+     "error": "invalid_value"},
+    {"name": "minor-flag-on-zero", "what": "schema 2: a payment of 0 flagged as minor units (0 is 0 hundreds, unflagged)",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, ("payment", 0, 0, 1, False, None))], schema=2, edit_columns=lambda c: c.replace(
+         f_packed(26, [2]), f_packed(26, [32]))).hex(),
+     "error": "invalid_value"},
+    {"name": "payment-code-over-60", "what": "schema 2: payment code 61",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, record_payment)], schema=2, edit_columns=lambda c: c.replace(
+         f_packed(26, [2]), f_packed(26, [61]))).hex(),
+     "error": "invalid_value"},
+    {"name": "schema-3", "what": "a change set in body schema 3, which this version does not know",
+     "hex": change_set(valid_actions, schema=3).hex(), "error": "unsupported_version"},
+    {"name": "job-step-in-schema-1", "what": "a reference relative to the job in a schema 1 change set",
+     "hex": change_set(schema2_actions, interned=two_replicas, schema=1).hex(), "error": "invalid_value"},
+    {"name": "job-step-without-job", "what": "schema 2: a reference relative to the job in an action that has none",
+     "hex": change_set([(0, 0, 0, 0, 0, JUNE_1, 0, confirm_own)], schema=2).hex(), "error": "invalid_value"},
+    {"name": "job-step-with-replica", "what": "schema 2: a reference giving both a step from the job and a replica",
+     "hex": change_set([(0, 0, 0, 2, 1, JUNE_1, 0, f_msg(11, ref(1, 0) + job_ref(5)))], interned=two_replicas, schema=2).hex(),
+     "error": "invalid_value"},
+    {"name": "job-step-below-one", "what": "schema 2: a step from job 1 that comes to counter 0",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(11, job_ref(-1)))], schema=2).hex(), "error": "invalid_value"},
+    {"name": "job-replica-written-out", "what": "schema 2: a reference on the job's own replica written in full instead of as a step",
+     "hex": change_set([(0, 0, 0, 1, 1, JUNE_1, 0, f_msg(11, ref(0, 6)))], schema=2).hex(), "error": "invalid_value"},
 ]
+vectors.insert(1, {"name": "schema-2", "what": "body schema 2: the six actions, then a row relabelled, the sender's own payment "
+                                               "confirmed (both relative to job 1) and another replica's change order approved",
+                   "hex": schema2.hex(), "expect": schema2_expected})
 
 with open("Protocol/vectors/changesets.json", "w") as out:
     json.dump({"generator": "Protocol/vectors/make_changeset_vectors.py", "replica": REPLICA.hex(), "vectors": vectors}, out, indent=1)

@@ -117,83 +117,88 @@ def bad(name, what, data, code):
     return {"name": name, "what": what, "hex": data.hex(), "error": code}
 
 
-body = b"push: 3 actions from one replica " * 4
-page = b"".join(b"entry %05d recordPayment 1250.00 USD card;" % i for i in range(200))
-def pb_varint(n):
-    out = bytearray()
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
+def main():
+    body = b"push: 3 actions from one replica " * 4
+    page = b"".join(b"entry %05d recordPayment 1250.00 USD card;" % i for i in range(200))
+    def pb_varint(n):
+        out = bytearray()
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+        return bytes(out)
 
 
-def pb_field(number, data):
-    return pb_varint(number << 3 | 2) + pb_varint(len(data)) + data
+    def pb_field(number, data):
+        return pb_varint(number << 3 | 2) + pb_varint(len(data)) + data
 
 
-# A body shaped like a pull page (Protocol/README.md §8-9) and over the block-cut size: a first
-# sequence, interned replicas, action columns (dot replicas, clock steps, payment codes, payloads)
-# and an outcome per entry. The envelope never parses it; the encoder's block cuts do.
-entries = 600
-columns = (pb_field(1, bytes((i * 7) % 13 for i in range(entries)))
-           + pb_field(17, pb_field(3, bytes((i * 37 + i // 3) % 251 for i in range(entries * 2))))
-           + pb_field(26, bytes((i * 5) % 9 for i in range(entries)))
-           + b"".join(pb_field(12, pb_field(9, pb_field(3, b"Final Payment" if i % 2 else b"Balance"))) for i in range(entries // 4)))
-shaped_page = (pb_varint(1 << 3) + pb_varint(30001)
-               + pb_field(2, b"".join(pb_field(1, bytes([r]) * 16) for r in range(13)))
-               + pb_field(3, columns)
-               + b"".join(pb_field(4, pb_varint(1 << 3) + pb_varint(i % 4)) for i in range(entries)))
-assert len(shaped_page) >= BLOCK_CUT_BODY_MIN and len(block_cuts(4, shaped_page)) == 6
+    # A body shaped like a pull page (Protocol/README.md §8-9) and over the block-cut size: a first
+    # sequence, interned replicas, action columns (dot replicas, clock steps, payment codes, payloads)
+    # and an outcome per entry. The envelope never parses it; the encoder's block cuts do.
+    entries = 600
+    columns = (pb_field(1, bytes((i * 7) % 13 for i in range(entries)))
+               + pb_field(17, pb_field(3, bytes((i * 37 + i // 3) % 251 for i in range(entries * 2))))
+               + pb_field(26, bytes((i * 5) % 9 for i in range(entries)))
+               + b"".join(pb_field(12, pb_field(9, pb_field(3, b"Final Payment" if i % 2 else b"Balance"))) for i in range(entries // 4)))
+    shaped_page = (pb_varint(1 << 3) + pb_varint(30001)
+                   + pb_field(2, b"".join(pb_field(1, bytes([r]) * 16) for r in range(13)))
+                   + pb_field(3, columns)
+                   + b"".join(pb_field(4, pb_varint(1 << 3) + pb_varint(i % 4)) for i in range(entries)))
+    assert len(shaped_page) >= BLOCK_CUT_BODY_MIN and len(block_cuts(4, shaped_page)) == 6
 
-good = envelope(1, body, False)
-packed = envelope(4, page, True)
-bomb = bytes(16 << 20)          # 16 MiB of zeros: compresses about a thousandfold
-small_bomb = bytes(1 << 20)
+    good = envelope(1, body, False)
+    packed = envelope(4, page, True)
+    bomb = bytes(16 << 20)          # 16 MiB of zeros: compresses about a thousandfold
+    small_bomb = bytes(1 << 20)
 
-vectors = [
-    ok("push-raw", "an uncompressed push request", 1, body, False),
-    ok("page-compressed", "a compressed pull page", 4, page, True),
-    ok("pull-empty", "a pull request with an empty body", 3, b"", False),
-    ok("page-dictionary", "a pull page compressed with the preset dictionary (flags 3)", 4, page, True, dictionary=True),
-    ok("page-blocks", "a pull page body over 4 KiB: a deflate block ends at each column (Protocol/README.md §3)",
-       4, shaped_page, True, dictionary=True),
-    ok("page-blocks-plain", "the same body in plain zlib (flags 1): the same block ends", 4, shaped_page, True),
-    bad("dictionary-unannounced", "flags 1 (plain zlib) on a stream that asks for the preset dictionary",
-        envelope(4, page, True, flags=1, payload=primed(page)), "decompression_failed"),
-    bad("dictionary-unused", "flags 3 (preset dictionary) on a plain zlib stream",
-        envelope(4, page, True, flags=3, payload=zlib.compress(page, LEVEL)), "decompression_failed"),
-    bad("wrong-dictionary", "flags 3 on a stream primed with another dictionary (its Adler-32 differs)",
-        envelope(4, page, True, flags=3, payload=primed(page, b"another dictionary " * 40)), "decompression_failed"),
-    bad("dictionary-without-zlib", "flag bit 1 (dictionary) without bit 0 (zlib)", envelope(1, body, False, flags=2), "bad_flags"),
-    bad("truncated-header", "ten bytes: less than the header", good[:10], "truncated"),
-    bad("truncated-payload", "the last payload byte is missing", packed[:-1], "truncated"),
-    bad("bad-magic", "the first byte is wrong", b"X" + good[1:], "bad_magic"),
-    bad("unknown-version", "envelope version 2", envelope(1, body, False, version=2), "unsupported_version"),
-    bad("unknown-type", "message type 9", envelope(9, body, False), "unknown_message_type"),
-    bad("unknown-flag", "flag bit 2 set", envelope(1, body, True, flags=5), "bad_flags"),
-    bad("reserved-set", "the reserved byte is not zero", envelope(1, body, False, reserved=1), "bad_flags"),
-    bad("bad-checksum", "the header's CRC-32 is off by one", envelope(1, body, False, crc=zlib.crc32(bytes([1, 1, 0, 0]) + struct.pack(">I", len(body)) + body) ^ 1), "checksum_mismatch"),
-    bad("type-flipped", "a pull page whose type byte was flipped to 'error' in transit",
-        envelope(4, page, True)[:5] + bytes([5]) + envelope(4, page, True)[6:], "checksum_mismatch"),
-    bad("corrupt-body", "one body byte flipped in transit", good[:-1] + bytes([good[-1] ^ 0x20]), "checksum_mismatch"),
-    bad("decompression-bomb", "16 MiB of zeros in about 16 KiB, declared truthfully",
-        envelope(4, bomb, True), "compression_ratio_exceeded"),
-    bad("lying-bomb", "1 MiB of zeros declared as 1,000 bytes",
-        envelope(4, small_bomb, True, body_len=1000), "length_mismatch"),
-    bad("body-too-large", "a declared body of 17 MiB", envelope(1, b"x", False, body_len=17 << 20), "body_too_large"),
-    bad("payload-too-large", "a declared payload of 5 MiB", envelope(1, b"x", False, payload_len=5 << 20), "payload_too_large"),
-    bad("trailing-garbage", "one byte after the payload", envelope(1, body, False, tail=b"\x00"), "trailing_bytes"),
-    bad("garbage-in-stream", "bytes after the zlib stream inside the payload",
-        envelope(4, page, True, payload=zlib.compress(page, LEVEL) + b"junk"), "trailing_bytes"),
-    bad("not-zlib", "the compressed flag on bytes that are not a zlib stream",
-        envelope(4, body, True, payload=b"this is not zlib at all"), "decompression_failed"),
-    bad("short-raw", "an uncompressed payload shorter than the declared body",
-        envelope(1, body, False, payload=body[:-3]), "length_mismatch"),
-]
+    vectors = [
+        ok("push-raw", "an uncompressed push request", 1, body, False),
+        ok("page-compressed", "a compressed pull page", 4, page, True),
+        ok("pull-empty", "a pull request with an empty body", 3, b"", False),
+        ok("page-dictionary", "a pull page compressed with the preset dictionary (flags 3)", 4, page, True, dictionary=True),
+        ok("page-blocks", "a pull page body over 4 KiB: a deflate block ends at each column (Protocol/README.md §3)",
+           4, shaped_page, True, dictionary=True),
+        ok("page-blocks-plain", "the same body in plain zlib (flags 1): the same block ends", 4, shaped_page, True),
+        bad("dictionary-unannounced", "flags 1 (plain zlib) on a stream that asks for the preset dictionary",
+            envelope(4, page, True, flags=1, payload=primed(page)), "decompression_failed"),
+        bad("dictionary-unused", "flags 3 (preset dictionary) on a plain zlib stream",
+            envelope(4, page, True, flags=3, payload=zlib.compress(page, LEVEL)), "decompression_failed"),
+        bad("wrong-dictionary", "flags 3 on a stream primed with another dictionary (its Adler-32 differs)",
+            envelope(4, page, True, flags=3, payload=primed(page, b"another dictionary " * 40)), "decompression_failed"),
+        bad("dictionary-without-zlib", "flag bit 1 (dictionary) without bit 0 (zlib)", envelope(1, body, False, flags=2), "bad_flags"),
+        bad("truncated-header", "ten bytes: less than the header", good[:10], "truncated"),
+        bad("truncated-payload", "the last payload byte is missing", packed[:-1], "truncated"),
+        bad("bad-magic", "the first byte is wrong", b"X" + good[1:], "bad_magic"),
+        bad("unknown-version", "envelope version 2", envelope(1, body, False, version=2), "unsupported_version"),
+        bad("unknown-type", "message type 9", envelope(9, body, False), "unknown_message_type"),
+        bad("unknown-flag", "flag bit 2 set", envelope(1, body, True, flags=5), "bad_flags"),
+        bad("reserved-set", "the reserved byte is not zero", envelope(1, body, False, reserved=1), "bad_flags"),
+        bad("bad-checksum", "the header's CRC-32 is off by one", envelope(1, body, False, crc=zlib.crc32(bytes([1, 1, 0, 0]) + struct.pack(">I", len(body)) + body) ^ 1), "checksum_mismatch"),
+        bad("type-flipped", "a pull page whose type byte was flipped to 'error' in transit",
+            envelope(4, page, True)[:5] + bytes([5]) + envelope(4, page, True)[6:], "checksum_mismatch"),
+        bad("corrupt-body", "one body byte flipped in transit", good[:-1] + bytes([good[-1] ^ 0x20]), "checksum_mismatch"),
+        bad("decompression-bomb", "16 MiB of zeros in about 16 KiB, declared truthfully",
+            envelope(4, bomb, True), "compression_ratio_exceeded"),
+        bad("lying-bomb", "1 MiB of zeros declared as 1,000 bytes",
+            envelope(4, small_bomb, True, body_len=1000), "length_mismatch"),
+        bad("body-too-large", "a declared body of 17 MiB", envelope(1, b"x", False, body_len=17 << 20), "body_too_large"),
+        bad("payload-too-large", "a declared payload of 5 MiB", envelope(1, b"x", False, payload_len=5 << 20), "payload_too_large"),
+        bad("trailing-garbage", "one byte after the payload", envelope(1, body, False, tail=b"\x00"), "trailing_bytes"),
+        bad("garbage-in-stream", "bytes after the zlib stream inside the payload",
+            envelope(4, page, True, payload=zlib.compress(page, LEVEL) + b"junk"), "trailing_bytes"),
+        bad("not-zlib", "the compressed flag on bytes that are not a zlib stream",
+            envelope(4, body, True, payload=b"this is not zlib at all"), "decompression_failed"),
+        bad("short-raw", "an uncompressed payload shorter than the declared body",
+            envelope(1, body, False, payload=body[:-3]), "length_mismatch"),
+    ]
 
-with open("Protocol/vectors/envelope.json", "w") as out:
-    json.dump({"generator": "Protocol/vectors/make_envelope_vectors.py", "zlib": zlib.ZLIB_VERSION,
-               "vectors": vectors}, out, indent=1)
-    out.write("\n")
-print("wrote %d vectors" % len(vectors))
+    with open("Protocol/vectors/envelope.json", "w") as out:
+        json.dump({"generator": "Protocol/vectors/make_envelope_vectors.py", "zlib": zlib.ZLIB_VERSION,
+                   "vectors": vectors}, out, indent=1)
+        out.write("\n")
+    print("wrote %d vectors" % len(vectors))
+
+
+if __name__ == "__main__":
+    main()

@@ -45,6 +45,7 @@ push_response = (f_msg(1, interned) +
                  f_varint(4, 1207))
 gap_response = f_msg(1, b"") + f_msg(2, outcome(0)) + key(3, 0) + varint(12) + f_varint(4, 88)
 pull_request = f_bytes(1, REPLICA) + f_varint(2, 4096) + f_varint(3, 500)
+pull_request_2 = pull_request + f_varint(4, 2)  # a device that reads body schema 2
 error_body = f_string(1, "replica_mismatch") + f_string(2, "This device may only push its own actions; check the device token.")
 
 # A pull page of two entries by the same replica: a job created, then invoiced.
@@ -76,6 +77,17 @@ cases_page = page_with(columns, (outcome(3, (0, 7, 0)), outcome(2, own_case_inde
 own_dot_written = page_with(columns, (outcome(3, (0, 7, 0)), outcome(2, (0, 2, 1))))
 
 
+# Body schema 2 (field 6): the second entry relabels the third row of job 1's plan, created at
+# counter 3 by the job's own replica, so the row's origin is a step of 2 from the job.
+relabel = f_msg(9, f_msg(1, cs.job_ref(2)) + f_varint(2, 2) + f_string(3, "Balance", True))
+columns_2 = columns.replace(f_msg(12, cs.set_invoice), f_msg(12, relabel))
+assert columns_2 != columns
+page_2 = page_with(columns_2) + f_varint(6, 2)
+page_2_in_schema_1 = page_with(columns_2)
+page_2_written_out = page_with(columns.replace(f_msg(12, cs.set_invoice), f_msg(12, f_msg(9, f_msg(1, ref(0, 3)) + f_varint(2, 2) + f_string(3, "Balance", True))))) + f_varint(6, 2)
+page_schema_1_written = page + f_varint(6, 1)
+
+
 step_zero = columns.replace(f_packed(15, [1, 1]), f_packed(15, [1, 0]))
 assert step_zero != columns
 actor_first_zero = columns.replace(f_packed(5, [2, 0]), f_packed(5, [0, 0]))
@@ -98,6 +110,16 @@ vectors = [
     {"name": "pull-page", "type": 4, "hex": envelope(4, page, True).hex(),
      "what": "entries 41 and 42 (create job J-1042, invoice it), caught up, one job digest"},
     {"name": "error", "type": 5, "hex": envelope(5, error_body, False).hex(), "what": "replica_mismatch"},
+    {"name": "pull-request-schema-2", "type": 3, "hex": envelope(3, pull_request_2, False).hex(),
+     "what": "after 4096, up to 500 entries, from a device that reads body schema 2"},
+    {"name": "pull-page-schema-2", "type": 4, "hex": envelope(4, page_2, True).hex(),
+     "what": "body schema 2: entry 42 relabels row 2 of the plan made at counter 3, written as a step of 2 from job 1"},
+    {"name": "pull-page-job-step-in-schema-1", "type": 4, "hex": envelope(4, page_2_in_schema_1, False).hex(), "error": "invalid_value",
+     "what": "the schema 2 page without its schema field: a step from the job in schema 1"},
+    {"name": "pull-page-job-replica-written-out", "type": 4, "hex": envelope(4, page_2_written_out, False).hex(), "error": "invalid_value",
+     "what": "schema 2: a reference on the job's own replica written in full"},
+    {"name": "pull-page-schema-1-written", "type": 4, "hex": envelope(4, page_schema_1_written, False).hex(), "error": "invalid_value",
+     "what": "schema 1 written out as a field, which is left out"},
 ]
 with open(here / "messages.json", "w") as out:
     json.dump({"generator": "Protocol/vectors/make_message_vectors.py", "vectors": vectors}, out, indent=1)

@@ -122,8 +122,8 @@ public struct FieldLedgerServer: Sendable {
             metrics.recordPush(response.outcomes)
             SyncLog.push(logger, device: device, response: response, elapsed: ContinuousClock.now - started)
             return Self.binary(session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence), status: .ok)
-        case .readPage(let after, let limit):
-            let key = PullPageCache.Key(company: device.company, after: after, limit: limit)
+        case .readPage(let after, let limit, let schema):
+            let key = PullPageCache.Key(company: device.company, after: after, limit: limit, schema: schema)
             if let cached = pages.page(key) { return try await answer(cached, device: device, after: after, logger: logger) }
             return try await pullGate.run {
                 // Devices that asked for the same page while this one waited find it built.
@@ -133,7 +133,7 @@ public struct FieldLedgerServer: Sendable {
                 }
                 metrics.recordPull(lag: head >= after ? head - after : 0)
                 SyncLog.pull(logger, device: device, after: after, entries: page.entries.count, caughtUp: page.checkpoint.caughtUp, head: head)
-                let bytes = Self.encoded(session.pageReady(entries: page.entries, checkpoint: page.checkpoint))
+                let bytes = Self.encoded(session.pageReady(entries: page.entries, checkpoint: page.checkpoint, schemaVersion: schema))
                 // Only a page short of the head is the same for everyone forever (see PullPageCache).
                 if !page.checkpoint.caughtUp, !page.entries.isEmpty {
                     pages.store(.init(bytes: bytes, entries: page.entries.count, last: page.checkpoint.sequence), for: key)

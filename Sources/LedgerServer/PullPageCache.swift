@@ -12,6 +12,8 @@ final class PullPageCache: Sendable {
         let company: CompanyID
         let after: UInt64
         let limit: Int
+        /// Devices on older apps read pages in an older body schema.
+        let schema: UInt32
     }
 
     struct Page: Sendable {

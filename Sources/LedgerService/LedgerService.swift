@@ -146,9 +146,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         case .applyPush(let changeSet):
             let response = try await push(changeSet, from: device)
             return session.pushCompleted(outcomes: response.outcomes, sendFrom: response.sendFrom, serverSequence: response.serverSequence)
-        case .readPage(let after, let limit):
+        case .readPage(let after, let limit, let schema):
             let page = try pull(company: device.company, after: after, limit: limit)
-            return session.pageReady(entries: page.entries, checkpoint: page.checkpoint)
+            return session.pageReady(entries: page.entries, checkpoint: page.checkpoint, schemaVersion: schema)
         }
     }
 

@@ -12,7 +12,7 @@ enum ActionColumnsCodec {
         case explicit
     }
 
-    static func encode(_ actions: [Action], tables: inout Interner, withDots: Bool) throws(ProtocolError) -> WireActionColumns {
+    static func encode(_ actions: [Action], tables: inout Interner, withDots: Bool, schema: UInt32) throws(ProtocolError) -> WireActionColumns {
         // Columns are built in local arrays and set once: a generated message's repeated field
         // has only get and set, so appending to it in place copies the whole column each time
         // (measured: most of the cost of a 5,000-entry pull page).
@@ -21,7 +21,7 @@ enum ActionColumnsCodec {
         var payloads: [WirePayload] = []
         var firstWall: Int64 = 0, previousWall: Int64 = 0, previousDay = 0
         var wallSteps: [Int64] = [], jobCounters: [Int64] = []
-        var payments = PaymentRows()
+        var payments = PaymentRows(schema: schema)
         var authors: [AuthorState] = [AuthorState()]
         logical.reserveCapacity(actions.count)
         actor.reserveCapacity(actions.count)
@@ -72,7 +72,7 @@ enum ActionColumnsCodec {
             if case .recordPayment(let request) = action.payload {
                 paymentCode.append(try payments.append(request, tables: &tables))
             } else {
-                payloads.append(try PayloadCodec.encode(action.payload, tables: &tables))
+                payloads.append(try PayloadCodec.encode(action.payload, tables: &tables, near: schema >= 2 ? action.job : nil))
                 paymentCode.append(0)
             }
         }
@@ -94,7 +94,7 @@ enum ActionColumnsCodec {
         return columns
     }
 
-    static func decode(_ columns: WireActionColumns, tables: Tables, dots: Dots) throws(ProtocolError) -> [Action] {
+    static func decode(_ columns: WireActionColumns, tables: Tables, dots: Dots, schema: UInt32) throws(ProtocolError) -> [Action] {
         let count = columns.paymentCode.count
         guard count <= ProtocolLimits.actionsPerMessageMax else {
             throw ProtocolError(.limitExceeded, "A message carries at most \(ProtocolLimits.actionsPerMessageMax) actions.")
@@ -120,7 +120,7 @@ enum ActionColumnsCodec {
         }
         let wallSteps = try PackedColumnCodec.decode(columns.wallSteps, count: max(0, count - 1))
         let jobCounters = try PackedColumnCodec.decode(columns.jobCounter, count: count)
-        var payments = try PaymentRows.Reader(columns, tables: tables)
+        var payments = try PaymentRows.Reader(columns, tables: tables, schema: schema)
 
         // The generated message keeps its fields in shared storage; read each column once.
         let dotReplicas = columns.dotReplica, dotSteps = columns.dotCounterStep, actorColumn = columns.actor
@@ -132,9 +132,9 @@ enum ActionColumnsCodec {
         var wall = columns.firstWall, day = 0
         // One slot per interned replica (the table's length bounds it); a change set has one author.
         var authors = [AuthorState](repeating: AuthorState(), count: max(1, tables.replicas.count))
-        func nextPayload() throws(ProtocolError) -> ActionPayload {
+        func nextPayload(job: JobID?) throws(ProtocolError) -> ActionPayload {
             defer { payloadAt += 1 }
-            return try PayloadCodec.decode(payloads[payloadAt], tables: tables)
+            return try PayloadCodec.decode(payloads[payloadAt], tables: tables, near: schema >= 2 ? job : nil)
         }
         for index in 0..<count {
             let dot: Dot
@@ -188,7 +188,7 @@ enum ActionColumnsCodec {
             authors[slot].seen = authors[slot].seen &+ UInt64(bitPattern: seenDeltas[index])
             actions.append(Action(dot: dot, hlc: HLCTimestamp(wallMillis: wall, logical: logicals[index]), actor: actor, job: job,
                                   seenSequence: authors[slot].seen, businessDay: businessDay,
-                                  payload: try paymentCodes[index] != 0 ? .recordPayment(payments.next(code: paymentCodes[index])) : nextPayload()))
+                                  payload: try paymentCodes[index] != 0 ? .recordPayment(payments.next(code: paymentCodes[index])) : nextPayload(job: job)))
         }
         return actions
     }
@@ -221,7 +221,9 @@ enum ActionColumnsCodec {
 
 /// Writes and reads the payload of each action kind.
 enum PayloadCodec {
-    static func encode(_ payload: ActionPayload, tables: inout Interner) throws(ProtocolError) -> WirePayload {
+    /// `job`: the action's job in body schema 2, which references on its replica are written
+    /// relative to (nil in schema 1).
+    static func encode(_ payload: ActionPayload, tables: inout Interner, near job: JobID?) throws(ProtocolError) -> WirePayload {
         var wire = WirePayload()
         switch payload {
         case .createJob(let number, let customer, let department, let currency, let notes):
@@ -253,12 +255,12 @@ enum PayloadCodec {
             }
         case .finalizeInvoice: wire.finalizeInvoice = true
         case .voidInvoice: wire.voidInvoice = true
-        case .createPlan(let draft): wire.createPlan = encode(draft, tables: &tables)
-        case .editPlan(let draft): wire.editPlan = encode(draft, tables: &tables)
+        case .createPlan(let draft): wire.createPlan = encode(draft, tables: &tables, near: job)
+        case .editPlan(let draft): wire.editPlan = encode(draft, tables: &tables, near: job)
         case .cancelPlan: wire.cancelPlan = true
         case .editInstallment(let row, let label, let change):
             wire.editInstallment = .with {
-                $0.rowOrigin = tables.ref(row.origin)
+                $0.rowOrigin = tables.ref(row.origin, near: job)
                 $0.rowIndex = UInt32(row.index)
                 if let label { $0.label = label }
                 switch change {
@@ -269,11 +271,11 @@ enum PayloadCodec {
             }
         case .recordPayment:
             throw ProtocolError(.invalidValue, "A payment is written in the payment columns, not as a payload.")
-        case .confirmPayment(let id): wire.confirmPayment = tables.ref(id.dot)
-        case .failPayment(let id): wire.failPayment = tables.ref(id.dot)
+        case .confirmPayment(let id): wire.confirmPayment = tables.ref(id.dot, near: job)
+        case .failPayment(let id): wire.failPayment = tables.ref(id.dot, near: job)
         case .recordRefund(let request):
             wire.recordRefund = .with {
-                $0.payment = tables.ref(request.paymentID.dot)
+                $0.payment = tables.ref(request.paymentID.dot, near: job)
                 (minor: $0.amountMinor, hundreds: $0.amountHundreds) = AmountCodec.split(request.amountMinor)
                 $0.currency = tables.currency(request.currency)
                 $0.reason = request.reason
@@ -286,9 +288,9 @@ enum PayloadCodec {
                 $0.currency = tables.currency(currency)
             }
         case .approveChangeOrder(let id, let reason):
-            wire.approveChangeOrder = .with { $0.changeOrder = tables.ref(id.dot); $0.reason = reason }
+            wire.approveChangeOrder = .with { $0.changeOrder = tables.ref(id.dot, near: job); $0.reason = reason }
         case .rejectChangeOrder(let id, let reason):
-            wire.rejectChangeOrder = .with { $0.changeOrder = tables.ref(id.dot); $0.reason = reason }
+            wire.rejectChangeOrder = .with { $0.changeOrder = tables.ref(id.dot, near: job); $0.reason = reason }
         case .updateSettings(let settings, let baseVersion):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -296,7 +298,7 @@ enum PayloadCodec {
             wire.updateSettings = .with { $0.baseVersion = baseVersion; $0.settingsJson = json }
         case .resolveReviewCase(let id, let resolution, let note):
             wire.resolveReviewCase = .with {
-                $0.caseOrigin = tables.ref(id.dot)
+                $0.caseOrigin = tables.ref(id.dot, near: job)
                 $0.caseIndex = UInt32(id.index)
                 $0.resolution = switch resolution {
                 case .applyProposed: .applyProposed
@@ -309,7 +311,7 @@ enum PayloadCodec {
         return wire
     }
 
-    static func encode(_ draft: PlanDraft, tables: inout Interner) -> WirePlanDraft {
+    static func encode(_ draft: PlanDraft, tables: inout Interner, near job: JobID?) -> WirePlanDraft {
         .with { wire in
             wire.mode = draft.mode == .percentage ? .percentage : .amount
             if let name = draft.templateName { wire.templateName = name }
@@ -322,13 +324,13 @@ enum PayloadCodec {
                         if hundreds != 0 { $0.amountHundreds = hundreds } else { $0.amountMinor = minor }
                     }
                     if let date = row.dueDate { $0.dueDate = Int32(date.daysSinceEpoch) }
-                    if let id = row.id { $0.idOrigin = tables.ref(id.origin); $0.idIndex = UInt32(id.index) }
+                    if let id = row.id { $0.idOrigin = tables.ref(id.origin, near: job); $0.idIndex = UInt32(id.index) }
                 }
             }
         }
     }
 
-    static func decode(_ wire: WirePayload, tables: Tables) throws(ProtocolError) -> ActionPayload {
+    static func decode(_ wire: WirePayload, tables: Tables, near job: JobID?) throws(ProtocolError) -> ActionPayload {
         switch wire.kind {
         case nil:
             throw ProtocolError(.invalidValue, "An action has no payload, or one this version does not know; update the app.")
@@ -351,8 +353,8 @@ enum PayloadCodec {
                                issuedOn: invoice.hasIssuedOn ? try date(invoice.issuedOn) : nil)
         case .finalizeInvoice?: return .finalizeInvoice
         case .voidInvoice?: return .voidInvoice
-        case .createPlan(let draft)?: return .createPlan(try decode(draft, tables: tables))
-        case .editPlan(let draft)?: return .editPlan(try decode(draft, tables: tables))
+        case .createPlan(let draft)?: return .createPlan(try decode(draft, tables: tables, near: job))
+        case .editPlan(let draft)?: return .editPlan(try decode(draft, tables: tables, near: job))
         case .cancelPlan?: return .cancelPlan
         case .editInstallment(let edit)?:
             let change: DueDateChange = switch edit.dueDateChange {
@@ -361,20 +363,20 @@ enum PayloadCodec {
             case .clear: .clear
             case .UNRECOGNIZED: throw ProtocolError(.invalidValue, "An installment edit has an unknown kind of date change.")
             }
-            return .editInstallment(InstallmentID(origin: try tables.dot(edit.rowOrigin), index: Int(edit.rowIndex)),
+            return .editInstallment(InstallmentID(origin: try tables.dot(edit.rowOrigin, near: job), index: Int(edit.rowIndex)),
                                     label: edit.hasLabel ? try text(edit.label) : nil, dueDate: change)
-        case .confirmPayment(let ref)?: return .confirmPayment(PaymentID(try tables.dot(ref)))
-        case .failPayment(let ref)?: return .failPayment(PaymentID(try tables.dot(ref)))
+        case .confirmPayment(let ref)?: return .confirmPayment(PaymentID(try tables.dot(ref, near: job)))
+        case .failPayment(let ref)?: return .failPayment(PaymentID(try tables.dot(ref, near: job)))
         case .recordRefund(let refund)?:
-            return .recordRefund(RefundRequest(paymentID: PaymentID(try tables.dot(refund.payment)), amountMinor: try AmountCodec.join(refund.amountMinor, refund.amountHundreds),
+            return .recordRefund(RefundRequest(paymentID: PaymentID(try tables.dot(refund.payment, near: job)), amountMinor: try AmountCodec.join(refund.amountMinor, refund.amountHundreds),
                                                currency: try tables.currency(refund.currency), reason: try text(refund.reason),
                                                cancelsRemainingPlan: refund.cancelsRemainingPlan))
         case .proposeChangeOrder(let order)?:
             return .proposeChangeOrder(summary: try text(order.summary), amountMinor: try AmountCodec.join(order.amountMinor, order.amountHundreds), currency: try tables.currency(order.currency))
         case .approveChangeOrder(let decision)?:
-            return .approveChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder)), reason: try text(decision.reason))
+            return .approveChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder, near: job)), reason: try text(decision.reason))
         case .rejectChangeOrder(let decision)?:
-            return .rejectChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder)), reason: try text(decision.reason))
+            return .rejectChangeOrder(ChangeOrderID(try tables.dot(decision.changeOrder, near: job)), reason: try text(decision.reason))
         case .updateSettings(let update)?:
             guard update.settingsJson.count <= ProtocolLimits.settingsBytesMax else {
                 throw ProtocolError(.limitExceeded, "The settings document is larger than \(ProtocolLimits.settingsBytesMax) bytes.")
@@ -390,11 +392,11 @@ enum PayloadCodec {
             case .acknowledge: .acknowledge
             case .UNRECOGNIZED: throw ProtocolError(.invalidValue, "A resolution is unknown to this version; update the app.")
             }
-            return .resolveReviewCase(ReviewCaseID(try tables.dot(resolve.caseOrigin), index: Int(resolve.caseIndex)), resolution, note: try text(resolve.note))
+            return .resolveReviewCase(ReviewCaseID(try tables.dot(resolve.caseOrigin, near: job), index: Int(resolve.caseIndex)), resolution, note: try text(resolve.note))
         }
     }
 
-    static func decode(_ wire: WirePlanDraft, tables: Tables) throws(ProtocolError) -> PlanDraft {
+    static func decode(_ wire: WirePlanDraft, tables: Tables, near job: JobID?) throws(ProtocolError) -> PlanDraft {
         // A plan has at most 12 rows; a few more still decode so the core can say what is wrong.
         guard wire.rows.count <= Limits.planRowsMax * 2 else {
             throw ProtocolError(.limitExceeded, "A plan draft has more than \(Limits.planRowsMax * 2) rows.")
@@ -420,7 +422,7 @@ enum PayloadCodec {
             }
             rows.append(PlanDraft.Row(label: try text(row.label), percentage: percentage, amountMinor: amount,
                                       dueDate: row.hasDueDate ? try date(row.dueDate) : nil,
-                                      id: row.hasIDOrigin ? InstallmentID(origin: try tables.dot(row.idOrigin), index: Int(row.idIndex)) : nil))
+                                      id: row.hasIDOrigin ? InstallmentID(origin: try tables.dot(row.idOrigin, near: job), index: Int(row.idIndex)) : nil))
         }
         return PlanDraft(mode: mode, rows: rows, templateName: wire.hasTemplateName ? try text(wire.templateName) : nil)
     }
@@ -485,7 +487,14 @@ enum AmountCodec {
 }
 
 /// The payment columns of `ActionColumns`: one row per payment, in action order.
+///
+/// Body schema 1 scales each amount (hundreds × 2, or minor units × 2 + 1); schema 2 writes
+/// hundreds or minor units as they are and says which in the payment code (+ 30 for minor
+/// units), so the amount column, nearly all hundreds, loses a bit a payment.
 struct PaymentRows {
+    /// The payment code's flag for an amount in minor units (body schema 2).
+    static let minorUnitsCode: UInt32 = 30
+    let schema: UInt32
     var amounts: [Int64] = []
     var currencies: [UInt32] = []
     var referenceNumbers: [Int64] = []
@@ -519,9 +528,21 @@ struct PaymentRows {
         return Int64(reference)
     }
 
-    /// Adds a payment's row and returns its payment code (1 + method + 5 × pending + 10 × reference form).
+    init(schema: UInt32) {
+        self.schema = schema
+    }
+
+    /// Adds a payment's row and returns its payment code (1 + method + 5 × pending + 10 ×
+    /// reference form, + 30 for an amount in minor units in schema 2).
     mutating func append(_ request: PaymentRequest, tables: inout Interner) throws(ProtocolError) -> UInt32 {
-        amounts.append(try Self.scaled(request.amountMinor))
+        var minorUnits: UInt32 = 0
+        if schema >= 2 {
+            let (minor, hundreds) = AmountCodec.split(request.amountMinor)
+            amounts.append(hundreds != 0 || minor == 0 ? hundreds : minor)
+            minorUnits = minor != 0 ? Self.minorUnitsCode : 0
+        } else {
+            amounts.append(try Self.scaled(request.amountMinor))
+        }
         currencies.append(tables.currency(request.currency))
         var form: UInt32 = 0
         if let reference = request.reference {
@@ -533,7 +554,7 @@ struct PaymentRows {
                 form = 2
             }
         }
-        return 1 + UInt32(PayloadCodec.method(request.method).rawValue) + (request.pending ? 5 : 0) + 10 * form
+        return 1 + UInt32(PayloadCodec.method(request.method).rawValue) + (request.pending ? 5 : 0) + 10 * form + minorUnits
     }
 
     func write(to columns: inout WireActionColumns) {
@@ -548,14 +569,16 @@ struct PaymentRows {
     struct Reader {
         private let amounts: [Int64], currencies: [UInt32], numbers: [Int64], texts: [String]
         private let tables: Tables
+        private let schema: UInt32
         private var row = 0, number = 0, text = 0
 
-        init(_ columns: WireActionColumns, tables: Tables) throws(ProtocolError) {
+        init(_ columns: WireActionColumns, tables: Tables, schema: UInt32) throws(ProtocolError) {
             var payments = 0, numbers = 0, texts = 0
+            let codeMax = schema >= 2 ? 2 * PaymentRows.minorUnitsCode : PaymentRows.minorUnitsCode
             for code in columns.paymentCode where code != 0 {
-                guard code <= 30 else { throw ProtocolError(.invalidValue, "A payment code is unknown to this version; update the app.") }
+                guard code <= codeMax else { throw ProtocolError(.invalidValue, "A payment code is unknown to this version; update the app.") }
                 payments += 1
-                switch (code - 1) / 10 {
+                switch (code - 1) % PaymentRows.minorUnitsCode / 10 {
                 case 1: numbers += 1
                 case 2: texts += 1
                 default: break
@@ -572,11 +595,13 @@ struct PaymentRows {
             currencies = columns.paymentCurrency
             self.texts = columns.paymentReferenceText
             self.tables = tables
+            self.schema = schema
         }
 
         mutating func next(code: UInt32) throws(ProtocolError) -> PaymentRequest {
             defer { row += 1 }
-            let flags = code - 1
+            let minorUnits = code - 1 >= PaymentRows.minorUnitsCode
+            let flags = (code - 1) % PaymentRows.minorUnitsCode
             guard let method = WirePaymentMethod(rawValue: Int(flags % 5)) else { throw ProtocolError(.invalidValue, "A payment method is unknown.") }
             var reference: String?
             switch flags / 10 {
@@ -592,7 +617,12 @@ struct PaymentRows {
                 text += 1
             default: break
             }
-            return PaymentRequest(amountMinor: try PaymentRows.unscaled(amounts[row]), currency: try tables.currency(currencies[row]),
+            guard !minorUnits || amounts[row] != 0 else {
+                throw ProtocolError(.invalidValue, "A payment amount of 0 is written as 0 hundreds, without the minor-units flag.")
+            }
+            let amount = schema >= 2 ? try AmountCodec.join(minorUnits ? amounts[row] : 0, minorUnits ? 0 : amounts[row])
+                : try PaymentRows.unscaled(amounts[row])
+            return PaymentRequest(amountMinor: amount, currency: try tables.currency(currencies[row]),
                                   method: try PayloadCodec.method(method), reference: reference, pending: flags % 10 >= 5)
         }
     }

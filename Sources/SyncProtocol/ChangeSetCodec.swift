@@ -29,8 +29,11 @@ public struct ChangeSet: Hashable, Sendable {
 /// Encodes change sets into the wire schema (Protocol/schema) and decodes them back, checking
 /// every count, reference and string against `ProtocolLimits` before building anything.
 public enum ChangeSetCodec {
-    /// The body schema version this build writes.
-    public static let schemaVersion: UInt32 = 1
+    /// The body schema version this build writes (Protocol/README.md §6): 2 writes references
+    /// inside a payload relative to the action's job.
+    public static let schemaVersion: UInt32 = 2
+    /// The body schema versions this build reads: a server answers each device in its own.
+    public static let schemaVersionsRead: ClosedRange<UInt32> = 1...2
 
     /// A change set in its envelope, compressed with the preset dictionary unless told otherwise.
     public static func encode(_ changeSet: ChangeSet, compression: Compression = .zlibDictionary) throws(ProtocolError) -> [UInt8] {
@@ -57,6 +60,9 @@ public enum ChangeSetCodec {
                 throw ProtocolError(.invalidValue, "A change set holds one replica's consecutive actions; action \(offset) breaks the sequence.")
             }
         }
+        guard schemaVersionsRead.contains(changeSet.schemaVersion) else {
+            throw ProtocolError(.unsupportedVersion, "Body schema \(changeSet.schemaVersion) is not one this build writes (\(schemaVersionsRead)).")
+        }
         var tables = Interner()
         _ = tables.replica(changeSet.replica)
         var message = WireChangeSet()
@@ -66,7 +72,7 @@ public enum ChangeSetCodec {
         message.schemaVersion = changeSet.schemaVersion
         message.appVersion = changeSet.appVersion
         message.clock = .with { $0.wallMillis = changeSet.clock.wallMillis; $0.logical = changeSet.clock.logical }
-        message.actions = try ActionColumnsCodec.encode(changeSet.actions, tables: &tables, withDots: false)
+        message.actions = try ActionColumnsCodec.encode(changeSet.actions, tables: &tables, withDots: false, schema: changeSet.schemaVersion)
         message.interned = tables.wire
         do {
             return Array(try message.serializedData())
@@ -83,12 +89,16 @@ public enum ChangeSetCodec {
         } catch {
             throw ProtocolError(.malformedBody, "The body is not a valid change set (\(error)).")
         }
+        guard schemaVersionsRead.contains(message.schemaVersion) else {
+            throw ProtocolError(.unsupportedVersion, "Body schema \(message.schemaVersion) is not supported; update the app (or the server).")
+        }
         let tables = try Tables(message.interned)
         let replica = try Tables.replicaID(Array(message.replica))
         guard message.appVersion.utf8.count <= Limits.shortTextLengthMax else {
             throw ProtocolError(.limitExceeded, "The app version is longer than \(Limits.shortTextLengthMax) bytes.")
         }
-        let actions = try ActionColumnsCodec.decode(message.actions, tables: tables, dots: .consecutive(replica: replica, first: message.firstCounter))
+        let actions = try ActionColumnsCodec.decode(message.actions, tables: tables, dots: .consecutive(replica: replica, first: message.firstCounter),
+                                                   schema: message.schemaVersion)
         return ChangeSet(replica: replica, lastAppliedSequence: message.lastAppliedSequence, schemaVersion: message.schemaVersion,
                          appVersion: message.appVersion, clock: HLCTimestamp(wallMillis: message.clock.wallMillis, logical: message.clock.logical),
                          actions: actions)
@@ -127,6 +137,13 @@ struct Interner {
 
     mutating func ref(_ dot: Dot) -> WireRef {
         .with { $0.replica = replica(dot.replica); $0.counter = dot.counter }
+    }
+
+    /// A reference inside a payload (body schema 2, `job` set): one on the job's own replica is
+    /// its counter minus the job's, which interns nothing (the job column already did).
+    mutating func ref(_ dot: Dot, near job: JobID?) -> WireRef {
+        guard let job, let step = Tables.jobStep(from: job, to: dot) else { return ref(dot) }
+        return .with { $0.jobStep = step }
     }
 
     var wire: WireInterned {
@@ -191,6 +208,36 @@ struct Tables {
     }
 
     func dot(_ ref: WireRef) throws(ProtocolError) -> Dot {
-        Dot(replica: try replica(ref.replica), counter: ref.counter)
+        guard !ref.hasJobStep else {
+            throw ProtocolError(.invalidValue, "Only a reference inside the payload of an action with a job, in body schema 2, may be relative to the job.")
+        }
+        return Dot(replica: try replica(ref.replica), counter: ref.counter)
+    }
+
+    /// A reference inside a payload; `job` is the action's job in body schema 2 (else nil).
+    func dot(_ ref: WireRef, near job: JobID?) throws(ProtocolError) -> Dot {
+        guard let job else { return try dot(ref) }
+        guard ref.hasJobStep else {
+            let dot = try dot(ref)
+            guard Tables.jobStep(from: job, to: dot) == nil else {
+                throw ProtocolError(.invalidValue, "A reference on the job's own replica must be written relative to the job (job_step).")
+            }
+            return dot
+        }
+        guard ref.replica == 0, ref.counter == 0 else {
+            throw ProtocolError(.invalidValue, "A reference relative to the job gives no replica or counter of its own.")
+        }
+        let (counter, overflow) = Int64(job.dot.counter).addingReportingOverflow(ref.jobStep)
+        guard !overflow, counter > 0 else {
+            throw ProtocolError(.invalidValue, "A reference relative to the job comes to a counter outside 1…2^63−1.")
+        }
+        return Dot(replica: job.dot.replica, counter: UInt64(counter))
+    }
+
+    /// The step from a job to a dot on its own replica, when it is written that way: both
+    /// counters at most 2^63−1, so the step fits (a job's counter always does on the wire).
+    static func jobStep(from job: JobID, to dot: Dot) -> Int64? {
+        guard dot.replica == job.dot.replica, let counter = Int64(exactly: dot.counter), let base = Int64(exactly: job.dot.counter) else { return nil }
+        return counter - base
     }
 }

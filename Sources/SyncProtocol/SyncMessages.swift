@@ -25,12 +25,15 @@ public struct PullRequest: Hashable, Sendable {
     public var afterSequence: UInt64
     /// Entries wanted; the server may send fewer.
     public var limit: UInt32
+    /// The newest body schema the device reads; the server answers in it or an older one.
+    public var schemaVersion: UInt32
 
     /// Makes a pull request.
-    public init(replica: ReplicaID, afterSequence: UInt64, limit: UInt32) {
+    public init(replica: ReplicaID, afterSequence: UInt64, limit: UInt32, schemaVersion: UInt32 = ChangeSetCodec.schemaVersion) {
         self.replica = replica
         self.afterSequence = afterSequence
         self.limit = limit
+        self.schemaVersion = schemaVersion
     }
 }
 
@@ -54,11 +57,14 @@ public struct Checkpoint: Hashable, Sendable {
 public struct PullPage: Hashable, Sendable {
     public var entries: [LogEntry]
     public var checkpoint: Checkpoint
+    /// The body schema the page is written in (1 or 2).
+    public var schemaVersion: UInt32
 
     /// Makes a pull page.
-    public init(entries: [LogEntry], checkpoint: Checkpoint) {
+    public init(entries: [LogEntry], checkpoint: Checkpoint, schemaVersion: UInt32 = ChangeSetCodec.schemaVersion) {
         self.entries = entries
         self.checkpoint = checkpoint
+        self.schemaVersion = schemaVersion
     }
 }
 
@@ -115,12 +121,23 @@ enum MessageCodec {
     }
 
     static func wire(_ request: PullRequest) -> WirePullRequest {
-        .with { $0.replica = Data(request.replica.bytes); $0.afterSequence = request.afterSequence; $0.limit = request.limit }
+        .with {
+            $0.replica = Data(request.replica.bytes)
+            $0.afterSequence = request.afterSequence
+            $0.limit = request.limit
+            // Schema 1 is the field left out, as devices that predate it send it.
+            if request.schemaVersion != 1 { $0.schemaVersion = request.schemaVersion }
+        }
     }
 
     static func decodePullRequest(_ body: [UInt8]) throws(ProtocolError) -> PullRequest {
         let message: WirePullRequest = try parse(body)
-        return PullRequest(replica: try Tables.replicaID(Array(message.replica)), afterSequence: message.afterSequence, limit: message.limit)
+        guard message.schemaVersion != 1 else {
+            throw ProtocolError(.invalidValue, "Body schema 1 is written by leaving the field out.")
+        }
+        // A newer device may read schemas this build does not know; the server answers in its own.
+        return PullRequest(replica: try Tables.replicaID(Array(message.replica)), afterSequence: message.afterSequence, limit: message.limit,
+                           schemaVersion: max(1, message.schemaVersion))
     }
 
     static func encode(_ response: PushResponse) throws(ProtocolError) -> [UInt8] {
@@ -151,10 +168,14 @@ enum MessageCodec {
         for (offset, entry) in page.entries.enumerated() where entry.sequence != (page.entries.first?.sequence ?? 0) + UInt64(offset) {
             throw ProtocolError(.invalidValue, "A pull page holds consecutive log entries; entry \(offset) breaks the sequence.")
         }
+        guard ChangeSetCodec.schemaVersionsRead.contains(page.schemaVersion) else {
+            throw ProtocolError(.unsupportedVersion, "Body schema \(page.schemaVersion) is not one this build writes.")
+        }
         var tables = Interner()
         var message = WirePullPage()
         message.firstSequence = page.entries.first?.sequence ?? 0
-        message.actions = try ActionColumnsCodec.encode(page.entries.map(\.action), tables: &tables, withDots: true)
+        if page.schemaVersion != 1 { message.schemaVersion = page.schemaVersion }
+        message.actions = try ActionColumnsCodec.encode(page.entries.map(\.action), tables: &tables, withDots: true, schema: page.schemaVersion)
         message.outcomes = page.entries.map { wire($0.outcome, raisedBy: $0.action.dot, tables: &tables) }
         message.checkpoint = .with { checkpoint in
             checkpoint.sequence = page.checkpoint.sequence
@@ -181,8 +202,14 @@ enum MessageCodec {
         guard message.outcomes.count <= ProtocolLimits.actionsPerMessageMax, message.checkpoint.jobs.count <= ProtocolLimits.actionsPerMessageMax else {
             throw ProtocolError(.limitExceeded, "A pull page carries at most \(ProtocolLimits.actionsPerMessageMax) entries and job digests.")
         }
+        // Schema 1 is the field left out (pages from servers that predate it).
+        guard message.schemaVersion != 1 else { throw ProtocolError(.invalidValue, "Body schema 1 is written by leaving the field out.") }
+        let schema = max(1, message.schemaVersion)
+        guard ChangeSetCodec.schemaVersionsRead.contains(schema) else {
+            throw ProtocolError(.unsupportedVersion, "The page is in body schema \(schema); update the app.")
+        }
         let tables = try Tables(message.interned)
-        let actions = try ActionColumnsCodec.decode(message.actions, tables: tables, dots: .explicit)
+        let actions = try ActionColumnsCodec.decode(message.actions, tables: tables, dots: .explicit, schema: schema)
         guard message.outcomes.count == actions.count else {
             throw ProtocolError(.columnMismatch, "A pull page needs one outcome per action.")
         }
@@ -208,7 +235,8 @@ enum MessageCodec {
                                   hash: Array(digest.hash)))
         }
         return PullPage(entries: entries, checkpoint: Checkpoint(sequence: checkpoint.sequence, logDigest: Array(checkpoint.logDigest),
-                                                                 jobs: jobs, caughtUp: checkpoint.caughtUp))
+                                                                 jobs: jobs, caughtUp: checkpoint.caughtUp),
+                        schemaVersion: schema)
     }
 
     /// An outcome on the wire. In a pull page (`entry` set) a review case raised by the entry's

@@ -176,8 +176,9 @@ public enum ServerSyncStep: Hashable, Sendable {
     /// Merge these actions (dedupe, gap check, apply, append, commit durably), then call
     /// `pushCompleted`.
     case applyPush(ChangeSet)
-    /// Read up to `limit` entries after `afterSequence` and the checkpoint, then call `pageReady`.
-    case readPage(afterSequence: UInt64, limit: Int)
+    /// Read up to `limit` entries after `afterSequence` and the checkpoint, then call `pageReady`
+    /// with `schemaVersion`, the body schema to answer in.
+    case readPage(afterSequence: UInt64, limit: Int, schemaVersion: UInt32)
     /// Answer with this message and stop.
     case respond(SyncMessage)
 }
@@ -202,7 +203,7 @@ public struct ServerSyncSession: Sendable {
             guard changeSet.replica == authenticatedReplica else {
                 return .respond(.error(code: "replica_mismatch", message: "This device may only push its own actions; check the device token."))
             }
-            guard changeSet.schemaVersion == ChangeSetCodec.schemaVersion else {
+            guard ChangeSetCodec.schemaVersionsRead.contains(changeSet.schemaVersion) else {
                 return .respond(.error(code: ProtocolError.Code.unsupportedVersion.rawValue,
                                        message: "Body schema \(changeSet.schemaVersion) is not supported; update the app."))
             }
@@ -211,7 +212,8 @@ public struct ServerSyncSession: Sendable {
             guard request.replica == authenticatedReplica else {
                 return .respond(.error(code: "replica_mismatch", message: "This device may only pull as itself; check the device token."))
             }
-            return .readPage(afterSequence: request.afterSequence, limit: max(1, min(Int(request.limit), ServerSyncSession.pageEntriesMax)))
+            return .readPage(afterSequence: request.afterSequence, limit: max(1, min(Int(request.limit), ServerSyncSession.pageEntriesMax)),
+                             schemaVersion: min(request.schemaVersion, ChangeSetCodec.schemaVersion))
         case .pushResponse, .pullPage, .error:
             return .respond(.error(code: ProtocolError.Code.unknownMessageType.rawValue, message: "A server accepts push and pull requests only."))
         }
@@ -223,7 +225,7 @@ public struct ServerSyncSession: Sendable {
     }
 
     /// The answer to a pull: the entries read and the checkpoint that ends them.
-    public func pageReady(entries: [LogEntry], checkpoint: Checkpoint) -> SyncMessage {
-        .pullPage(PullPage(entries: entries, checkpoint: checkpoint))
+    public func pageReady(entries: [LogEntry], checkpoint: Checkpoint, schemaVersion: UInt32) -> SyncMessage {
+        .pullPage(PullPage(entries: entries, checkpoint: checkpoint, schemaVersion: schemaVersion))
     }
 }

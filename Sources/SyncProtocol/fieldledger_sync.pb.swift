@@ -274,9 +274,22 @@ public nonisolated struct WireRef: Sendable {
 
   public var counter: UInt64 = 0
 
+  /// Body schema 2, inside the payload of an action that has a job: a reference on the job's own
+  /// replica is its counter minus the job's counter, with replica and counter unset.
+  public var jobStep: Int64 {
+    get {_jobStep ?? 0}
+    set {_jobStep = newValue}
+  }
+  /// Returns true if `jobStep` has been explicitly set.
+  public var hasJobStep: Bool {self._jobStep != nil}
+  /// Clears the value of `jobStep`. Subsequent reads from it will return its default value.
+  public mutating func clearJobStep() {self._jobStep = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _jobStep: Int64? = nil
 }
 
 public nonisolated struct WirePayload: Sendable {
@@ -1117,6 +1130,9 @@ public nonisolated struct WirePullRequest: Sendable {
   /// entries wanted; the server may send fewer
   public var limit: UInt32 = 0
 
+  /// the newest body schema the device reads; 0 is 1
+  public var schemaVersion: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1219,6 +1235,9 @@ public nonisolated struct WirePullPage: Sendable {
   public var hasCheckpoint: Bool {self._checkpoint != nil}
   /// Clears the value of `checkpoint`. Subsequent reads from it will return its default value.
   public mutating func clearCheckpoint() {self._checkpoint = nil}
+
+  /// the body schema of the page: 0 is 1, else 2
+  public var schemaVersion: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1545,7 +1564,7 @@ nonisolated extension WireActionColumns: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension WireRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Ref"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replica\0\u{1}counter\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replica\0\u{1}counter\0\u{3}job_step\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1555,24 +1574,33 @@ nonisolated extension WireRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.replica) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.counter) }()
+      case 3: try { try decoder.decodeSingularSInt64Field(value: &self._jobStep) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.replica != 0 {
       try visitor.visitSingularUInt32Field(value: self.replica, fieldNumber: 1)
     }
     if self.counter != 0 {
       try visitor.visitSingularUInt64Field(value: self.counter, fieldNumber: 2)
     }
+    try { if let v = self._jobStep {
+      try visitor.visitSingularSInt64Field(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: WireRef, rhs: WireRef) -> Bool {
     if lhs.replica != rhs.replica {return false}
     if lhs.counter != rhs.counter {return false}
+    if lhs._jobStep != rhs._jobStep {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2631,7 +2659,7 @@ nonisolated extension WirePushResponse: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension WirePullRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PullRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replica\0\u{3}after_sequence\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}replica\0\u{3}after_sequence\0\u{1}limit\0\u{3}schema_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2642,6 +2670,7 @@ nonisolated extension WirePullRequest: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 1: try { try decoder.decodeSingularBytesField(value: &self.replica) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.afterSequence) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
       default: break
       }
     }
@@ -2657,6 +2686,9 @@ nonisolated extension WirePullRequest: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
     }
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2664,6 +2696,7 @@ nonisolated extension WirePullRequest: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.replica != rhs.replica {return false}
     if lhs.afterSequence != rhs.afterSequence {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2780,7 +2813,7 @@ nonisolated extension WireCheckpoint: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension WirePullPage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PullPage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}first_sequence\0\u{1}interned\0\u{1}actions\0\u{1}outcomes\0\u{1}checkpoint\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}first_sequence\0\u{1}interned\0\u{1}actions\0\u{1}outcomes\0\u{1}checkpoint\0\u{3}schema_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2793,6 +2826,7 @@ nonisolated extension WirePullPage: SwiftProtobuf.Message, SwiftProtobuf._Messag
       case 3: try { try decoder.decodeSingularMessageField(value: &self._actions) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.outcomes) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._checkpoint) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.schemaVersion) }()
       default: break
       }
     }
@@ -2818,6 +2852,9 @@ nonisolated extension WirePullPage: SwiftProtobuf.Message, SwiftProtobuf._Messag
     try { if let v = self._checkpoint {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if self.schemaVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.schemaVersion, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2827,6 +2864,7 @@ nonisolated extension WirePullPage: SwiftProtobuf.Message, SwiftProtobuf._Messag
     if lhs._actions != rhs._actions {return false}
     if lhs.outcomes != rhs.outcomes {return false}
     if lhs._checkpoint != rhs._checkpoint {return false}
+    if lhs.schemaVersion != rhs.schemaVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

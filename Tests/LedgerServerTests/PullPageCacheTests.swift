@@ -5,18 +5,19 @@ import Testing
 
 @Suite("The shared cache of pull pages")
 struct PullPageCacheTests {
-    @Test("Pages are found by company, cursor and size; the least recently used go first once the cache is full")
+    @Test("Pages are found by company, cursor, size and body schema; the least recently used go first once the cache is full")
     func eviction() throws {
         let cache = PullPageCache(capacityBytes: 400)
         let acme = try CompanyID("acme"), other = try CompanyID("other")
-        func key(_ company: CompanyID, _ after: UInt64) -> PullPageCache.Key { .init(company: company, after: after, limit: 5) }
+        func key(_ company: CompanyID, _ after: UInt64) -> PullPageCache.Key { .init(company: company, after: after, limit: 5, schema: 2) }
         func page(_ byte: UInt8) -> PullPageCache.Page { .init(bytes: Array(repeating: byte, count: 100), entries: 5, last: 0) }
         cache.store(page(1), for: key(acme, 0))
         cache.store(page(2), for: key(acme, 5))
         cache.store(page(3), for: key(other, 0))
         #expect(cache.page(key(acme, 0))?.bytes.first == 1)
         #expect(cache.page(key(other, 0))?.bytes.first == 3)
-        #expect(cache.page(.init(company: acme, after: 0, limit: 10)) == nil)
+        #expect(cache.page(.init(company: acme, after: 0, limit: 10, schema: 2)) == nil)
+        #expect(cache.page(.init(company: acme, after: 0, limit: 5, schema: 1)) == nil)
         cache.store(page(4), for: key(acme, 10))
         cache.store(page(5), for: key(acme, 15))
         // 500 bytes over a 400-byte budget: the page not read since it was stored is dropped.

@@ -67,6 +67,33 @@ struct ChangeSetTests {
         #expect(try ChangeSetCodec.encodeBody(changeSet) == body, "re-encoding must give the Python encoder's bytes")
     }
 
+    @Test("The schema 2 vector: references on the job's replica go as steps from the job; it re-encodes byte for byte, and schema 1 spells them out")
+    func schema2Vector() throws {
+        let vector = try #require(try ChangeSetVectorFile.load().vectors.first { $0.name == "schema-2" })
+        let body = bytes(hex: vector.hex)
+        let changeSet = try ChangeSetCodec.decodeBody(body)
+        let replica = try ReplicaID(uuidString: "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2")
+        let other = try ReplicaID(uuidString: "0a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9")
+        #expect(changeSet.schemaVersion == 2)
+        let expected = try #require(vector.expect)
+        #expect(changeSet.actions.map(\.payload.kind.rawValue) == expected.map(\.kind))
+        #expect(changeSet.actions.map(\.dot.counter) == expected.map(\.counter))
+        // Schema 2's amounts: hundreds as they are, minor units flagged in the payment code.
+        #expect(changeSet.actions[3].payload == .recordPayment(PaymentRequest(amountMinor: 100_000, currency: .usd, method: .cash)))
+        #expect(changeSet.actions[4].payload == .recordPayment(PaymentRequest(amountMinor: 48_250, currency: .usd, method: .check, reference: "1042")))
+        #expect(changeSet.actions[5].payload == .recordPayment(PaymentRequest(amountMinor: 30_000, currency: .usd, method: .card, reference: "AUTH-77",
+                                                                              pending: true)))
+        #expect(changeSet.actions[6].payload == .editInstallment(InstallmentID(origin: Dot(replica: replica, counter: 3), index: 2), label: "Balance", dueDate: .keep))
+        #expect(changeSet.actions[7].payload == .confirmPayment(PaymentID(Dot(replica: replica, counter: 6))))
+        #expect(changeSet.actions[8].payload == .approveChangeOrder(ChangeOrderID(Dot(replica: other, counter: 9)), reason: "ok"))
+        #expect(try ChangeSetCodec.encodeBody(changeSet) == body, "re-encoding must give the Python encoder's bytes")
+        var old = changeSet
+        old.schemaVersion = 1
+        let oldBody = try ChangeSetCodec.encodeBody(old)
+        #expect(oldBody != body)
+        #expect(try ChangeSetCodec.decodeBody(oldBody) == old)
+    }
+
     @Test("Invalid vectors fail with their specified code", arguments: try ChangeSetVectorFile.load().vectors.filter { $0.error != nil })
     func invalidVectors(vector: ChangeSetVectorFile.Vector) throws {
         do {

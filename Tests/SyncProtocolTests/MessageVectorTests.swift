@@ -66,7 +66,8 @@ struct MessageVectorTests {
 
     @Test("A pull request and an error message")
     func pullRequestAndError() throws {
-        #expect(try decode("pull-request") == .pullRequest(PullRequest(replica: replica, afterSequence: 4096, limit: 500)))
+        #expect(try decode("pull-request") == .pullRequest(PullRequest(replica: replica, afterSequence: 4096, limit: 500, schemaVersion: 1)))
+        #expect(try decode("pull-request-schema-2") == .pullRequest(PullRequest(replica: replica, afterSequence: 4096, limit: 500, schemaVersion: 2)))
         #expect(try decode("error") == .error(code: "replica_mismatch", message: "This device may only push its own actions; check the device token."))
     }
 
@@ -98,7 +99,22 @@ struct MessageVectorTests {
         guard case .pullPage(let plain) = try decode("pull-page") else { Issue.record("expected a pull page"); return }
         let outcomes = page.entries.map(\.outcome)
         let cases = PullPage(entries: zip(plain.entries, outcomes).map { LogEntry(sequence: $0.sequence, action: $0.action, outcome: $1) },
-                             checkpoint: plain.checkpoint)
+                             checkpoint: plain.checkpoint, schemaVersion: plain.schemaVersion)
         #expect(try SyncMessage.pullPage(cases).encoded(compression: .zlib) == MessageVectorFile.load()["pull-page-cases"])
+    }
+
+    @Test("A pull page in body schema 2 writes a reference on its job's replica as a step from the job")
+    func pullPageSchema2() throws {
+        guard case .pullPage(let page) = try decode("pull-page-schema-2") else { Issue.record("expected a pull page"); return }
+        guard case .pullPage(let plain) = try decode("pull-page") else { Issue.record("expected a pull page"); return }
+        #expect(plain.schemaVersion == 1)
+        #expect(page.schemaVersion == 2)
+        #expect(page.entries[1].action.job == JobID(Dot(replica: replica, counter: 1)))
+        #expect(page.entries[1].action.payload == .editInstallment(InstallmentID(origin: Dot(replica: replica, counter: 3), index: 2), label: "Balance", dueDate: .keep))
+        // The same page written in schema 1 spells the reference out, and reads back the same.
+        var old = page
+        old.schemaVersion = 1
+        guard case .pullPage(let back) = try SyncMessage.decode(try SyncMessage.pullPage(old).encoded()) else { Issue.record("expected a pull page"); return }
+        #expect(back == old)
     }
 }

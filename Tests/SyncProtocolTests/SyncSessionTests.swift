@@ -15,7 +15,7 @@ struct CodecServer {
             let result = log.push(changeSet.actions)
             for entry in log.entries.dropFirst(digests.count - 1) { digests.append(LogDigest.next(digests.last!, entry)) }
             return try session.pushCompleted(outcomes: result.outcomes, sendFrom: result.sendFrom, serverSequence: UInt64(log.entries.count)).encoded()
-        case .readPage(let after, let limit):
+        case .readPage(let after, let limit, let schema):
             let entries = Array(log.entries(after: after, limit: limit))
             let last = entries.last?.sequence ?? after
             let touched = Set(entries.compactMap(\.action.touchedJob))
@@ -24,7 +24,8 @@ struct CodecServer {
             // log's end must not claim them, so only the last page carries job digests.
             let caughtUp = last == UInt64(log.entries.count)
             return try session.pageReady(entries: entries, checkpoint: Checkpoint(sequence: last, logDigest: digests[Int(last)],
-                                                                                  jobs: caughtUp ? jobs : [], caughtUp: caughtUp)).encoded()
+                                                                                  jobs: caughtUp ? jobs : [], caughtUp: caughtUp),
+                                     schemaVersion: schema).encoded()
         case .respond(let message):
             return try message.encoded()
         }
@@ -121,16 +122,24 @@ struct SyncSessionTests {
         #expect(office.confirmed == server.log.ledger)
     }
 
-    @Test("The server session refuses another replica's push and clamps page sizes")
+    @Test("The server session refuses another replica's push and a future schema, clamps page sizes, answers each device in its body schema")
     func serverChecks() {
         let session = ServerSyncSession(authenticatedReplica: Fixtures.officeDevice)
         let foreign = ChangeSet(replica: Fixtures.technicianDevice, lastAppliedSequence: 0, appVersion: "t", clock: HLCTimestamp(wallMillis: 0), actions: [])
         guard case .respond(.error(let code, _)) = session.received(.pushRequest(foreign)) else { Issue.record("expected a refusal"); return }
         #expect(code == "replica_mismatch")
         #expect(session.received(.pullRequest(PullRequest(replica: Fixtures.officeDevice, afterSequence: 9, limit: 1_000_000)))
-                == .readPage(afterSequence: 9, limit: ServerSyncSession.pageEntriesMax))
+                == .readPage(afterSequence: 9, limit: ServerSyncSession.pageEntriesMax, schemaVersion: 2))
         #expect(session.received(.pullRequest(PullRequest(replica: Fixtures.officeDevice, afterSequence: 9, limit: 0)))
-                == .readPage(afterSequence: 9, limit: 1))
+                == .readPage(afterSequence: 9, limit: 1, schemaVersion: 2))
+        // An older app reads schema 1; a newer one gets the newest this server writes.
+        #expect(session.received(.pullRequest(PullRequest(replica: Fixtures.officeDevice, afterSequence: 9, limit: 10, schemaVersion: 1)))
+                == .readPage(afterSequence: 9, limit: 10, schemaVersion: 1))
+        #expect(session.received(.pullRequest(PullRequest(replica: Fixtures.officeDevice, afterSequence: 9, limit: 10, schemaVersion: 3)))
+                == .readPage(afterSequence: 9, limit: 10, schemaVersion: 2))
+        let future = ChangeSet(replica: Fixtures.officeDevice, lastAppliedSequence: 0, schemaVersion: 3, appVersion: "t", clock: HLCTimestamp(wallMillis: 0), actions: [])
+        guard case .respond(.error(let futureCode, _)) = session.received(.pushRequest(future)) else { Issue.record("expected a refusal"); return }
+        #expect(futureCode == "unsupported_version")
     }
 
     @Test("The client session stops on a page that skips entries, without applying it")
