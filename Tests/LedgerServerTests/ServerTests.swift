@@ -104,6 +104,41 @@ struct ServerTests {
         }
     }
 
+    @Test("A device on an older app pushes and pulls in body schema 1; its pages, cached apart, hold the same entries as schema 2's")
+    func olderSchema() async throws {
+        try await Backend.sqlite.withSite { site in
+            let world = try ServerWorld(site: site)
+            try await world.app().test(.live) { client in
+                var (office, tech) = try world.devices()
+                let day = Fixtures.date("2026-06-01")
+                let (job, officeSync, techSync) = try await world.jobOnThirds("J-1042", customer: "Dana Whitfield", day: day, client: client, office: &office, tech: &tech)
+                // A row of the office's plan, made on the job's own replica: schema 2 names it as a step from the job.
+                let row = try #require(try tech.confirmed.job(job).plan?.rows.last?.id)
+                #expect(row.origin.replica == job.dot.replica)
+                tech.perform(.editInstallment(row, label: "Balance", dueDate: .keep), job: job, day: day, physicalMillis: 2_000)
+                let old = ChangeSet(replica: tech.replica, lastAppliedSequence: tech.cursor, schemaVersion: 1, appVersion: "old",
+                                    clock: tech.pending.last!.hlc, actions: tech.pending)
+                let (pushed, answer) = try await techSync.send(.pushRequest(old))
+                #expect(pushed == .ok)
+                guard case .pushResponse(let response)? = answer else { Issue.record("push answered \(String(describing: answer))"); return }
+                #expect(response.outcomes == [.applied])
+                func pull(after: UInt64, schema: UInt32) async throws -> PullPage? {
+                    let (status, answer) = try await officeSync.send(.pullRequest(PullRequest(replica: world.office.replica, afterSequence: after, limit: 2, schemaVersion: schema)))
+                    guard status == .ok, case .pullPage(let page)? = answer else { Issue.record("pull answered \(status)"); return nil }
+                    return page
+                }
+                // Pages short of the head are cached; the schema 2 page asked first must not answer the old app.
+                for after: UInt64 in [0, 2] {
+                    let newer = try #require(try await pull(after: after, schema: 2)), older = try #require(try await pull(after: after, schema: 1))
+                    #expect(newer.schemaVersion == 2 && older.schemaVersion == 1)
+                    #expect(newer.entries == older.entries && newer.checkpoint == older.checkpoint)
+                }
+                let head = try #require(try await pull(after: 3, schema: 1))
+                #expect(head.entries.map(\.action.payload) == [.editInstallment(row, label: "Balance", dueDate: .keep)] && head.checkpoint.caughtUp)
+            }
+        }
+    }
+
     @Test("Two devices push and pull through the server and converge on its state", arguments: Backend.all)
     func twoDevices(_ backend: Backend) async throws {
         try await backend.withSite { site in
