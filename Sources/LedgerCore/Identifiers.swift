@@ -14,29 +14,40 @@ public struct ReplicaID: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Reads the canonical hyphenated form, "6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2".
     public init(uuidString: String) throws(LedgerError) {
-        // Byte by byte: ids are parsed for every stored and received action, so this is hot.
-        var halves: (UInt64, UInt64) = (0, 0)
-        var digits = 0, index = 0, valid = uuidString.utf8.count == 36
-        for byte in uuidString.utf8 where valid {
-            defer { index += 1 }
+        var text = uuidString
+        let parsed = text.withUTF8 { $0.count == 36 ? ReplicaID.parseUUID($0, from: 0) : nil }
+        guard let parsed else {
+            throw LedgerError(.idMalformed, "A replica id is a UUID such as 6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2.")
+        }
+        self = parsed
+    }
+
+    /// The UUID whose 36 characters start at `start` in `bytes` (hex digits in either case,
+    /// dashes after the 8th, 12th, 16th and 20th); nil unless all 36 are there and well-formed.
+    ///
+    /// Read in place: ids are parsed for every stored and received action, and a 36-byte
+    /// `String` made first would be an allocation each time.
+    static func parseUUID(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> ReplicaID? {
+        guard start >= 0, bytes.count - start >= 36 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0, digits = 0
+        for index in 0..<36 {
+            let byte = bytes[start + index]
             if index == 8 || index == 13 || index == 18 || index == 23 {
-                valid = byte == UInt8(ascii: "-")
+                guard byte == UInt8(ascii: "-") else { return nil }
                 continue
             }
             let nibble: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = byte - UInt8(ascii: "A") + 10
-            default: valid = false; continue
+            if byte &- UInt8(ascii: "0") < 10 {
+                nibble = byte &- UInt8(ascii: "0")
+            } else if (byte | 0x20) &- UInt8(ascii: "a") < 6 {
+                nibble = (byte | 0x20) &- UInt8(ascii: "a") + 10
+            } else {
+                return nil
             }
-            if digits < 16 { halves.0 = halves.0 << 4 | UInt64(nibble) } else { halves.1 = halves.1 << 4 | UInt64(nibble) }
+            if digits < 16 { high = high << 4 | UInt64(nibble) } else { low = low << 4 | UInt64(nibble) }
             digits += 1
         }
-        guard valid, digits == 32 else {
-            throw LedgerError(.idMalformed, "A replica id is a UUID such as 6f1c2b3a-0d4e-4f5a-9b6c-7d8e9fa0b1c2.")
-        }
-        self.init(high: halves.0, low: halves.1)
+        return ReplicaID(high: high, low: low)
     }
 
     /// Reads the 16 bytes of the UUID, most significant first; nil unless exactly 16.

@@ -575,7 +575,7 @@ struct EntryScanner {
     mutating func dot() throws -> Dot {
         try keyed(2)
         try key("replica")
-        let replica = try ReplicaID(uuidString: try string())
+        let replica = try self.replica()
         try key("counter")
         return Dot(replica: replica, counter: try uint())
     }
@@ -645,6 +645,15 @@ struct EntryScanner {
         guard bytes.count - offset >= length else { throw Unexpected() }
         defer { offset += length }
         return String(decoding: bytes[offset..<(offset + length)], as: UTF8.self)
+    }
+
+    /// A replica id's string, parsed where it lies.
+    mutating func replica() throws -> ReplicaID {
+        guard try byte() == 4, try varint() == 36, bytes.count - offset >= 36 else { throw Unexpected() }
+        let parsed = bytes.withUnsafeBufferPointer { ReplicaID.parseUUID($0, from: offset) }
+        guard let parsed else { throw Unexpected() }
+        offset += 36
+        return parsed
     }
 
     mutating func string() throws -> String {
