@@ -227,7 +227,10 @@ struct Tables {
         guard ref.replica == 0, ref.counter == 0 else {
             throw ProtocolError(.invalidValue, "A reference relative to the job gives no replica or counter of its own.")
         }
-        let (counter, overflow) = Int64(job.dot.counter).addingReportingOverflow(ref.jobStep)
+        guard let base = Int64(exactly: job.dot.counter) else {
+            throw ProtocolError(.invalidValue, "A job id's counter is outside 1…2^63−1.")
+        }
+        let (counter, overflow) = base.addingReportingOverflow(ref.jobStep)
         guard !overflow, counter > 0 else {
             throw ProtocolError(.invalidValue, "A reference relative to the job comes to a counter outside 1…2^63−1.")
         }
