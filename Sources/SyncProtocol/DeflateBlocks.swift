@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// Where an encoder ends deflate blocks inside a large body (Protocol/README.md §3).
 ///
 /// Deflate gives each block one Huffman table. A long body is a run of columns with very
@@ -97,15 +99,6 @@ struct FieldWalker {
     }
 
     private mutating func varint() -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while at < end, shift < 64 {
-            let byte = bytes[at]
-            at += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-        return nil
+        readVarint(bytes[..<end], at: &at)
     }
 }

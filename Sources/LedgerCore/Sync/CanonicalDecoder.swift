@@ -684,8 +684,9 @@ struct EntryScanner {
 
 /// An unsigned LEB128 number (seven bits a byte, lowest first) at `offset`, which moves past it;
 /// nil when the bytes end inside it or it runs past 64 bits. Every reader of the core's binary
-/// forms (canonical bytes, log entries, job records) reads numbers through this.
-func readVarint<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: inout Int) -> UInt64? where Bytes.Index == Int {
+/// forms (canonical bytes, log entries, job records) reads numbers through this, and so does the
+/// wire's walk over Protocol Buffers fields (the same encoding).
+public func readVarint<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, at offset: inout Int) -> UInt64? where Bytes.Index == Int {
     var result: UInt64 = 0
     var shift: UInt64 = 0
     while shift < 64 {
