@@ -369,6 +369,20 @@ struct CLITests {
         server.stop()
     }
 
+    @Test("The README's run command: `fieldledger demo` plays its story against an embedded server and prints the merged ledger, the draws and the review case with both versions")
+    func demo() throws {
+        let result = try Binaries.run("fieldledger", ["demo"])
+        #expect(result.status == 0, "fieldledger demo: \(result.err)")
+        let out = result.out
+        for expected in ["An embedded server at http://127.0.0.1:", "Luis is in the customer's basement: no signal.",
+                         "The merged ledger, the same on both devices and the server (checked):",
+                         "collected $2,900.00, balance $1,900.00", "Outstanding draws:", "Final Payment",
+                         "(plan-edit-after-unseen-payment) on J-1042: waiting for a person.",
+                         "In force: Deposit $2,400.00, Final Payment $2,400.00", "Proposed: 60/40"] {
+            #expect(out.contains(expected), "the demo's output lacks: \(expected)")
+        }
+    }
+
     @Test("Errors say what to do and exit with the documented codes")
     func errors() throws {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-cli-\(UUID().uuidString)").path
