@@ -190,6 +190,13 @@ if let at = CommandLine.arguments.firstIndex(of: "--composition"), let count = I
     try composition(actions: count)
     exit(0)
 }
+/// `--growth ACTIONS`: the core's share of server-bench's fixed push. Folds issue C's workload
+/// (server-bench's: seed 7, 10,000 jobs, 50 devices) and, at five points of the log, times
+/// 1,000 one-dollar payments on consecutive jobs applied as the server applies them (median of 5).
+if let at = CommandLine.arguments.firstIndex(of: "--growth"), let count = Int(CommandLine.arguments[at + 1]) {
+    try growth(actions: count)
+    exit(0)
+}
 print("ledger-bench: \(runs) run(s) each, medians; release build expected")
 if only != "b" {
 let small = try benchmarkFold(jobs: 10_000, actions: quick ? 10_000 : 10_000)
@@ -268,4 +275,43 @@ func composition(actions count: Int) throws {
     print("  canonical bytes of every job \(bytes) (\(bytes / max(1, workload.ledger.jobCount)) per job, largest \(largest))")
     print("  strides: Payment \(MemoryLayout<Payment>.stride), ReviewCase \(MemoryLayout<ReviewCase>.stride), Dot \(MemoryLayout<Dot>.stride), Refund \(MemoryLayout<Refund>.stride), ChangeOrder \(MemoryLayout<ChangeOrder>.stride), Plan \(MemoryLayout<Plan>.stride), Job \(MemoryLayout<Job>.stride), JobSyncState \(MemoryLayout<JobSyncState>.stride), Invoice \(MemoryLayout<Invoice>.stride), ActionSummary \(MemoryLayout<ActionSummary>.stride)")
     print("  inline sizes: ActionPayload \(MemoryLayout<ActionPayload>.size), ActionPayload? \(MemoryLayout<ActionPayload?>.size), Plan? \(MemoryLayout<Plan?>.size), ActionSummary? \(MemoryLayout<ActionSummary?>.size), LedgerError? \(MemoryLayout<LedgerError?>.size), ReviewCase.Decision? \(MemoryLayout<ReviewCase.Decision?>.size), CompanySettings \(MemoryLayout<CompanySettings>.size), PlanDraft \(MemoryLayout<PlanDraft>.size), Action \(MemoryLayout<Action>.size)")
+}
+
+func growth(actions count: Int) throws {
+    let workload = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: 50, actions: count, gapMillisMax: 30_000, pullEvery: 100,
+                                           vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
+                                                             installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
+    var ledger = workload.ledger
+    ledger = try Ledger(settings: ledger.settings, companyReviewCases: [], jobs: [])
+    var sequence: UInt64 = 0
+    for entry in workload.setup { sequence = entry.sequence; _ = ledger.apply(entry.action, sequence: entry.sequence) }
+    let jobs = ledger.jobs.map(\.id)
+    let payer = Actor(user: try UserID("tech-probe"), role: .technician)
+    let probeReplica = ReplicaID(high: 0xB0B, low: 1)
+    var counter: UInt64 = 0, wall = (workload.entries.last?.action.hlc.wallMillis ?? 0) + 1
+    func probe() -> Double {
+        var times: [Double] = []
+        for _ in 0..<5 {
+            let actions = (0..<1_000).map { _ -> Action in
+                counter += 1
+                wall += 10
+                return Action(dot: Dot(replica: probeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: wall), actor: payer,
+                              job: jobs[Int(counter) % jobs.count], seenSequence: sequence, businessDay: day,
+                              payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
+            }
+            let start = clock.now
+            for action in actions { sequence += 1; _ = ledger.applyCountingOpenCases(action, sequence: sequence) }
+            times.append(seconds(clock.now - start))
+        }
+        return median(times)
+    }
+    var first = 0.0
+    let marks = Set((0...4).map { count * $0 / 4 })
+    for (index, entry) in ([nil] + workload.entries.map { Optional($0) }).enumerated() {
+        if let entry { sequence += 1; _ = ledger.apply(entry.action, sequence: sequence) }
+        guard marks.contains(index) else { continue }
+        let time = probe()
+        if index == 0 { first = time }
+        print("after \(index) device actions (log \(sequence)): 1,000 payments applied in \(twoDecimals(time * 1000)) ms (÷ first \(twoDecimals(time / first)))")
+    }
 }

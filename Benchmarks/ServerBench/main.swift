@@ -5,6 +5,7 @@
 //     swift build -c release --product fieldledger-server
 //     swift run -c release server-bench [ACTIONS]        # default 1,000,000
 //     swift run -c release server-bench [ACTIONS] --postgres [--processes N]
+//     swift run -c release server-bench [ACTIONS] --settle SECONDS   # quiet server before the probes
 //
 // With --postgres the server runs on a PostgreSQL the benchmark starts in a temporary directory
 // (as the tests do; durable settings), and with --processes N as N server processes sharing it,
@@ -38,6 +39,9 @@ let crowd = option("--devices").flatMap(Int.init)
 /// `--pause-ms M`: how long each of those devices waits between one sync and the next (a phone
 /// syncing continuously still waits for its next change); 0 makes every device hammer the server.
 let pauseMillis = option("--pause-ms").flatMap(Int.init) ?? 1_000
+/// `--settle S`: how long to wait after each quarter of the load before the fixed push and pull,
+/// so that they meet a server whose background work (snapshot, checkpoints) is done.
+let settleSeconds = option("--settle").flatMap(Double.init) ?? 0
 let onPostgres = arguments.contains("--postgres")
 let processCount = option("--processes").flatMap(Int.init) ?? 1
 guard processCount == 1 || onPostgres else {
@@ -452,6 +456,7 @@ for quarter in 0..<quarters {
     let memory = server.memory()
     print(String(format: "quarter %d: %d actions (%d rejected) in %.2f s: %.0f actions/s; server CPU %.1f µs/action; server memory %.0f MiB (peak %.0f)",
                  quarter + 1, pushed, rejected, seconds(elapsed), Double(pushed) / seconds(elapsed), cpu / Double(pushed) * 1e6, memory.now, memory.peak))
+    if settleSeconds > 0 { try await Task.sleep(for: .seconds(settleSeconds)) }
     pullTimes.append(try await pullProbes(port: server.port, head: head))
     let (probeTime, next) = try await probes(port: server.port, head: head)
     probeTimes.append((head, probeTime))
