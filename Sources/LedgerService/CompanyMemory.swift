@@ -16,6 +16,10 @@ final class CompanyMemory {
     /// so it costs as much as the job's history; every device catching up to the head asks for
     /// the same ones.
     private var digests: [JobID: JobDigest] = [:]
+    /// Jobs whose stored rows are folded past `projectedThrough` (a snapshot stored in chunks
+    /// that had not finished, decision 0038): replaying the log skips their entries up to
+    /// there. Only while loading.
+    private var storedAhead: [JobID: UInt64] = [:]
 
     private init(ledger: Ledger, head: UInt64, logDigest: [UInt8], openReviewCases: Int, projectedThrough: UInt64) {
         self.ledger = ledger
@@ -31,13 +35,19 @@ final class CompanyMemory {
         let stored = try tx.projections()
         let ledger: Ledger
         do {
-            ledger = try Ledger(settings: stored.state.settings, companyReviewCases: stored.state.reviewCases, jobs: stored.jobs)
+            ledger = try Ledger(settings: stored.state.settings, companyReviewCases: stored.state.reviewCases, jobs: stored.jobs.map(\.job))
         } catch {
             throw ServiceError(.storageFailed, "The stored projections do not make a valid ledger (\(error.message)); rebuild them from the log.")
         }
         let digest = through == 0 ? LogDigest.empty : try tx.entries(after: through - 1, limit: 1).first?.logDigest ?? LogDigest.empty
         let memory = CompanyMemory(ledger: ledger, head: through, logDigest: digest, openReviewCases: stored.openReviewCases, projectedThrough: through)
+        for (job, rowThrough) in stored.jobs where rowThrough > through { memory.storedAhead[job.id] = rowThrough }
         try memory.catchUp(tx)
+        if !memory.storedAhead.isEmpty {
+            // The stored count is as of `through`; the entries skipped were not counted.
+            memory.openReviewCases = memory.ledger.openReviewCases.count
+            memory.storedAhead = [:]
+        }
         return memory
     }
 
@@ -89,18 +99,18 @@ final class CompanyMemory {
     /// stored, a newer cut covers its jobs too, so the newer one can replace it.
     private var inFlight: (through: UInt64, jobs: Set<JobID>)?
 
-    /// A snapshot's content taken from memory: cheap (the jobs are shared values); encoding
-    /// them, the expensive part, can happen anywhere afterwards.
+    /// A snapshot taken at the head: which jobs changed since the last one and the company
+    /// state. Its jobs are stored afterwards in chunks, each as it is when its chunk is taken
+    /// (decision 0038), so the memory shares a job with a snapshot only while its record is made.
     struct Cut: Sendable {
-        let jobs: [Job]
+        /// In id order.
+        let jobs: [JobID]
         let state: CompanyState
         let openReviewCases: Int
         let through: UInt64
 
-        /// The jobs' records: what the storage keeps.
-        func encoded() -> ProjectionSnapshot {
-            ProjectionSnapshot(jobs: jobs.map { ($0.id, StoredJobFormat.record(of: $0)) }, state: state, openReviewCases: openReviewCases, through: through)
-        }
+        /// The snapshot's last write, once every job is stored: the company state at the cut.
+        var closing: ProjectionSnapshot { ProjectionSnapshot(jobs: [], state: state, openReviewCases: openReviewCases, through: through) }
     }
 
     /// Whether a snapshot is being encoded or written.
@@ -111,8 +121,13 @@ final class CompanyMemory {
         let ids = dirtyJobs.union(inFlight?.jobs ?? [])
         dirtyJobs = []
         inFlight = (head, ids)
-        return Cut(jobs: ids.sorted().compactMap { try? ledger.job($0) },
-                   state: CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases), openReviewCases: openReviewCases, through: head)
+        return Cut(jobs: ids.sorted(), state: CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases),
+                   openReviewCases: openReviewCases, through: head)
+    }
+
+    /// Jobs as they are now and the sequence they are folded through: a chunk of a cut.
+    func current(_ ids: ArraySlice<JobID>) -> (jobs: [Job], through: UInt64) {
+        (ids.compactMap { try? ledger.job($0) }, head)
     }
 
     /// The cut's snapshot is stored.
@@ -131,7 +146,8 @@ final class CompanyMemory {
     /// Cuts, encodes and stores a snapshot at the head inside `tx` (shutdown, small companies).
     func saveSnapshot(_ tx: any LedgerTransaction) throws {
         let cut = cut()
-        try tx.saveProjections(cut.encoded())
+        let jobs = current(cut.jobs[...]).jobs.map { ($0.id, StoredJobFormat.record(of: $0)) }
+        try tx.saveProjections(ProjectionSnapshot(jobs: jobs, state: cut.state, openReviewCases: cut.openReviewCases, through: cut.through))
         stored(cut)
     }
 
@@ -149,9 +165,13 @@ final class CompanyMemory {
 
     private func fold(_ stored: StoredEntry) throws {
         let entry = stored.entry
-        let recomputed = applyCountingCases(entry.action, sequence: entry.sequence)
-        guard recomputed == entry.outcome else {
-            throw ServiceError(.storageFailed, "Replaying log entry \(entry.sequence) gave \(recomputed), not the logged \(entry.outcome); the log or the projections are damaged.")
+        if let job = entry.action.touchedJob, let rowThrough = storedAhead[job], entry.sequence <= rowThrough {
+            // The job's stored row already holds this entry.
+        } else {
+            let recomputed = applyCountingCases(entry.action, sequence: entry.sequence)
+            guard recomputed == entry.outcome else {
+                throw ServiceError(.storageFailed, "Replaying log entry \(entry.sequence) gave \(recomputed), not the logged \(entry.outcome); the log or the projections are damaged.")
+            }
         }
         head = entry.sequence
         logDigest = stored.logDigest

@@ -20,12 +20,16 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// Encodes snapshots beside the writer, one at a time, at a lower priority.
     private let snapshots = BackgroundWorker(name: "fieldledger-snapshots")
     private let snapshotLagEntries: UInt64
+    private let snapshotChunkJobs: Int
 
     /// Makes a service over `storage` and starts its writer. A snapshot of the projections is
-    /// stored each time they fall `snapshotLagEntries` behind the log.
-    public init(storage: Storage, snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) {
+    /// stored each time they fall `snapshotLagEntries` behind the log, `snapshotChunkJobs` jobs
+    /// per write.
+    public init(storage: Storage, snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries,
+                snapshotChunkJobs: Int = ServiceLimits.snapshotChunkJobs) {
         self.storage = storage
         self.snapshotLagEntries = max(1, snapshotLagEntries)
+        self.snapshotChunkJobs = max(1, snapshotChunkJobs)
         writer = WriteQueue(name: "fieldledger-writer") { [unowned self] group in self.process(group) }
     }
 
@@ -330,18 +334,37 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         for (company, cut) in cuts { storeInBackground(cut, company: company) }
     }
 
-    /// Encodes a snapshot off the writer, then has the writer store it, unless a newer one was
-    /// stored meanwhile (it covers this one's jobs, see `CompanyMemory.cut`).
+    /// Stores a cut's jobs in chunks off the writer, then its company state (decision 0038).
+    /// Each chunk is taken from the memory as it is then and encoded here; the writer stores it
+    /// beside the pushes, keeping any row a later chunk or snapshot stored. The company state
+    /// goes last, unless a newer snapshot was stored meanwhile (it covers this one's jobs, see
+    /// `CompanyMemory.cut`).
     private func storeInBackground(_ cut: CompanyMemory.Cut, company: CompanyID) {
         snapshots.async { [self] in
-            let snapshot = cut.encoded()
-            writer.submit(WriteRequest(company: company, weight: 0, run: { memory, tx in
-                if try tx.projectedThrough() <= snapshot.through { try tx.saveProjections(snapshot) }
-                memory.stored(cut)
-            }, finish: { [self] error in
-                guard error != nil else { return }
-                lock.withLock { memories[company]?.notStored(cut) }
-            }))
+            let failed = { [self] () -> Void in lock.withLock { _ = memories[company]?.notStored(cut) } }
+            var start = 0
+            while start < cut.jobs.count {
+                let ids = cut.jobs[start..<min(start + snapshotChunkJobs, cut.jobs.count)]
+                start = ids.endIndex
+                // Any memory of the company will do, one reloaded after a failed write too: it is
+                // at a committed head past the cut, which is all a chunk needs. None: the next
+                // load marks what changed since the stored snapshot.
+                guard let (jobs, through) = lock.withLock({ memories[company]?.current(ids) }) else { return }
+                let records = jobs.map { ($0.id, StoredJobFormat.record(of: $0)) }
+                do {
+                    try perform(company, weight: 0) { _, tx in try tx.saveJobs(records, through: through) }
+                } catch {
+                    return failed()
+                }
+            }
+            do {
+                try perform(company, weight: 0) { memory, tx in
+                    if try tx.projectedThrough() <= cut.through { try tx.saveProjections(cut.closing) }
+                    memory.stored(cut)
+                }
+            } catch {
+                failed()
+            }
         }
     }
 

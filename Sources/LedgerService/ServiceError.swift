@@ -34,6 +34,9 @@ public enum ServiceLimits {
     /// stored: bounds the replay on start against the snapshot's cost, which grows with the
     /// jobs' history (Benchmarks/README.md has both measured).
     public static let snapshotLagEntries: UInt64 = 1_000_000
+    /// Jobs a snapshot stores per write (decision 0038): each chunk is encoded off the writer
+    /// and stored in a group beside the pushes (about 2 MB at a million entries over 10,000 jobs).
+    public static let snapshotChunkJobs = 100
     /// The nice value of the thread that encodes snapshots (0 is the writer's, 19 the lowest):
     /// it gets about a tenth of a core the pushes also want, all of one that is idle.
     public static let backgroundNice: Int32 = 10

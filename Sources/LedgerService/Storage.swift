@@ -48,7 +48,7 @@ public struct StoredEntry: Hashable, Sendable {
 }
 
 /// Changed jobs (as their records, `StoredJobFormat.record`) and the company state, as of a
-/// log sequence.
+/// log sequence. A snapshot stored in chunks ends with one that has no jobs.
 public struct ProjectionSnapshot: Sendable {
     public let jobs: [(id: JobID, record: [UInt8])]
     public let state: CompanyState
@@ -117,9 +117,15 @@ public protocol LedgerTransaction {
     func flag(_ replica: ReplicaID) throws
     /// The log sequence the stored projections were folded up to.
     func projectedThrough() throws -> UInt64
-    /// The stored projections: company state, every job and the open-case count.
-    func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int)
-    /// Stores changed jobs and the company state as the fold up to the snapshot's sequence.
+    /// The stored projections: company state, every job with the log sequence its row is
+    /// folded through (0 for rows from before that was kept), and the open-case count.
+    func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int)
+    /// Stores jobs' records as folded through `through`; a row folded through a later sequence
+    /// is kept (decision 0038: a snapshot's jobs are stored in chunks, each at the head then).
+    func saveJobs(_ jobs: [(id: JobID, record: [UInt8])], through: UInt64) throws
+    /// Stores the snapshot's jobs (`saveJobs` at its sequence), then the company state and the
+    /// open-case count, and makes its sequence `projectedThrough()`: every job changed up to it
+    /// must be stored through it or later by then.
     func saveProjections(_ snapshot: ProjectionSnapshot) throws
     /// Drops every stored job (before a rebuild from the log).
     func deleteAllJobs() throws

@@ -79,6 +79,12 @@ enum PostgresMigrations {
         ("v2: job rows say how they hold the job", [
             "ALTER TABLE job ADD COLUMN format bigint NOT NULL DEFAULT 0",
         ]),
+        // Rows from before v3 were stored by whole snapshots, at or before the company's
+        // projected_through: 0 says just that. Snapshots now store their jobs in chunks, each at
+        // the head then (decision 0038).
+        ("v3: job rows say the log sequence they are folded through", [
+            "ALTER TABLE job ADD COLUMN folded_through bigint NOT NULL DEFAULT 0 CHECK (folded_through >= 0)",
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, in one transaction.

@@ -99,25 +99,30 @@ struct PostgresTransaction: LedgerTransaction {
         return UInt64(try row.decode(Int64.self))
     }
 
-    func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int) {
+    func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int) {
         guard let row = try session.rows("SELECT state, open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
         let (state, open) = try row.decode((ByteBuffer, Int64).self)
-        let jobs = try session.rows("SELECT format, state FROM job WHERE company = \(company) ORDER BY id").map {
-            let (format, state) = try $0.decode((Int64, ByteBuffer).self)
-            return try StoredJobFormat.job(PostgresForm.array(state), format: format)
+        let jobs = try session.rows("SELECT format, state, folded_through FROM job WHERE company = \(company) ORDER BY id").map {
+            let (format, state, through) = try $0.decode((Int64, ByteBuffer, Int64).self)
+            return (try StoredJobFormat.job(PostgresForm.array(state), format: format), UInt64(through))
         }
         return (try PostgresForm.decode(CompanyState.self, state), jobs, Int(open))
     }
 
+    func saveJobs(_ jobs: [(id: JobID, record: [UInt8])], through: UInt64) throws {
+        guard !jobs.isEmpty else { return }
+        let ids = jobs.map { PostgresForm.job($0.id) }, states = jobs.map { PostgresForm.bytes($0.record) }
+        try session.execute("""
+            INSERT INTO job (company, id, format, state, folded_through)
+            SELECT \(company), u.id, \(StoredJobFormat.record.rawValue), u.state, \(try PostgresForm.integer(through))
+            FROM unnest(\(ids)::bytea[], \(states)::bytea[]) AS u(id, state)
+            ON CONFLICT (company, id) DO UPDATE SET format = excluded.format, state = excluded.state, folded_through = excluded.folded_through
+            WHERE excluded.folded_through >= job.folded_through
+            """)
+    }
+
     func saveProjections(_ snapshot: ProjectionSnapshot) throws {
-        if !snapshot.jobs.isEmpty {
-            let ids = snapshot.jobs.map { PostgresForm.job($0.id) }, states = snapshot.jobs.map { PostgresForm.bytes($0.record) }
-            try session.execute("""
-                INSERT INTO job (company, id, format, state) SELECT \(company), u.id, \(StoredJobFormat.record.rawValue), u.state
-                FROM unnest(\(ids)::bytea[], \(states)::bytea[]) AS u(id, state)
-                ON CONFLICT (company, id) DO UPDATE SET format = excluded.format, state = excluded.state
-                """)
-        }
+        try saveJobs(snapshot.jobs, through: snapshot.through)
         try session.execute("""
             UPDATE company SET state = \(PostgresForm.bytes(PostgresForm.encode(snapshot.state))), open_review_cases = \(Int64(snapshot.openReviewCases)),
             projected_through = \(try PostgresForm.integer(snapshot.through)) WHERE key = \(company)

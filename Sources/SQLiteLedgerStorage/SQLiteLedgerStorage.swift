@@ -152,6 +152,12 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             // (StoredJobFormat.job), not a constraint failure.
             try db.execute(sql: "ALTER TABLE job ADD COLUMN format INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v9: job rows say the log sequence they are folded through") { db in
+            // Rows from before v9 were stored by whole snapshots, at or before the company's
+            // projected_through: 0 says just that (nothing of the log is skipped for them on
+            // replay). Snapshots now store their jobs in chunks, each at the head (decision 0038).
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN folded_through INTEGER NOT NULL DEFAULT 0 CHECK (folded_through >= 0)")
+        }
         return migrator
     }
 
@@ -394,23 +400,28 @@ struct SQLiteTransaction: LedgerTransaction {
         UInt64(try Int64.fetchOne(db, sql: "SELECT projected_through FROM company WHERE key = ?", arguments: [company]) ?? 0)
     }
 
-    func projections() throws -> (state: CompanyState, jobs: [Job], openReviewCases: Int) {
+    func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int) {
         guard let row = try Row.fetchOne(db, sql: "SELECT state, open_review_cases FROM company WHERE key = ?", arguments: [company]) else {
             throw ServiceError(.storageFailed, "The company's row vanished inside a transaction.")
         }
-        let jobs = try Row.fetchAll(db, sql: "SELECT format, state FROM job WHERE company = ? ORDER BY id", arguments: [company]).map { row in
-            try StoredJobFormat.job(Array(row["state"] as Data), format: row["format"])
+        let jobs = try Row.fetchAll(db, sql: "SELECT format, state, folded_through FROM job WHERE company = ? ORDER BY id", arguments: [company]).map { row in
+            (try StoredJobFormat.job(Array(row["state"] as Data), format: row["format"]), UInt64(row["folded_through"] as Int64))
         }
         return (try Codec.decode(CompanyState.self, row["state"]), jobs, row["open_review_cases"])
     }
 
-    func saveProjections(_ snapshot: ProjectionSnapshot) throws {
+    func saveJobs(_ jobs: [(id: JobID, record: [UInt8])], through: UInt64) throws {
         let upsert = try db.cachedStatement(sql: """
-            INSERT INTO job (company, id, format, state) VALUES (?, ?, ?, ?)
-            ON CONFLICT (company, id) DO UPDATE SET format = excluded.format, state = excluded.state
+            INSERT INTO job (company, id, format, state, folded_through) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (company, id) DO UPDATE SET format = excluded.format, state = excluded.state, folded_through = excluded.folded_through
+            WHERE excluded.folded_through >= job.folded_through
             """)
-        let format = StoredJobFormat.record.rawValue
-        for job in snapshot.jobs { try upsert.execute(arguments: [company, Keys.job(job.id), format, Data(job.record)]) }
+        let format = StoredJobFormat.record.rawValue, sequence = try Keys.integer(through)
+        for job in jobs { try upsert.execute(arguments: [company, Keys.job(job.id), format, Data(job.record), sequence]) }
+    }
+
+    func saveProjections(_ snapshot: ProjectionSnapshot) throws {
+        try saveJobs(snapshot.jobs, through: snapshot.through)
         try db.execute(sql: "UPDATE company SET state = ?, open_review_cases = ?, projected_through = ? WHERE key = ?",
                        arguments: [Codec.encode(snapshot.state), snapshot.openReviewCases, try Keys.integer(snapshot.through), company])
     }

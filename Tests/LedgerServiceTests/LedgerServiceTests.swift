@@ -16,9 +16,10 @@ struct ServiceFixture {
     /// The SQLite file (for the tests of SQLite itself).
     var path: String { site.sqlitePath! }
 
-    init(site: StorageSite, settings: CompanySettings = CompanySettings(), snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws {
+    init(site: StorageSite, settings: CompanySettings = CompanySettings(), snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries,
+         snapshotChunkJobs: Int = ServiceLimits.snapshotChunkJobs) throws {
         self.site = site
-        service = LedgerService(storage: try site.open(), snapshotLagEntries: snapshotLagEntries)
+        service = LedgerService(storage: try site.open(), snapshotLagEntries: snapshotLagEntries, snapshotChunkJobs: snapshotChunkJobs)
         try service.storage.createCompany(company, state: CompanyState(settings: settings))
     }
 
@@ -34,8 +35,8 @@ struct ServiceFixture {
     }
 
     /// Another service on this storage: a restarted server, or a second process.
-    func reopen(snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws -> LedgerService<AnyServerStorage> {
-        LedgerService(storage: try site.open(), snapshotLagEntries: snapshotLagEntries)
+    func reopen(snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries, snapshotChunkJobs: Int = ServiceLimits.snapshotChunkJobs) throws -> LedgerService<AnyServerStorage> {
+        LedgerService(storage: try site.open(), snapshotLagEntries: snapshotLagEntries, snapshotChunkJobs: snapshotChunkJobs)
     }
 
     /// Pushes consecutive runs of one replica's actions as change sets, as devices would; the
@@ -218,7 +219,8 @@ struct LedgerServiceTests {
     @Test("Snapshots of the projections: a restart replays the log after the last stored one; one can be stored at the head; a closed service refuses writes", arguments: Backend.all)
     func snapshots(_ backend: Backend) throws {
         try backend.withSite { site in
-            let fixture = try ServiceFixture(site: site, snapshotLagEntries: 97)
+            // Chunks of 3 of the 40 jobs: each snapshot is stored in many writes between pushes.
+            let fixture = try ServiceFixture(site: site, snapshotLagEntries: 97, snapshotChunkJobs: 3)
             let traffic = try Self.workload(seed: 16)
             let log = traffic.setup + traffic.entries
             #expect(try fixture.pushInLogOrder(log.map(\.action)) == log.map(\.outcome))
@@ -240,11 +242,42 @@ struct LedgerServiceTests {
         }
     }
 
+    @Test("A snapshot stopped between its chunks (job rows folded past the stored sequence): the restart skips what those rows hold", arguments: Backend.all)
+    func snapshotStoppedBetweenChunks(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 19)
+            let log = traffic.setup + traffic.entries
+            let (first, second) = (log.count / 3, log.count * 2 / 3)
+            #expect(try fixture.pushInLogOrder(log[..<first].map(\.action)) == log[..<first].map(\.outcome))
+            try fixture.service.storeSnapshots()
+            #expect(try fixture.pushInLogOrder(log[first..<second].map(\.action)) == log[first..<second].map(\.outcome))
+            // What the chunks written before a kill -9 leave: every other job stored as it is at
+            // the head, the company's sequence and state still the earlier snapshot's.
+            let now = try fixture.service.projectedLedger(company: fixture.company)
+            let ahead = now.jobs.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+            try fixture.service.storage.write(fixture.company) { tx in
+                try tx.saveJobs(ahead.map { ($0.id, StoredJobFormat.record(of: $0)) }, through: UInt64(second))
+                #expect(try tx.projectedThrough() == UInt64(first))
+            }
+            let restarted = try fixture.reopen()
+            #expect(try restarted.projectedLedger(company: fixture.company) == now)
+            #expect(try restarted.openReviewCaseCount() == now.openReviewCases.count)
+            #expect(try fixture.pushInLogOrder(log[second...].map(\.action), through: [restarted]) == log[second...].map(\.outcome))
+            #expect(try restarted.projectedLedger(company: fixture.company) == traffic.ledger)
+            // A row folded further is never replaced by an older one.
+            let older = try #require(try restarted.storage.read(fixture.company) { try $0.projections() }.jobs.first { $0.job.id == ahead[0].id })
+            try restarted.storage.write(fixture.company) { tx in try tx.saveJobs([(ahead[0].id, StoredJobFormat.record(of: ahead[0]))], through: UInt64(first)) }
+            let kept = try #require(try restarted.storage.read(fixture.company) { try $0.projections() }.jobs.first { $0.job.id == ahead[0].id })
+            #expect(kept.through == older.through && kept.job == older.job)
+        }
+    }
+
     @Test("Two services on one file or database (two server processes) take turns; each replays what the other appended", arguments: Backend.all)
     func twoWriters(_ backend: Backend) throws {
         try backend.withSite { site in
-            let fixture = try ServiceFixture(site: site, snapshotLagEntries: 61)
-            let other = try fixture.reopen(snapshotLagEntries: 61)
+            let fixture = try ServiceFixture(site: site, snapshotLagEntries: 61, snapshotChunkJobs: 4)
+            let other = try fixture.reopen(snapshotLagEntries: 61, snapshotChunkJobs: 7)
             let traffic = try Self.workload(seed: 17)
             let log = traffic.setup + traffic.entries
             #expect(try fixture.pushInLogOrder(log.map(\.action), batch: 37, through: [fixture.service, other]) == log.map(\.outcome))

@@ -42,7 +42,8 @@ struct MigrationTests {
         #expect(page.entries == Array(log.prefix(page.entries.count)))
     }
 
-    /// Turns the job rows back into what every version before v8 wrote: canonical bytes, no format column.
+    /// Turns the job rows back into what every version before v8 wrote: canonical bytes, no format
+    /// column (nor v9's sequence).
     static func jobRowsAsCanonicalBytes(_ db: Database) throws {
         for row in try Row.fetchAll(db, sql: "SELECT company, id, format, state FROM job") {
             #expect(row["format"] as Int64 == StoredJobFormat.record.rawValue)
@@ -51,7 +52,8 @@ struct MigrationTests {
                            arguments: [Data(CanonicalEncoding.bytes(of: job)), row["company"] as Int64, row["id"] as Data])
         }
         try db.execute(sql: "ALTER TABLE job DROP COLUMN format")
-        try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v8:%'")
+        try db.execute(sql: "ALTER TABLE job DROP COLUMN folded_through")
+        try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v8:%' OR identifier LIKE 'v9:%'")
     }
 
     @Test("A database from before v8 (job rows in canonical bytes) opens with the same ledger, and the next snapshot stores records")

@@ -12,24 +12,27 @@ final class SimServer: @unchecked Sendable {
     let path: String
     let company: CompanyID
     let snapshotLagEntries: UInt64
+    let snapshotChunkJobs: Int
     private(set) var service: LedgerService<SQLiteLedgerStorage>
 
-    init(path: String, company: CompanyID, serverReplica: ReplicaID, roles: [(UserID, Role)], snapshotLagEntries: UInt64) throws {
+    init(path: String, company: CompanyID, serverReplica: ReplicaID, roles: [(UserID, Role)], snapshotLagEntries: UInt64, snapshotChunkJobs: Int) throws {
         self.path = path
         self.company = company
         self.snapshotLagEntries = snapshotLagEntries
+        self.snapshotChunkJobs = snapshotChunkJobs
         let storage = try SQLiteLedgerStorage(path: path)
         let admin = Administration(storage: storage)
         try admin.createCompany(company, serverReplica: serverReplica)
         for (user, role) in roles { try admin.setUser(user, role: role, company: company) }
-        service = LedgerService(storage: storage, snapshotLagEntries: snapshotLagEntries)
+        service = LedgerService(storage: storage, snapshotLagEntries: snapshotLagEntries, snapshotChunkJobs: snapshotChunkJobs)
     }
 
     /// Stops the service (its queued writes finish) and starts another on the same file: its
     /// memory is rebuilt from the stored snapshot and the log after it.
     func restart() throws {
         service.close()
-        service = LedgerService(storage: try SQLiteLedgerStorage(path: path), snapshotLagEntries: snapshotLagEntries)
+        service = LedgerService(storage: try SQLiteLedgerStorage(path: path), snapshotLagEntries: snapshotLagEntries,
+                                snapshotChunkJobs: snapshotChunkJobs)
     }
 
     /// The answer to a message as the HTTP handler gives it, or the error it would send.

@@ -59,6 +59,9 @@ public struct SimulationParameters: Hashable, Sendable {
     public var saveEveryEntries: Int
     /// Log entries between the server's stored snapshots.
     public var snapshotLagEntries: UInt64
+    /// Jobs per write of a snapshot (decision 0038): small enough here that snapshots of these
+    /// worlds' few jobs take several writes, between which the server may restart.
+    public var snapshotChunkJobs: Int
     /// Percent of events that are a device acting (the rest: syncs and faults).
     public var actPercent: Int
     /// Percent of the office's acts that are portal payments taken by the server itself.
@@ -98,6 +101,9 @@ public struct SimulationParameters: Hashable, Sendable {
         let minute: Int64 = 60_000, hour: Int64 = 3_600_000, day: Int64 = 86_400_000
         offlineMillisMax = rng.pick([10 * minute, 6 * hour, 3 * day, 21 * day])
         gapMillisMax = rng.pick([minute, 20 * minute, 4 * hour])
+        // From a generator of its own, so that the draws above stay what they were for every seed.
+        var chunks = SeededRandom(seed: seed ^ 0xC4_0A6C)
+        snapshotChunkJobs = chunks.pick([1, 2, 3, 100])
     }
 
     /// The same world with `count` devices: extra ones drawn from the seed as well, so an
@@ -120,7 +126,7 @@ public struct SimulationParameters: Hashable, Sendable {
         let offices = roles.filter { $0 != .technician }.count
         var lines = [
             "devices \(roles.count) (office \(offices), technician \(roles.count - offices)), steps \(steps), jobs up to \(jobsMax)",
-            "pages of \(pageEntries) entries, stored every \(saveEveryEntries), server snapshot every \(snapshotLagEntries); acting \(actPercent)%, portal payments \(portalPercent)% of the office's",
+            "pages of \(pageEntries) entries, stored every \(saveEveryEntries), server snapshot every \(snapshotLagEntries) in chunks of \(snapshotChunkJobs) jobs; acting \(actPercent)%, portal payments \(portalPercent)% of the office's",
         ]
         lines.append("faults (per mille): " + faults.named.map { $0.perMille == 0 ? "\($0.name) off" : "\($0.name) \($0.perMille)" }.joined(separator: ", "))
         lines.append("clocks: skew " + skewMillis.map { "\($0 / 1000)s" }.joined(separator: " ") + "; drift " + driftPPM.map { "\($0)ppm" }.joined(separator: " "))

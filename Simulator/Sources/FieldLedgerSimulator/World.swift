@@ -102,7 +102,8 @@ final class World {
         serverReplica = ReplicaID(high: 0x5E4E_0000_0000_0000, low: parameters.seed)
         let users = try parameters.roles.enumerated().map { (try UserID(Self.user($0.offset, $0.element)), $0.element) }
         server = try SimServer(path: directory + "/server.sqlite", company: company, serverReplica: serverReplica, roles: users,
-                               snapshotLagEntries: parameters.snapshotLagEntries)
+                               snapshotLagEntries: parameters.snapshotLagEntries,
+                               snapshotChunkJobs: parameters.snapshotChunkJobs)
         for (index, (user, role)) in users.enumerated() {
             let credential = DeviceCredential(company: company, actor: Actor(user: user, role: role),
                                               replica: ReplicaID(high: 0xDE00_0000_0000_0000 | UInt64(index), low: parameters.seed))
