@@ -192,7 +192,8 @@ if let at = CommandLine.arguments.firstIndex(of: "--composition"), let count = I
 }
 /// `--growth ACTIONS`: the core's share of server-bench's fixed push. Folds issue C's workload
 /// (server-bench's: seed 7, 10,000 jobs, 50 devices) and, at five points of the log, times
-/// 1,000 one-dollar payments on consecutive jobs applied as the server applies them (median of 5).
+/// 1,000 one-dollar payments on consecutive jobs applied as the server applies them (median of
+/// 5): on the workload's jobs, as server-bench's probe, and on 1,000 jobs of the probe's own.
 if let at = CommandLine.arguments.firstIndex(of: "--growth"), let count = Int(CommandLine.arguments[at + 1]) {
     try growth(actions: count)
     exit(0)
@@ -281,22 +282,38 @@ func growth(actions count: Int) throws {
     let workload = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: 50, actions: count, gapMillisMax: 30_000, pullEvery: 100,
                                            vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
                                                              installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
-    var ledger = workload.ledger
-    ledger = try Ledger(settings: ledger.settings, companyReviewCases: [], jobs: [])
+    var ledger = try Ledger(settings: workload.ledger.settings, companyReviewCases: [], jobs: [])
     var sequence: UInt64 = 0
     for entry in workload.setup { sequence = entry.sequence; _ = ledger.apply(entry.action, sequence: entry.sequence) }
     let jobs = ledger.jobs.map(\.id)
+    // 1,000 jobs of the probe's own, invoiced far above what it pays: its payments there do the
+    // same work at every size of the log (on the workload's jobs, overpaid after the first
+    // quarter, each payment also opens a customer-credit case).
+    let officeReplica = ReplicaID(high: 0x0FF1CE, low: 1)
+    var officeCounter: UInt64 = 0
+    var ownJobs: [JobID] = []
+    for index in 0..<1_000 {
+        for payload in [ActionPayload.createJob(number: "P-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""),
+                        .setInvoice(number: "PI-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day)] {
+            officeCounter += 1
+            sequence += 1
+            let action = Action(dot: Dot(replica: officeReplica, counter: officeCounter), hlc: HLCTimestamp(wallMillis: Int64(officeCounter)), actor: office,
+                                job: ownJobs.count > index ? ownJobs[index] : nil, seenSequence: sequence - 1, businessDay: day, payload: payload)
+            if case .createJob = payload { ownJobs.append(JobID(action.dot)) }
+            precondition(ledger.apply(action, sequence: sequence) == .applied)
+        }
+    }
     let payer = Actor(user: try UserID("tech-probe"), role: .technician)
     let probeReplica = ReplicaID(high: 0xB0B, low: 1)
     var counter: UInt64 = 0, wall = (workload.entries.last?.action.hlc.wallMillis ?? 0) + 1
-    func probe() -> Double {
+    func probe(_ targets: [JobID]) -> Double {
         var times: [Double] = []
         for _ in 0..<5 {
             let actions = (0..<1_000).map { _ -> Action in
                 counter += 1
                 wall += 10
                 return Action(dot: Dot(replica: probeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: wall), actor: payer,
-                              job: jobs[Int(counter) % jobs.count], seenSequence: sequence, businessDay: day,
+                              job: targets[Int(counter) % targets.count], seenSequence: sequence, businessDay: day,
                               payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
             }
             let start = clock.now
@@ -305,13 +322,13 @@ func growth(actions count: Int) throws {
         }
         return median(times)
     }
-    var first = 0.0
+    var first = (0.0, 0.0)
     let marks = Set((0...4).map { count * $0 / 4 })
     for (index, entry) in ([nil] + workload.entries.map { Optional($0) }).enumerated() {
         if let entry { sequence += 1; _ = ledger.apply(entry.action, sequence: sequence) }
         guard marks.contains(index) else { continue }
-        let time = probe()
+        let time = (probe(jobs), probe(ownJobs))
         if index == 0 { first = time }
-        print("after \(index) device actions (log \(sequence)): 1,000 payments applied in \(twoDecimals(time * 1000)) ms (÷ first \(twoDecimals(time / first)))")
+        print("after \(index) device actions (log \(sequence)): 1,000 payments on the workload's jobs \(twoDecimals(time.0 * 1000)) ms (÷ first \(twoDecimals(time.0 / first.0))), on the probe's own \(twoDecimals(time.1 * 1000)) ms (÷ first \(twoDecimals(time.1 / first.1)))")
     }
 }

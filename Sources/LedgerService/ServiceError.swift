@@ -35,8 +35,9 @@ public enum ServiceLimits {
     /// jobs' history (Benchmarks/README.md has both measured).
     public static let snapshotLagEntries: UInt64 = 1_000_000
     /// Jobs a snapshot stores per write (decision 0038): each chunk is encoded off the writer
-    /// and stored in a group beside the pushes (about 2 MB at a million entries over 10,000 jobs).
-    public static let snapshotChunkJobs = 100
+    /// and stored in a group beside the pushes, about 500 KB at a million entries over 10,000
+    /// jobs (100 jobs, 2 MB, added 20–40 ms to a push sharing the group on PostgreSQL).
+    public static let snapshotChunkJobs = 25
     /// The nice value of the thread that encodes snapshots (0 is the writer's, 19 the lowest):
     /// it gets about a tenth of a core the pushes also want, all of one that is idle.
     public static let backgroundNice: Int32 = 10
