@@ -121,6 +121,7 @@ final class CompanyMemory {
         let ids = dirtyJobs.union(inFlight?.jobs ?? [])
         dirtyJobs = []
         inFlight = (head, ids)
+        noteClaim(head)
         return Cut(jobs: ids.sorted(), state: CompanyState(settings: ledger.settings, reviewCases: ledger.companyReviewCases),
                    openReviewCases: openReviewCases, through: head)
     }
@@ -160,8 +161,17 @@ final class CompanyMemory {
         return digest
     }
 
-    /// Entries the stored projections are behind the head.
-    var snapshotLag: UInt64 { head - projectedThrough }
+    /// The newest snapshot taken by any process sharing the storage, as last read (decision
+    /// 0038): one another process took counts as this one's for when the next is due.
+    private var claimedThrough: UInt64 = 0
+
+    /// Entries the head is past the newest snapshot stored or taken.
+    var snapshotLag: UInt64 { head - max(projectedThrough, claimedThrough) }
+
+    /// Notes a snapshot taken at `through` (by this process or another).
+    func noteClaim(_ through: UInt64) {
+        claimedThrough = max(claimedThrough, through)
+    }
 
     private func fold(_ stored: StoredEntry) throws {
         let entry = stored.entry

@@ -21,6 +21,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     private let snapshots = BackgroundWorker(name: "fieldledger-snapshots")
     private let snapshotLagEntries: UInt64
     private let snapshotChunkJobs: Int
+    /// Snapshots this service took, under `lock` (for the tests).
+    private var snapshotsCut = 0
+    var snapshotsTaken: Int { lock.withLock { snapshotsCut } }
 
     /// Makes a service over `storage` and starts its writer. A snapshot of the projections is
     /// stored each time they fall `snapshotLagEntries` behind the log, `snapshotChunkJobs` jobs
@@ -315,9 +318,15 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     try request.run(memory, tx)
                 }
                 for company in touched {
-                    if let memory = memories[company], memory.snapshotLag >= snapshotLagEntries, !memory.snapshotInFlight {
-                        cuts.append((company, memory.cut()))
-                    }
+                    guard let memory = memories[company], let tx = transactions[company], memory.snapshotLag >= snapshotLagEntries,
+                          !memory.snapshotInFlight else { continue }
+                    // Another process on the same PostgreSQL may have taken this snapshot already:
+                    // every process would otherwise store one of every job at about the same time.
+                    memory.noteClaim(max(try tx.snapshotClaimed(), try tx.projectedThrough()))
+                    guard memory.snapshotLag >= snapshotLagEntries else { continue }
+                    try tx.claimSnapshot(through: memory.head)
+                    cuts.append((company, memory.cut()))
+                    snapshotsCut += 1
                 }
             }
         } catch {

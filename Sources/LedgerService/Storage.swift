@@ -117,6 +117,10 @@ public protocol LedgerTransaction {
     func flag(_ replica: ReplicaID) throws
     /// The log sequence the stored projections were folded up to.
     func projectedThrough() throws -> UInt64
+    /// The cut's sequence of the newest snapshot a process took, stored or not yet (0: none).
+    func snapshotClaimed() throws -> UInt64
+    /// Says a snapshot was taken at `through`, so that other processes wait for the next one.
+    func claimSnapshot(through: UInt64) throws
     /// The stored projections: company state, every job with the log sequence its row is
     /// folded through (0 for rows from before that was kept), and the open-case count.
     func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int)

@@ -81,9 +81,10 @@ enum PostgresMigrations {
         ]),
         // Rows from before v3 were stored by whole snapshots, at or before the company's
         // projected_through: 0 says just that. Snapshots now store their jobs in chunks, each at
-        // the head then (decision 0038).
-        ("v3: job rows say the log sequence they are folded through", [
+        // the head then, and the company says which snapshot a process took (decision 0038).
+        ("v3: snapshots in chunks: job rows say the log sequence they are folded through", [
             "ALTER TABLE job ADD COLUMN folded_through bigint NOT NULL DEFAULT 0 CHECK (folded_through >= 0)",
+            "ALTER TABLE company ADD COLUMN snapshot_claimed bigint NOT NULL DEFAULT 0 CHECK (snapshot_claimed >= 0)",
         ]),
     ]
 

@@ -99,6 +99,15 @@ struct PostgresTransaction: LedgerTransaction {
         return UInt64(try row.decode(Int64.self))
     }
 
+    func snapshotClaimed() throws -> UInt64 {
+        guard let row = try session.rows("SELECT snapshot_claimed FROM company WHERE key = \(company)").first else { throw vanished }
+        return UInt64(try row.decode(Int64.self))
+    }
+
+    func claimSnapshot(through: UInt64) throws {
+        try session.execute("UPDATE company SET snapshot_claimed = greatest(snapshot_claimed, \(try PostgresForm.integer(through))) WHERE key = \(company)")
+    }
+
     func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int) {
         guard let row = try session.rows("SELECT state, open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
         let (state, open) = try row.decode((ByteBuffer, Int64).self)

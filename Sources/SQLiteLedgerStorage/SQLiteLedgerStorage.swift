@@ -152,11 +152,15 @@ public final class SQLiteLedgerStorage: LedgerStorage, AdminStorage {
             // (StoredJobFormat.job), not a constraint failure.
             try db.execute(sql: "ALTER TABLE job ADD COLUMN format INTEGER NOT NULL DEFAULT 0")
         }
-        migrator.registerMigration("v9: job rows say the log sequence they are folded through") { db in
+        migrator.registerMigration("v9: snapshots in chunks: job rows say the log sequence they are folded through") { db in
             // Rows from before v9 were stored by whole snapshots, at or before the company's
             // projected_through: 0 says just that (nothing of the log is skipped for them on
-            // replay). Snapshots now store their jobs in chunks, each at the head (decision 0038).
-            try db.execute(sql: "ALTER TABLE job ADD COLUMN folded_through INTEGER NOT NULL DEFAULT 0 CHECK (folded_through >= 0)")
+            // replay). Snapshots now store their jobs in chunks, each at the head, and the
+            // company says which snapshot a process took (decision 0038).
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN folded_through INTEGER NOT NULL DEFAULT 0 CHECK (folded_through >= 0);
+                ALTER TABLE company ADD COLUMN snapshot_claimed INTEGER NOT NULL DEFAULT 0 CHECK (snapshot_claimed >= 0);
+                """)
         }
         return migrator
     }
@@ -398,6 +402,14 @@ struct SQLiteTransaction: LedgerTransaction {
 
     func projectedThrough() throws -> UInt64 {
         UInt64(try Int64.fetchOne(db, sql: "SELECT projected_through FROM company WHERE key = ?", arguments: [company]) ?? 0)
+    }
+
+    func snapshotClaimed() throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT snapshot_claimed FROM company WHERE key = ?", arguments: [company]) ?? 0)
+    }
+
+    func claimSnapshot(through: UInt64) throws {
+        try db.execute(sql: "UPDATE company SET snapshot_claimed = max(snapshot_claimed, ?) WHERE key = ?", arguments: [try Keys.integer(through), company])
     }
 
     func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int) {

@@ -1,6 +1,6 @@
 import Foundation
 import LedgerCore
-import LedgerService
+@testable import LedgerService
 import LedgerTestSupport
 import StorageTestSupport
 import SyncProtocol
@@ -285,6 +285,10 @@ struct LedgerServiceTests {
                 #expect(try service.projectedLedger(company: fixture.company).stateDigest == traffic.ledger.stateDigest)
                 #expect(try service.head(company: fixture.company) == UInt64(log.count))
             }
+            // One process's snapshot counts for the other's (decision 0038): together they take
+            // about as many as one process alone would, not twice as many.
+            let taken = fixture.service.snapshotsTaken + other.snapshotsTaken
+            #expect(taken >= 2 && taken <= log.count / 61 + 1, "\(taken) snapshots for \(log.count) entries every 61")
             try other.storeSnapshots()
             try fixture.service.storeSnapshots()
             let reopened = try fixture.reopen()

@@ -43,7 +43,7 @@ struct MigrationTests {
     }
 
     /// Turns the job rows back into what every version before v8 wrote: canonical bytes, no format
-    /// column (nor v9's sequence).
+    /// column (nor v9's sequences).
     static func jobRowsAsCanonicalBytes(_ db: Database) throws {
         for row in try Row.fetchAll(db, sql: "SELECT company, id, format, state FROM job") {
             #expect(row["format"] as Int64 == StoredJobFormat.record.rawValue)
@@ -53,6 +53,7 @@ struct MigrationTests {
         }
         try db.execute(sql: "ALTER TABLE job DROP COLUMN format")
         try db.execute(sql: "ALTER TABLE job DROP COLUMN folded_through")
+        try db.execute(sql: "ALTER TABLE company DROP COLUMN snapshot_claimed")
         try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v8:%' OR identifier LIKE 'v9:%'")
     }
 
