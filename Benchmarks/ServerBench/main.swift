@@ -12,8 +12,10 @@
 // the devices spread over them round-robin (issue G).
 //
 // It prints actions per second end-to-end for each quarter of the load, the server's peak
-// memory, the time of a fixed 1,000-action push as the log grows (quiet server, median of 5),
-// how long a graceful stop takes, and how long a restarted server takes to answer its first push.
+// memory, the time of a fixed 1,000-action push as the log grows (quiet server, median of 5: on
+// the workload's jobs, and on 1,000 jobs of the probe's own whose payments do the same work at
+// every size), how long a graceful stop takes, and how long a restarted server takes to answer
+// its first push.
 import AsyncHTTPClient
 import Foundation
 import LedgerCore
@@ -82,6 +84,7 @@ let databaseURL = try postgres?.makeDatabase()
 let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", dataDirectory]
 let company = try CompanyID("bench")
 let probeReplica = ReplicaID(high: 0xB0B, low: 1)
+let probeOffice = ReplicaID(high: 0x0FF1CE, low: 1)
 let probeActor = Actor(user: try UserID("tech-probe"), role: .technician)
 func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%08x", index), count: 8) }
 do {
@@ -100,6 +103,30 @@ do {
         _ = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run),
                              company: company)
     }
+    // 1,000 jobs of the probe's own, invoiced far above what its payments add up to: a push of
+    // payments there does the same work at every size of the log. (On the workload's jobs, which
+    // its payments overrun within the first quarter, each payment also opens a customer-credit
+    // case, so that push does more work later whatever the log's size.)
+    let office = traffic.setup[0].action.actor
+    var officeCounter: UInt64 = 0, sequence = UInt64(traffic.setup.count)
+    for batch in 0..<(crowd == nil ? 10 : 0) {
+        var actions: [Action] = []
+        for index in batch * 100..<(batch + 1) * 100 {
+            officeCounter += 1
+            let create = Action(dot: Dot(replica: probeOffice, counter: officeCounter), hlc: HLCTimestamp(wallMillis: Int64(officeCounter)), actor: office, job: nil,
+                                seenSequence: sequence, businessDay: try CalendarDate.parse("2026-11-01"),
+                                payload: .createJob(number: "P-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""))
+            officeCounter += 1
+            let invoice = Action(dot: Dot(replica: probeOffice, counter: officeCounter), hlc: HLCTimestamp(wallMillis: Int64(officeCounter)), actor: office,
+                                 job: JobID(create.dot), seenSequence: sequence, businessDay: try CalendarDate.parse("2026-11-01"),
+                                 payload: .setInvoice(number: "PI-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: try CalendarDate.parse("2026-11-01")))
+            actions += [create, invoice]
+        }
+        let response = try service.push(ChangeSet(replica: probeOffice, lastAppliedSequence: sequence, appVersion: "bench", clock: actions.last!.hlc, actions: actions),
+                                        company: company)
+        precondition(response.outcomes.allSatisfy { $0 == .applied }, "the probe's jobs")
+        sequence = response.serverSequence
+    }
     try service.storeSnapshots()
     service.close()
 }
@@ -107,7 +134,9 @@ let jobs = traffic.setup.compactMap { entry -> JobID? in
     if case .createJob = entry.action.payload { return JobID(entry.action.dot) }
     return nil
 }
-let setupCount = traffic.setup.count
+/// The probe's own jobs: made by the setup above, after the workload's (not for the crowd).
+let ownJobs = (0..<(crowd == nil ? 1_000 : 0)).map { JobID(Dot(replica: probeOffice, counter: UInt64($0 * 2 + 1))) }
+let setupCount = traffic.setup.count + 2 * ownJobs.count
 /// A change set as the bytes a device sends, made before the clock starts, and the log sequence
 /// its actions had seen: it goes once the log holds that (`LogHead`), as a device can only have
 /// pulled what was logged.
@@ -216,13 +245,13 @@ func send(_ wire: [UInt8], device: Int, port: Int) async throws -> SyncMessage {
 /// The fixed push: 1,000 one-dollar cash payments from the probe device, one change set.
 var probeCounter: UInt64 = 0
 var probeWall = lastWall
-@MainActor func probe(port: Int, head: UInt64) async throws -> (Double, UInt64) {
+@MainActor func probe(port: Int, head: UInt64, on targets: [JobID] = jobs) async throws -> (Double, UInt64) {
     let day = try CalendarDate.parse("2026-11-01")
     let actions = (0..<1_000).map { index -> Action in
         probeCounter += 1
         probeWall += 10
         return Action(dot: Dot(replica: probeReplica, counter: probeCounter), hlc: HLCTimestamp(wallMillis: probeWall), actor: probeActor,
-                      job: jobs[Int(probeCounter) % jobs.count], seenSequence: head, businessDay: day,
+                      job: targets[Int(probeCounter) % targets.count], seenSequence: head, businessDay: day,
                       payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
     }
     let wire = try SyncMessage.pushRequest(ChangeSet(replica: probeReplica, lastAppliedSequence: head, appVersion: "bench", clock: actions.last!.hlc, actions: actions)).encoded()
@@ -262,10 +291,10 @@ func writeJSON(_ figures: [String: Any]) throws {
 }
 
 /// Five fixed pushes: their median time and the log's head after them.
-@MainActor func probes(port: Int, head: UInt64) async throws -> (Double, UInt64) {
+@MainActor func probes(port: Int, head: UInt64, on targets: [JobID] = jobs) async throws -> (Double, UInt64) {
     var times: [Double] = [], head = head
     for _ in 0..<5 {
-        let (time, sequence) = try await probe(port: port, head: head)
+        let (time, sequence) = try await probe(port: port, head: head, on: targets)
         times.append(time)
         head = sequence
     }
@@ -407,6 +436,9 @@ var pullTimes: [(median: Double, first: Double)] = [try await pullProbes(port: s
 let (firstProbe, probedHead) = try await probes(port: server.port, head: head)
 probeTimes.append((head, firstProbe))
 head = probedHead
+let (firstOwnProbe, afterOwnProbe) = try await probes(port: server.port, head: head, on: ownJobs)
+var ownProbeTimes = [firstOwnProbe]
+head = afterOwnProbe
 let quarters = 4
 let logHead = LogHead(head)
 var pushedTotal = 0
@@ -424,7 +456,8 @@ for quarter in 0..<quarters {
     // an edited installment from the ledger's newest state, which the device may not have pulled,
     // and a few of those come before what they name (payment_unknown, installment_unknown). The
     // rejections are counted.
-    let bounds = (UInt64(setupCount + total * quarter / quarters), UInt64(setupCount + total * (quarter + 1) / quarters))
+    let base = traffic.setup.count  // the workload's contexts do not count the probe's jobs
+    let bounds = (UInt64(base + total * quarter / quarters), UInt64(base + total * (quarter + 1) / quarters))
     let (pushed, rejected) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
         for (device, sets) in outgoing.enumerated() {
             let slice = sets.filter { $0.context >= bounds.0 && $0.context < bounds.1 }
@@ -461,20 +494,27 @@ for quarter in 0..<quarters {
     let (probeTime, next) = try await probes(port: server.port, head: head)
     probeTimes.append((head, probeTime))
     head = next
+    let (ownTime, afterOwn) = try await probes(port: server.port, head: head, on: ownJobs)
+    ownProbeTimes.append(ownTime)
+    head = afterOwn
     await logHead.advance(to: head)
 }
 let peak = server.memory().peak
 print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answers waited out: %d); server CPU %.1f µs/action; server peak memory %.0f MiB",
              pushedTotal, seconds(loadTime), Double(pushedTotal) / seconds(loadTime), throttled.load(ordering: .relaxed), loadCPU / Double(pushedTotal) * 1e6, peak))
-for ((log, time), pull) in zip(probeTimes, pullTimes) {
-    print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f); catching up the last 1,000: %.1f ms (÷ first %.2f; the first of the 5 %.1f ms)",
-                 log, time * 1000, time / probeTimes[0].seconds, pull.median * 1000, pull.median / pullTimes[0].median, pull.first * 1000))
+for (((log, time), pull), own) in zip(zip(probeTimes, pullTimes), ownProbeTimes) {
+    print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f); on the probe's own jobs %.1f ms (÷ first %.2f); catching up the last 1,000: %.1f ms (÷ first %.2f; the first of the 5 %.1f ms)",
+                 log, time * 1000, time / probeTimes[0].seconds, own * 1000, own / ownProbeTimes[0], pull.median * 1000, pull.median / pullTimes[0].median, pull.first * 1000))
 }
+let growthFigures: [String: Any] = [
+    "log": probeTimes.map(\.log), "push_ms": probeTimes.map { $0.seconds * 1000 }, "push_own_jobs_ms": ownProbeTimes.map { $0 * 1000 },
+    "pull_ms": pullTimes.map { $0.median * 1000 }, "pull_first_ms": pullTimes.map { $0.first * 1000 },
+]
 try writeJSON([
     "ingest": ["actions": pushedTotal, "seconds": seconds(loadTime), "actions_per_second": Double(pushedTotal) / seconds(loadTime),
                "server_cpu_us_per_action": loadCPU / Double(pushedTotal) * 1e6, "peak_memory_mib": peak, "wire_bytes": wireBytes,
                "bytes_per_action": Double(wireBytes) / Double(total), "storage": onPostgres ? "postgresql" : "sqlite", "processes": processCount],
-    "growth": ["log": probeTimes.map(\.log), "push_ms": probeTimes.map { $0.seconds * 1000 }, "pull_ms": pullTimes.map { $0.median * 1000 }, "pull_first_ms": pullTimes.map { $0.first * 1000 }],
+    "growth": growthFigures,
 ])
 for other in servers.dropFirst() { _ = other.stop() }
 let stopTime = server.stop()
