@@ -26,17 +26,21 @@ public struct FieldLedgerServer: Sendable {
         URL(fileURLWithPath: directory).appendingPathComponent("fieldledger.sqlite").path
     }
 
-    /// Opens (creating if needed) the data directory's database.
-    public init(dataDirectory: String, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests) throws {
+    /// Opens (creating if needed) the data directory's database. A snapshot of the job
+    /// projections is stored every `snapshotLagEntries` log entries (decision 0012).
+    public init(dataDirectory: String, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests,
+                snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        self.init(storage: try SQLiteLedgerStorage(path: Self.databasePath(in: dataDirectory)), requestsPerSecond: requestsPerSecond, burst: burst)
+        self.init(storage: try SQLiteLedgerStorage(path: Self.databasePath(in: dataDirectory)), requestsPerSecond: requestsPerSecond, burst: burst,
+                  snapshotLagEntries: snapshotLagEntries)
     }
 
     /// Serves a storage opened elsewhere (PostgreSQL, shared with other server processes).
-    public init(storage: any LedgerStorage & AdminStorage, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests) {
+    public init(storage: any LedgerStorage & AdminStorage, requestsPerSecond: Double = ServerLimits.requestsPerSecond, burst: Double = ServerLimits.burstRequests,
+                snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) {
         limiter = RateLimiter(burst: burst, rate: requestsPerSecond)
         let storage = AnyServerStorage(storage)
-        service = LedgerService(storage: storage)
+        service = LedgerService(storage: storage, snapshotLagEntries: snapshotLagEntries)
         administration = Administration(storage: storage)
     }
 

@@ -19,9 +19,9 @@ struct DataOption: ParsableArguments {
 
     var databaseURL: String? { database ?? ProcessInfo.processInfo.environment["FIELDLEDGER_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } }
 
-    func server() throws -> FieldLedgerServer {
-        guard let url = databaseURL else { return try FieldLedgerServer(dataDirectory: data) }
-        return FieldLedgerServer(storage: try PostgresLedgerStorage(url: url))
+    func server(snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries) throws -> FieldLedgerServer {
+        guard let url = databaseURL else { return try FieldLedgerServer(dataDirectory: data, snapshotLagEntries: snapshotLagEntries) }
+        return FieldLedgerServer(storage: try PostgresLedgerStorage(url: url), snapshotLagEntries: snapshotLagEntries)
     }
 
     /// Where the data is, for the start-up line: never the database password.
@@ -59,6 +59,8 @@ struct Serve: AsyncParsableCommand {
     var tlsKey: String?
     @Option(help: "trace, debug, info (default), notice, warning, error or critical (environment: FIELDLEDGER_LOG_LEVEL). Pulls are logged at debug; no level logs amounts, names or tokens.")
     var logLevel: String = ProcessInfo.processInfo.environment["FIELDLEDGER_LOG_LEVEL"] ?? "info"
+    @Option(name: .customLong("snapshot-every"), help: "Log entries between stored snapshots of the job projections: a restart replays at most this many, and each snapshot rewrites every job changed since the last (environment: FIELDLEDGER_SNAPSHOT_EVERY; default 1,000,000).")
+    var snapshotEvery: UInt64 = ProcessInfo.processInfo.environment["FIELDLEDGER_SNAPSHOT_EVERY"].flatMap { UInt64($0) } ?? ServiceLimits.snapshotLagEntries
     @OptionGroup var data: DataOption
 
     var certificate: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_CERT"] }
@@ -68,13 +70,16 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("The log level is one of trace, debug, info, notice, warning, error, critical.")
         }
+        guard snapshotEvery >= 1 else {
+            throw ValidationError("--snapshot-every is a number of log entries, at least 1 (the default is 1000000).")
+        }
         guard (certificate == nil) == (key == nil) else {
             throw ValidationError("Give both --tls-cert and --tls-key to serve HTTPS, or neither to serve HTTP (behind a TLS-terminating proxy).")
         }
     }
 
     func run() async throws {
-        let server = try data.server()
+        let server = try data.server(snapshotLagEntries: snapshotEvery)
         let tls = certificate.map { ServerTLS(certificatePath: $0, keyPath: key ?? "") }
         let scheme = tls == nil ? "http" : "https"
         var logger = Logger(label: "fieldledger")

@@ -75,10 +75,25 @@ struct CrashTests {
         return try? SyncMessage.decode(Array(data))
     }
 
+    @Test("serve refuses a snapshot interval that is not a positive number of entries, before it opens anything")
+    func snapshotIntervalChecked() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snapshot-every-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for value in ["0", "-5", "often"] {
+            let refused = try run(ServerProcess.binary.path, ["serve", "--port", "0", "--data", directory, "--snapshot-every", value])
+            #expect(refused.status != 0 && refused.output.contains("snapshot-every"), "\(value): \(refused)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory), "nothing was created")
+    }
+
     @Test("kill -9 at random moments: every acknowledged action is logged exactly once, no change set is half applied, devices converge", arguments: Backend.all)
     func killNine(_ backend: Backend) async throws {
         // Both cases run at once in this process: each on its own port.
-        try await backend.withSite { site in try await Self.killNine(storage: site.serverArguments, portOffset: backend == .sqlite ? 0 : 1) }
+        try await backend.withSite { site in
+            try await Self.killNine(storage: site.serverArguments, portOffset: backend == .sqlite ? 0 : 1)
+            let stored = try site.open().read(try CompanyID("acme")) { tx in (try tx.snapshotClaimed(), try tx.projectedThrough()) }
+            #expect(stored.0 > 0 && stored.1 > 0, "the servers took and stored snapshots: \(stored)")
+        }
     }
 
     static func killNine(storage: [String], portOffset: Int) async throws {
@@ -98,7 +113,9 @@ struct CrashTests {
         let port = TestPorts.port(portOffset)
         let day = Fixtures.date("2026-06-01")
         for round in 0..<6 {
-            let server = try ServerProcess(storage: storage, port: port)
+            // A snapshot every 7 entries, in chunks of 25 jobs: the kills also land between a
+            // snapshot's chunks, and each restart loads rows stored ahead of the snapshot's sequence.
+            let server = try ServerProcess(storage: storage + ["--snapshot-every", "7"], port: port)
             try await server.waitUntilUp()
             // Each device makes a few jobs and payments, then pushes while the server may die.
             for index in devices.indices {
@@ -143,7 +160,7 @@ struct CrashTests {
             }
         }
         // Heal: a last server that stays up; every device retries and pulls until caught up.
-        let server = try ServerProcess(storage: storage, port: port)
+        let server = try ServerProcess(storage: storage + ["--snapshot-every", "7"], port: port)
         try await server.waitUntilUp()
         defer { server.kill() }
         for (token, device) in devices where !device.pending.isEmpty {

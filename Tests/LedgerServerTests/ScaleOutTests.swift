@@ -52,7 +52,8 @@ struct ScaleOutTests {
             }
             let base = TestPorts.port(10)
             let ports = (0..<Self.processes).map { base + $0 }
-            var servers = try ports.map { try ServerProcess(storage: site.serverArguments, port: $0) }
+            // Snapshots often, so that the processes' claims (decision 0038) meet.
+            var servers = try ports.map { try ServerProcess(storage: site.serverArguments + ["--snapshot-every", "50"], port: $0) }
             for server in servers { try await server.waitUntilUp() }
             defer { for server in servers { server.kill() } }
 
@@ -62,7 +63,7 @@ struct ScaleOutTests {
             var cutByKill = 0, resentActions = 0
             for round in 0..<(Self.rounds + 2) {
                 if round == Self.restartRound {
-                    servers[1] = try ServerProcess(storage: site.serverArguments, port: ports[1])
+                    servers[1] = try ServerProcess(storage: site.serverArguments + ["--snapshot-every", "50"], port: ports[1])
                     try await servers[1].waitUntilUp()
                 }
                 // The last two rounds only sync, with every process up: the devices drain.

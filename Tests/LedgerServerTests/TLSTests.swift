@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Runs a program to its end and returns its exit status and everything it printed.
-private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs a program to its end: its exit status and what it printed on stdout and stderr.
+func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

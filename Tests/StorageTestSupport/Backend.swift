@@ -33,11 +33,13 @@ public enum Backend: Sendable, CustomStringConvertible {
         }
     }
 
-    /// A SQLite file's path in a new temporary directory of its own.
+    /// A SQLite file's path in a new temporary directory of its own, named as the server binary
+    /// names its file in a data directory (`FieldLedgerServer.databasePath`), so that a server
+    /// started with `serverArguments` and `open()` use the same file.
     private static func temporaryFile() throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fieldledger-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory.appendingPathComponent("ledger.sqlite").path
+        return directory.appendingPathComponent("fieldledger.sqlite").path
     }
 }
 
