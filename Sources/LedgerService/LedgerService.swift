@@ -48,9 +48,12 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     }
 
     /// Stops the writer once the writes already queued have committed; later writes are
-    /// refused. No snapshot is stored: the log is the record, and the next start replays at
-    /// most `snapshotLagEntries` entries (decision 0012), so a stop stays quick.
+    /// refused. No new snapshot is taken: the log is the record, and the next start replays at
+    /// most `snapshotLagEntries` entries (decision 0012), so a stop stays quick. A snapshot
+    /// being stored is finished first (for at most `ServiceLimits.closeSnapshotWaitSeconds`):
+    /// otherwise the next start replays from the one before it (decision 0038).
     public func close() {
+        _ = snapshots.waitUntilIdle(before: Date(timeIntervalSinceNow: ServiceLimits.closeSnapshotWaitSeconds))
         writer.stop()
     }
 

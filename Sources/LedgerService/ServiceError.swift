@@ -38,6 +38,9 @@ public enum ServiceLimits {
     /// and stored in a group beside the pushes, about 500 KB at a million entries over 10,000
     /// jobs (100 jobs, 2 MB, added 20–40 ms to a push sharing the group on PostgreSQL).
     public static let snapshotChunkJobs = 25
+    /// How long a closing service waits for a snapshot being stored to finish (at a million
+    /// entries over 10,000 jobs, a whole one takes 2–4 s on two cores).
+    public static let closeSnapshotWaitSeconds: Double = 30
     /// The nice value of the thread that encodes snapshots (0 is the writer's, 19 the lowest):
     /// it gets about a tenth of a core the pushes also want, all of one that is idle.
     public static let backgroundNice: Int32 = 10

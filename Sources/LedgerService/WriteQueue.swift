@@ -83,7 +83,7 @@ final class WriteQueue: @unchecked Sendable {
 /// (a test, a simulated world) hold none.
 final class BackgroundWorker: @unchecked Sendable {
     private let name: String
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var queue: [@Sendable () -> Void] = []
     private var running = false
 
@@ -109,9 +109,20 @@ final class BackgroundWorker: @unchecked Sendable {
         lock.withLock {
             guard !queue.isEmpty else {
                 running = false
+                lock.broadcast()
                 return nil
             }
             return queue.removeFirst()
+        }
+    }
+
+    /// Waits until everything queued has run, at most until `deadline`; says whether it has.
+    func waitUntilIdle(before deadline: Date) -> Bool {
+        lock.withLock {
+            while running {
+                if !lock.wait(until: deadline) { return !running }
+            }
+            return true
         }
     }
 

@@ -30,4 +30,16 @@ struct BackgroundWorkerTests {
         #expect(result.nice == Array(repeating: ServiceLimits.backgroundNice, count: 10))
         #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == 0, "the caller's thread keeps its priority")
     }
+
+    @Test("Waiting until idle returns once the queued work has run, or says it has not by the deadline")
+    func waitUntilIdle() {
+        let worker = BackgroundWorker(name: "test-idle")
+        #expect(worker.waitUntilIdle(before: Date()), "nothing queued")
+        final class Count: Sendable { let value = Mutex(0) }
+        let finished = Count()
+        for _ in 0..<3 { worker.async { Thread.sleep(forTimeInterval: 0.05); finished.value.withLock { $0 += 1 } } }
+        #expect(!worker.waitUntilIdle(before: Date(timeIntervalSinceNow: 0.01)), "still running at the deadline")
+        #expect(worker.waitUntilIdle(before: Date(timeIntervalSinceNow: 30)))
+        #expect(finished.value.withLock { $0 } == 3)
+    }
 }
