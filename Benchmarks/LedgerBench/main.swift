@@ -309,13 +309,8 @@ func growth(actions count: Int) throws {
     func probe(_ targets: [JobID]) -> Double {
         var times: [Double] = []
         for _ in 0..<5 {
-            let actions = (0..<1_000).map { _ -> Action in
-                counter += 1
-                wall += 10
-                return Action(dot: Dot(replica: probeReplica, counter: counter), hlc: HLCTimestamp(wallMillis: wall), actor: payer,
-                              job: targets[Int(counter) % targets.count], seenSequence: sequence, businessDay: day,
-                              payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
-            }
+            let actions = FieldWorkload.probePayments(count: 1_000, replica: probeReplica, actor: payer, counter: &counter, wallMillis: &wall,
+                                                      jobs: targets, seen: sequence, day: day)
             let start = clock.now
             for action in actions { sequence += 1; _ = ledger.applyCountingOpenCases(action, sequence: sequence) }
             times.append(seconds(clock.now - start))

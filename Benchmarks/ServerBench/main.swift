@@ -247,13 +247,8 @@ var probeCounter: UInt64 = 0
 var probeWall = lastWall
 @MainActor func probe(port: Int, head: UInt64, on targets: [JobID] = jobs) async throws -> (Double, UInt64) {
     let day = try CalendarDate.parse("2026-11-01")
-    let actions = (0..<1_000).map { index -> Action in
-        probeCounter += 1
-        probeWall += 10
-        return Action(dot: Dot(replica: probeReplica, counter: probeCounter), hlc: HLCTimestamp(wallMillis: probeWall), actor: probeActor,
-                      job: targets[Int(probeCounter) % targets.count], seenSequence: head, businessDay: day,
-                      payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
-    }
+    let actions = FieldWorkload.probePayments(count: 1_000, replica: probeReplica, actor: probeActor, counter: &probeCounter, wallMillis: &probeWall,
+                                              jobs: targets, seen: head, day: day)
     let wire = try SyncMessage.pushRequest(ChangeSet(replica: probeReplica, lastAppliedSequence: head, appVersion: "bench", clock: actions.last!.hlc, actions: actions)).encoded()
     let start = clock.now
     guard case .pushResponse(let response) = try await send(wire, device: traffic.devices.count, port: port), response.outcomes.count == 1_000 else {

@@ -143,6 +143,20 @@ public struct FieldWorkload {
         }
     }
 
+    /// The growth benchmarks' fixed push: `count` one-dollar cash payments by `actor` from
+    /// `replica`, counters after `counter` (advanced), 10 ms apart after `wallMillis` (advanced),
+    /// each on `jobs[counter % jobs.count]`, all having seen log sequence `seen`.
+    public static func probePayments(count: Int, replica: ReplicaID, actor: Actor, counter: inout UInt64, wallMillis: inout Int64, jobs: [JobID],
+                                     seen: UInt64, day: CalendarDate) -> [Action] {
+        (0..<count).map { _ in
+            counter += 1
+            wallMillis += 10
+            return Action(dot: Dot(replica: replica, counter: counter), hlc: HLCTimestamp(wallMillis: wallMillis), actor: actor,
+                          job: jobs[Int(counter % UInt64(jobs.count))], seenSequence: seen, businessDay: day,
+                          payload: .recordPayment(PaymentRequest(amountMinor: 100, currency: .usd, method: .cash)))
+        }
+    }
+
     /// Consecutive actions of one replica, at most `size` each: the change sets devices would
     /// push to replay `actions` in their order.
     public static func runs(_ actions: [Action], size: Int) -> [[Action]] {
