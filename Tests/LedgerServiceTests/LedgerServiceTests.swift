@@ -265,9 +265,10 @@ struct LedgerServiceTests {
             #expect(try restarted.openReviewCaseCount() == now.openReviewCases.count)
             #expect(try fixture.pushInLogOrder(log[second...].map(\.action), through: [restarted]) == log[second...].map(\.outcome))
             #expect(try restarted.projectedLedger(company: fixture.company) == traffic.ledger)
-            // A row folded further is never replaced by an older one.
+            // A row folded further is never replaced by one folded less far (here another job's
+            // record under its id, so that a replaced row would show).
             let older = try #require(try restarted.storage.read(fixture.company) { try $0.projections() }.jobs.first { $0.job.id == ahead[0].id })
-            try restarted.storage.write(fixture.company) { tx in try tx.saveJobs([(ahead[0].id, StoredJobFormat.record(of: ahead[0]))], through: UInt64(first)) }
+            try restarted.storage.write(fixture.company) { tx in try tx.saveJobs([(ahead[0].id, StoredJobFormat.record(of: ahead[1]))], through: UInt64(first)) }
             let kept = try #require(try restarted.storage.read(fixture.company) { try $0.projections() }.jobs.first { $0.job.id == ahead[0].id })
             #expect(kept.through == older.through && kept.job == older.job)
         }
