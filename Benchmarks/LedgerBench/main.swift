@@ -289,20 +289,12 @@ func growth(actions count: Int) throws {
     // 1,000 jobs of the probe's own, invoiced far above what it pays: its payments there do the
     // same work at every size of the log (on the workload's jobs, overpaid after the first
     // quarter, each payment also opens a customer-credit case).
-    let officeReplica = ReplicaID(high: 0x0FF1CE, low: 1)
-    var officeCounter: UInt64 = 0
-    var ownJobs: [JobID] = []
-    for index in 0..<1_000 {
-        for payload in [ActionPayload.createJob(number: "P-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""),
-                        .setInvoice(number: "PI-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day)] {
-            officeCounter += 1
-            sequence += 1
-            let action = Action(dot: Dot(replica: officeReplica, counter: officeCounter), hlc: HLCTimestamp(wallMillis: Int64(officeCounter)), actor: office,
-                                job: ownJobs.count > index ? ownJobs[index] : nil, seenSequence: sequence - 1, businessDay: day, payload: payload)
-            if case .createJob = payload { ownJobs.append(JobID(action.dot)) }
-            precondition(ledger.apply(action, sequence: sequence) == .applied)
-        }
+    let own = FieldWorkload.probeJobs(count: 1_000, replica: ReplicaID(high: 0x0FF1CE, low: 1), actor: office, seen: sequence, day: day)
+    for action in own.actions {
+        sequence += 1
+        precondition(ledger.apply(action, sequence: sequence) == .applied)
     }
+    let ownJobs = own.jobs
     let payer = Actor(user: try UserID("tech-probe"), role: .technician)
     let probeReplica = ReplicaID(high: 0xB0B, low: 1)
     var counter: UInt64 = 0, wall = (workload.entries.last?.action.hlc.wallMillis ?? 0) + 1

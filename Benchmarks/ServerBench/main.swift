@@ -85,6 +85,12 @@ let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", data
 let company = try CompanyID("bench")
 let probeReplica = ReplicaID(high: 0xB0B, low: 1)
 let probeOffice = ReplicaID(high: 0x0FF1CE, low: 1)
+// 1,000 jobs of the probe's own, pushed after the workload's setup (not for the crowd): a push of
+// payments there does the same work at every size of the log. (On the workload's jobs, which its
+// payments overrun within the first quarter, each payment also opens a customer-credit case, so
+// that push does more work later whatever the log's size.)
+let ownJobsSetup = FieldWorkload.probeJobs(count: crowd == nil ? 1_000 : 0, replica: probeOffice, actor: traffic.setup[0].action.actor,
+                                           seen: UInt64(traffic.setup.count), day: try CalendarDate.parse("2026-11-01"))
 let probeActor = Actor(user: try UserID("tech-probe"), role: .technician)
 func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%08x", index), count: 8) }
 do {
@@ -107,25 +113,10 @@ do {
     // payments there does the same work at every size of the log. (On the workload's jobs, which
     // its payments overrun within the first quarter, each payment also opens a customer-credit
     // case, so that push does more work later whatever the log's size.)
-    let office = traffic.setup[0].action.actor
-    var officeCounter: UInt64 = 0, sequence = UInt64(traffic.setup.count)
-    for batch in 0..<(crowd == nil ? 10 : 0) {
-        var actions: [Action] = []
-        for index in batch * 100..<(batch + 1) * 100 {
-            officeCounter += 1
-            let create = Action(dot: Dot(replica: probeOffice, counter: officeCounter), hlc: HLCTimestamp(wallMillis: Int64(officeCounter)), actor: office, job: nil,
-                                seenSequence: sequence, businessDay: try CalendarDate.parse("2026-11-01"),
-                                payload: .createJob(number: "P-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""))
-            officeCounter += 1
-            let invoice = Action(dot: Dot(replica: probeOffice, counter: officeCounter), hlc: HLCTimestamp(wallMillis: Int64(officeCounter)), actor: office,
-                                 job: JobID(create.dot), seenSequence: sequence, businessDay: try CalendarDate.parse("2026-11-01"),
-                                 payload: .setInvoice(number: "PI-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: try CalendarDate.parse("2026-11-01")))
-            actions += [create, invoice]
-        }
-        let response = try service.push(ChangeSet(replica: probeOffice, lastAppliedSequence: sequence, appVersion: "bench", clock: actions.last!.hlc, actions: actions),
-                                        company: company)
+    for run in FieldWorkload.runs(ownJobsSetup.actions, size: 200) {
+        let response = try service.push(ChangeSet(replica: probeOffice, lastAppliedSequence: run[0].seenSequence, appVersion: "bench", clock: run.last!.hlc,
+                                                  actions: run), company: company)
         precondition(response.outcomes.allSatisfy { $0 == .applied }, "the probe's jobs")
-        sequence = response.serverSequence
     }
     try service.storeSnapshots()
     service.close()
@@ -134,9 +125,8 @@ let jobs = traffic.setup.compactMap { entry -> JobID? in
     if case .createJob = entry.action.payload { return JobID(entry.action.dot) }
     return nil
 }
-/// The probe's own jobs: made by the setup above, after the workload's (not for the crowd).
-let ownJobs = (0..<(crowd == nil ? 1_000 : 0)).map { JobID(Dot(replica: probeOffice, counter: UInt64($0 * 2 + 1))) }
-let setupCount = traffic.setup.count + 2 * ownJobs.count
+let ownJobs = ownJobsSetup.jobs
+let setupCount = traffic.setup.count + ownJobsSetup.actions.count
 /// A change set as the bytes a device sends, made before the clock starts, and the log sequence
 /// its actions had seen: it goes once the log holds that (`LogHead`), as a device can only have
 /// pulled what was logged.

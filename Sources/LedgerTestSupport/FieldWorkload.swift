@@ -143,6 +143,25 @@ public struct FieldWorkload {
         }
     }
 
+    /// Jobs of the growth benchmarks' own, each invoiced far above what their probe pays (so its
+    /// payments there do the same work at every size of the log): for each, a create then an
+    /// invoice by `actor` from `replica`, counters from 1, all having seen log sequence `seen`.
+    /// Returns the actions in order and the jobs' ids.
+    public static func probeJobs(count: Int, replica: ReplicaID, actor: Actor, seen: UInt64, day: CalendarDate) -> (actions: [Action], jobs: [JobID]) {
+        var actions: [Action] = [], jobs: [JobID] = []
+        for index in 0..<count {
+            let create = Action(dot: Dot(replica: replica, counter: UInt64(2 * index + 1)), hlc: HLCTimestamp(wallMillis: Int64(2 * index + 1)), actor: actor,
+                                job: nil, seenSequence: seen, businessDay: day,
+                                payload: .createJob(number: "P-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""))
+            let invoice = Action(dot: Dot(replica: replica, counter: UInt64(2 * index + 2)), hlc: HLCTimestamp(wallMillis: Int64(2 * index + 2)), actor: actor,
+                                 job: JobID(create.dot), seenSequence: seen, businessDay: day,
+                                 payload: .setInvoice(number: "PI-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day))
+            actions += [create, invoice]
+            jobs.append(JobID(create.dot))
+        }
+        return (actions, jobs)
+    }
+
     /// The growth benchmarks' fixed push: `count` one-dollar cash payments by `actor` from
     /// `replica`, counters after `counter` (advanced), 10 ms apart after `wallMillis` (advanced),
     /// each on `jobs[counter % jobs.count]`, all having seen log sequence `seen`.
