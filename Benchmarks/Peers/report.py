@@ -113,28 +113,37 @@ def main():
     goal(5, "p99 push ≤ 250 ms", crowd["push_p99_ms"] <= 250)
     goal(5, "no errors", crowd["errors"] == 0)
 
-    # 6. Cost growth.
+    # 6. Cost growth. Since decision 0039 each point is timed beside a server on the setup's log
+    # at the same moments, and the goal is judged on that ratio; worst ÷ first is shown beside it.
     growth = ingest["growth"]
-    push_ratio = max(growth["push_ms"]) / growth["push_ms"][0]
-    pull_ratio = max(growth["pull_ms"]) / growth["pull_ms"][0]
-    rows.append(["6 growth", f"fixed 1,000-action push, worst ÷ first, log {growth['log'][0]:,} → {growth['log'][-1]:,}",
-                 f"{push_ratio:.2f} ({growth['push_ms'][0]:.1f} → {max(growth['push_ms']):.1f} ms)",
+    same_moment = "push_baseline_ms" in growth
+
+    def worst(key):
+        values = growth[key]
+        if same_moment:
+            ratios = [v / b for v, b in zip(values, growth[key.replace("_ms", "_baseline_ms")])]
+            return max(ratios), f"{max(ratios):.2f} (÷ first {max(values) / values[0]:.2f}; {values[0]:.1f} → {max(values):.1f} ms)"
+        return max(values) / values[0], f"{max(values) / values[0]:.2f} ({values[0]:.1f} → {max(values):.1f} ms)"
+
+    how = (f"worst of the {len(growth['log'])} points ÷ a server on the {growth['baseline_log']:,}-entry log timed at the same moments"
+           if same_moment else "worst ÷ first")
+    push_ratio, push_text = worst("push_ms")
+    pull_ratio, pull_text = worst("pull_ms")
+    rows.append(["6 growth", f"fixed 1,000-action push, {how}, log {growth['log'][0]:,} → {growth['log'][-1]:,} (peers: last ÷ first)", push_text,
                  {p["peer"]: f"{p['growth']['ratio']:.2f} ({p['growth']['first_seconds'] * 1000:.1f} → {p['growth']['last_seconds'] * 1000:.1f} ms)" for p in peers},
                  {}])
     if "push_own_jobs_ms" in growth:
         # Shown, not judged: the workload's jobs are overpaid within the first quarter, after
         # which each of the probe's payments also opens a review case; on jobs of its own the
         # push does the same work at every size of the log.
-        own = growth["push_own_jobs_ms"]
-        rows.append(["6 growth", "the same push on 1,000 jobs of its own (the same work at every size), worst ÷ first",
-                     f"{max(own) / own[0]:.2f} ({own[0]:.1f} → {max(own):.1f} ms)", {p["peer"]: "" for p in peers}, {}])
+        _, own_text = worst("push_own_jobs_ms")
+        rows.append(["6 growth", "the same push on 1,000 jobs of its own (the same work at every size)", own_text, {p["peer"]: "" for p in peers}, {}])
     cold = growth.get("pull_first_ms", growth["pull_ms"])
-    rows.append(["6 growth", "a device 1,000 entries behind catches up, worst ÷ first (median of 5; the first of the 5, which computes the job digests, in brackets)",
-                 f"{pull_ratio:.2f} ({growth['pull_ms'][0]:.1f} → {max(growth['pull_ms']):.1f} ms) [first of 5: " + " → ".join(f"{c:.0f}" for c in cold) + " ms]",
-                 {p["peer"]: "" for p in peers}, {}])
-    # The first pull after the server starts pays a one-time cost (see Benchmarks/README.md),
-    # so the cold figures are shown, not judged.
-    goal(6, "push and pull within 1.2× (medians of 5)", push_ratio <= 1.2 and pull_ratio <= 1.2)
+    rows.append(["6 growth", "a device catches up that fixed push (median; the first pull, which computes the job digests, in brackets)",
+                 pull_text + " [first pull: " + " → ".join(f"{c:.0f}" for c in cold) + " ms]", {p["peer"]: "" for p in peers}, {}])
+    # The first pull after a push pays for the job digests (see Benchmarks/README.md), so the
+    # cold figures are shown, not judged.
+    goal(6, "push and pull within 1.2× (medians)", push_ratio <= 1.2 and pull_ratio <= 1.2)
 
     names = [p["peer"] for p in peers]
     lines = [f"Machine: {machine()}. Command: `{args.command}`. {ingest['ingest']['actions']:,} ingested actions "

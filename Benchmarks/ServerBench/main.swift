@@ -12,10 +12,12 @@
 // the devices spread over them round-robin (issue G).
 //
 // It prints actions per second end-to-end for each quarter of the load, the server's peak
-// memory, the time of a fixed 1,000-action push as the log grows (quiet server, median of 5: on
-// the workload's jobs, and on 1,000 jobs of the probe's own whose payments do the same work at
-// every size), how long a graceful stop takes, and how long a restarted server takes to answer
-// its first push.
+// memory, and the time of a fixed 1,000-action push and pull as the log grows: at each point
+// (quiet server, median of 9) the push on the workload's jobs, on 1,000 jobs of the probe's own
+// whose payments do the same work at every size, and the pull of that push, each alternating
+// with the same on a server just started on the setup's log, so the ratio compares two servers
+// at the same moment (decision 0039). Then how long a graceful stop takes, and how long a
+// restarted server takes to answer its first push.
 import AsyncHTTPClient
 import Foundation
 import LedgerCore
@@ -79,7 +81,7 @@ try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateD
 defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
 let postgres = onPostgres ? try PostgresServer() : nil
 defer { postgres?.stop() }
-let databaseURL = try postgres?.makeDatabase()
+let databaseURL = try postgres?.makeDatabase("bench")
 /// Where the servers keep the ledger, as their command line says it.
 let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", dataDirectory]
 let company = try CompanyID("bench")
@@ -127,6 +129,29 @@ let jobs = traffic.setup.compactMap { entry -> JobID? in
 }
 let ownJobs = ownJobsSetup.jobs
 let setupCount = traffic.setup.count + ownJobsSetup.actions.count
+
+// The growth figures' baseline: the ledger as the setup left it, kept aside. At each point of the
+// figures a fresh copy of it is served beside the growing server and every probe is timed on
+// both, alternating, so a ratio compares two servers at the same moment. This host's speed
+// drifts by ±20% within a run, which a ratio to a probe timed minutes earlier counts as growth
+// (decision 0039).
+let baselineDirectory = dataDirectory + "-baseline"
+if crowd == nil {
+    if let postgres {
+        // The setup's storage lets go of its connections as it is released; the copy waits for that.
+        var attempts = 0
+        while true {
+            do { _ = try postgres.makeDatabase("bench_baseline", template: "bench"); break } catch {
+                attempts += 1
+                guard attempts < 50 else { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    } else {
+        try FileManager.default.copyItem(atPath: dataDirectory, toPath: baselineDirectory)
+    }
+}
+defer { try? FileManager.default.removeItem(atPath: baselineDirectory) }
 /// A change set as the bytes a device sends, made before the clock starts, and the log sequence
 /// its actions had seen: it goes once the log holds that (`LogHead`), as a device can only have
 /// pulled what was logged.
@@ -232,40 +257,110 @@ func send(_ wire: [UInt8], device: Int, port: Int) async throws -> SyncMessage {
     }
 }
 
-/// The fixed push: 1,000 one-dollar cash payments from the probe device, one change set.
-var probeCounter: UInt64 = 0
+/// A server the probes time, and what the probe device knows of it: the log's head and its own
+/// counter (each server counts the device's actions gap-free from what it holds).
+final class Target {
+    let port: Int
+    var head: UInt64
+    var counter: UInt64
+
+    init(port: Int, head: UInt64, counter: UInt64 = 0) {
+        self.port = port
+        self.head = head
+        self.counter = counter
+    }
+}
+
+/// The fixed push: 1,000 one-dollar cash payments from the probe device, one change set. Returns
+/// its time; the target's head moves past it.
 var probeWall = lastWall
-@MainActor func probe(port: Int, head: UInt64, on targets: [JobID] = jobs) async throws -> (Double, UInt64) {
+@MainActor func probe(_ target: Target, on jobs: [JobID]) async throws -> Double {
     let day = try CalendarDate.parse("2026-11-01")
-    let actions = FieldWorkload.probePayments(count: 1_000, replica: probeReplica, actor: probeActor, counter: &probeCounter, wallMillis: &probeWall,
-                                              jobs: targets, seen: head, day: day)
-    let wire = try SyncMessage.pushRequest(ChangeSet(replica: probeReplica, lastAppliedSequence: head, appVersion: "bench", clock: actions.last!.hlc, actions: actions)).encoded()
+    let actions = FieldWorkload.probePayments(count: 1_000, replica: probeReplica, actor: probeActor, counter: &target.counter, wallMillis: &probeWall,
+                                              jobs: jobs, seen: target.head, day: day)
+    let wire = try SyncMessage.pushRequest(ChangeSet(replica: probeReplica, lastAppliedSequence: target.head, appVersion: "bench", clock: actions.last!.hlc,
+                                                     actions: actions)).encoded()
     let start = clock.now
-    guard case .pushResponse(let response) = try await send(wire, device: traffic.devices.count, port: port), response.outcomes.count == 1_000 else {
+    guard case .pushResponse(let response) = try await send(wire, device: traffic.devices.count, port: target.port), response.outcomes.count == 1_000 else {
         throw CocoaError(.coderInvalidValue)
     }
-    return (seconds(clock.now - start), response.serverSequence)
+    target.head = response.serverSequence
+    return seconds(clock.now - start)
 }
 
 /// The fixed pull: a device 1,000 entries behind catches up (one or two pages, as pages short
-/// of the head end on multiples of their size): the median of 5, and the first alone (the one
-/// that computes the head's job digests, which the next ones find kept).
-@MainActor func pullProbes(port: Int, head: UInt64) async throws -> (median: Double, first: Double) {
-    var times: [Double] = []
-    for _ in 0..<5 {
-        var cursor = head - 1_000, pulled = 0
-        let start = clock.now
-        while true {
-            let wire = try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: cursor, limit: 1_000)).encoded()
-            guard case .pullPage(let page) = try await send(wire, device: traffic.devices.count, port: port) else { throw CocoaError(.coderInvalidValue) }
-            pulled += page.entries.count
-            cursor = page.checkpoint.sequence
-            if page.checkpoint.caughtUp { break }
-        }
-        times.append(seconds(clock.now - start))
-        guard pulled == 1_000 else { throw CocoaError(.coderInvalidValue) }
+/// of the head end on multiples of their size). Returns its time.
+@MainActor func pull(_ target: Target) async throws -> Double {
+    var cursor = target.head - 1_000, pulled = 0
+    let start = clock.now
+    while true {
+        let wire = try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: cursor, limit: 1_000)).encoded()
+        guard case .pullPage(let page) = try await send(wire, device: traffic.devices.count, port: target.port) else { throw CocoaError(.coderInvalidValue) }
+        pulled += page.entries.count
+        cursor = page.checkpoint.sequence
+        if page.checkpoint.caughtUp { break }
     }
-    return (median(times), times[0])
+    guard pulled == 1_000 else { throw CocoaError(.coderInvalidValue) }
+    return seconds(clock.now - start)
+}
+
+/// How many times each probe is timed on each server at a point (alternating): their median counts.
+let repetitions = 9
+
+/// The times of one probe on the growing server and, alternating with them, on the baseline.
+struct Timed {
+    var growing: [Double] = []
+    var baseline: [Double] = []
+    var growingMedian: Double { median(growing) }
+    var baselineMedian: Double { median(baseline) }
+    /// The growing server's median over the baseline's, timed at the same moments.
+    var ratio: Double { growingMedian / baselineMedian }
+}
+
+/// One point of the growth figures: the fixed push on the probe's own jobs, on the workload's
+/// jobs, then the fixed pull of that last push (the first pull computes the job digests, which
+/// the next ones find kept); each `repetitions` times on both servers, alternating.
+struct Point {
+    let log: UInt64
+    var own = Timed(), push = Timed(), pull = Timed()
+}
+
+@MainActor func measure(_ growing: Target, beside baseline: Target) async throws -> Point {
+    var point = Point(log: growing.head)
+    for _ in 0..<repetitions {
+        point.own.growing.append(try await probe(growing, on: ownJobs))
+        point.own.baseline.append(try await probe(baseline, on: ownJobs))
+    }
+    for _ in 0..<repetitions {
+        point.push.growing.append(try await probe(growing, on: jobs))
+        point.push.baseline.append(try await probe(baseline, on: jobs))
+    }
+    for _ in 0..<repetitions {
+        point.pull.growing.append(try await pull(growing))
+        point.pull.baseline.append(try await pull(baseline))
+    }
+    return point
+}
+
+/// A server on a fresh copy of the setup's ledger, loaded (as the growing one is before the
+/// clock starts), and a way to stop it and drop the copy.
+@MainActor func startBaseline(_ index: Int) async throws -> (Target, stop: () -> Void) {
+    let storage: [String], drop: () -> Void
+    if let postgres {
+        let name = "bench_point_\(index)"
+        storage = ["--database", try postgres.makeDatabase(name, template: "bench_baseline")]
+        drop = {}  // the cluster and its databases go with the benchmark's PostgreSQL
+    } else {
+        let copy = dataDirectory + "-point-\(index)"
+        try FileManager.default.copyItem(atPath: baselineDirectory, toPath: copy)
+        storage = ["--data", copy]
+        drop = { try? FileManager.default.removeItem(atPath: copy) }
+    }
+    let server = try Server(binary: serverBinary, storage: storage)
+    let target = Target(port: server.port, head: UInt64(setupCount))
+    _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: target.head - 1, limit: 1)).encoded(),
+                       device: traffic.devices.count, port: target.port)
+    return (target, { _ = server.stop(); drop() })
 }
 
 /// Writes the figures for the suite's report, if asked.
@@ -275,15 +370,12 @@ func writeJSON(_ figures: [String: Any]) throws {
     try data.write(to: URL(fileURLWithPath: jsonPath))
 }
 
-/// Five fixed pushes: their median time and the log's head after them.
-@MainActor func probes(port: Int, head: UInt64, on targets: [JobID] = jobs) async throws -> (Double, UInt64) {
-    var times: [Double] = [], head = head
-    for _ in 0..<5 {
-        let (time, sequence) = try await probe(port: port, head: head, on: targets)
-        times.append(time)
-        head = sequence
-    }
-    return (median(times), head)
+/// The growing server's point of the growth figures, each probe timed beside a baseline server
+/// started for it on the setup's ledger.
+@MainActor func measureBesideBaseline(_ growing: Target, index: Int) async throws -> Point {
+    let (baseline, stopBaseline) = try await startBaseline(index)
+    defer { stopBaseline() }
+    return try await measure(growing, beside: baseline)
 }
 
 // MARK: The run
@@ -416,14 +508,9 @@ if let crowd {
     exit(0)
 }
 
-var probeTimes: [(log: UInt64, seconds: Double)] = []
-var pullTimes: [(median: Double, first: Double)] = [try await pullProbes(port: server.port, head: head)]
-let (firstProbe, probedHead) = try await probes(port: server.port, head: head)
-probeTimes.append((head, firstProbe))
-head = probedHead
-let (firstOwnProbe, afterOwnProbe) = try await probes(port: server.port, head: head, on: ownJobs)
-var ownProbeTimes = [firstOwnProbe]
-head = afterOwnProbe
+let growing = Target(port: server.port, head: head)
+var points = [try await measureBesideBaseline(growing, index: 0)]
+head = growing.head
 let quarters = 4
 let logHead = LogHead(head)
 var pushedTotal = 0
@@ -475,25 +562,29 @@ for quarter in 0..<quarters {
     print(String(format: "quarter %d: %d actions (%d rejected) in %.2f s: %.0f actions/s; server CPU %.1f µs/action; server memory %.0f MiB (peak %.0f)",
                  quarter + 1, pushed, rejected, seconds(elapsed), Double(pushed) / seconds(elapsed), cpu / Double(pushed) * 1e6, memory.now, memory.peak))
     if settleSeconds > 0 { try await Task.sleep(for: .seconds(settleSeconds)) }
-    pullTimes.append(try await pullProbes(port: server.port, head: head))
-    let (probeTime, next) = try await probes(port: server.port, head: head)
-    probeTimes.append((head, probeTime))
-    head = next
-    let (ownTime, afterOwn) = try await probes(port: server.port, head: head, on: ownJobs)
-    ownProbeTimes.append(ownTime)
-    head = afterOwn
+    growing.head = head
+    points.append(try await measureBesideBaseline(growing, index: quarter + 1))
+    head = growing.head
     await logHead.advance(to: head)
 }
 let peak = server.memory().peak
 print(String(format: "end-to-end: %d actions in %.2f s: %.0f actions/s (429 answers waited out: %d); server CPU %.1f µs/action; server peak memory %.0f MiB",
              pushedTotal, seconds(loadTime), Double(pushedTotal) / seconds(loadTime), throttled.load(ordering: .relaxed), loadCPU / Double(pushedTotal) * 1e6, peak))
-for (((log, time), pull), own) in zip(zip(probeTimes, pullTimes), ownProbeTimes) {
-    print(String(format: "fixed 1,000-action push at a log of %7d entries: %.1f ms (median of 5; ÷ first %.2f); on the probe's own jobs %.1f ms (÷ first %.2f); catching up the last 1,000: %.1f ms (÷ first %.2f; the first of the 5 %.1f ms)",
-                 log, time * 1000, time / probeTimes[0].seconds, own * 1000, own / ownProbeTimes[0], pull.median * 1000, pull.median / pullTimes[0].median, pull.first * 1000))
+print("the fixed push and pull as the log grows: medians of \(repetitions) in ms, each beside a server on the setup's \(setupCount)-entry log timed at the same moments (÷ that), then ÷ the first point")
+for point in points {
+    func show(_ timed: Timed, _ first: Timed) -> String {
+        String(format: "%.1f (baseline %.1f, ÷ %.2f; ÷ first %.2f)", timed.growingMedian * 1000, timed.baselineMedian * 1000, timed.ratio, timed.growingMedian / first.growingMedian)
+    }
+    print(String(format: "log %7d: push ", point.log) + show(point.push, points[0].push) + "; on the probe's own jobs " + show(point.own, points[0].own)
+          + "; catching up that last push " + show(point.pull, points[0].pull)
+          + String(format: ", the first pull %.1f (baseline %.1f)", point.pull.growing[0] * 1000, point.pull.baseline[0] * 1000))
 }
 let growthFigures: [String: Any] = [
-    "log": probeTimes.map(\.log), "push_ms": probeTimes.map { $0.seconds * 1000 }, "push_own_jobs_ms": ownProbeTimes.map { $0 * 1000 },
-    "pull_ms": pullTimes.map { $0.median * 1000 }, "pull_first_ms": pullTimes.map { $0.first * 1000 },
+    "log": points.map(\.log), "baseline_log": setupCount,
+    "push_ms": points.map { $0.push.growingMedian * 1000 }, "push_baseline_ms": points.map { $0.push.baselineMedian * 1000 },
+    "push_own_jobs_ms": points.map { $0.own.growingMedian * 1000 }, "push_own_jobs_baseline_ms": points.map { $0.own.baselineMedian * 1000 },
+    "pull_ms": points.map { $0.pull.growingMedian * 1000 }, "pull_baseline_ms": points.map { $0.pull.baselineMedian * 1000 },
+    "pull_first_ms": points.map { $0.pull.growing[0] * 1000 }, "pull_first_baseline_ms": points.map { $0.pull.baseline[0] * 1000 },
 ]
 try writeJSON([
     "ingest": ["actions": pushedTotal, "seconds": seconds(loadTime), "actions_per_second": Double(pushedTotal) / seconds(loadTime),
@@ -506,7 +597,8 @@ let stopTime = server.stop()
 print("graceful stop: \(stopTime)")
 let restart = clock.now
 server = try Server(binary: serverBinary, storage: storageArguments)
-let (_, afterRestart) = try await probe(port: server.port, head: head)
-print("restart until the first push was answered (the log replayed since the last snapshot): \(clock.now - restart) (log now \(afterRestart))")
+let restarted = Target(port: server.port, head: head, counter: growing.counter)
+_ = try await probe(restarted, on: jobs)
+print("restart until the first push was answered (the log replayed since the last snapshot): \(clock.now - restart) (log now \(restarted.head))")
 _ = server.stop()
 try await client.shutdown().get()

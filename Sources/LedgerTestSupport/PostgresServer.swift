@@ -61,9 +61,10 @@ public final class PostgresServer: @unchecked Sendable {
         try Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "-o", options, "start"], as: runAs)
     }
 
-    /// A `postgres://` URL of a new, empty database on this server.
-    public func makeDatabase(_ name: String = "fl_" + UUID().uuidString.prefix(8).lowercased()) throws -> String {
-        try Self.run(bin + "/createdb", ["-h", directory, "-p", "\(port)", "-U", Self.user, name], as: runAs)
+    /// A `postgres://` URL of a new database on this server: empty, or a copy of `template`
+    /// (which nobody may be connected to).
+    public func makeDatabase(_ name: String = "fl_" + UUID().uuidString.prefix(8).lowercased(), template: String? = nil) throws -> String {
+        try Self.run(bin + "/createdb", ["-h", directory, "-p", "\(port)", "-U", Self.user] + (template.map { ["-T", $0] } ?? []) + [name], as: runAs)
         return "postgres://\(Self.user)@/\(name)?host=\(directory)&port=\(port)"
     }
 
