@@ -41,6 +41,10 @@ struct CanonicalFormTests {
         #expect(cases.contains { $0.reason != nil } && cases.contains { $0.decision != nil } && cases.contains { $0.otherSide != nil })
         #expect(cases.contains { $0.currentPlan != nil } && cases.contains { $0.payment != nil } && cases.contains { $0.proposed != nil })
         #expect(jobs.contains { !$0.sync.superseded.isEmpty })
+        // A plan behind a reference is written once and copied while the reference repeats: cases
+        // under the job's own plan, and cases under an earlier one, are both here.
+        #expect(jobs.contains { job in job.sync.reviewCases.contains { $0.heldPlan != nil && $0.heldPlan === job.planHeld } })
+        #expect(jobs.contains { job in job.sync.reviewCases.contains { $0.heldPlan != nil && $0.heldPlan !== job.planHeld } })
         #expect(CanonicalEncoding.bytes(of: traffic.ledger) == (try ReferenceCanonicalEncoding.bytes(of: traffic.ledger)))
         let odd: [[Int64?]] = [[], [nil], [Int64.min, -1, 0, 1, Int64.max], [nil, 300]]
         #expect(CanonicalEncoding.bytes(of: odd) == (try ReferenceCanonicalEncoding.bytes(of: odd)))

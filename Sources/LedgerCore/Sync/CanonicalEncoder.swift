@@ -198,6 +198,10 @@ final class Frame {
 struct HandWriter {
     var bytes: [UInt8] = []
     unowned let frame: Frame
+    /// The last plan written from behind its reference, and its bytes: a job's cases hold the
+    /// job's own plan (decision 0035), dozens of times over, and its bytes were a third of a
+    /// job's (session 22), so each later copy is a copy of bytes, not an encoding.
+    private var lastPlan: (held: Held<Plan>, bytes: [UInt8])?
 
     init(frame: Frame) {
         self.frame = frame
@@ -485,9 +489,9 @@ struct HandWriter {
             if let day = invoice.finalizedOn { field("finalizedOn"); date(day) }
             if let day = invoice.voidedOn { field("voidedOn"); date(day) }
         }
-        if let plan = job.plan {
+        if let held = job.planHeld {
             field("plan")
-            self.plan(plan)
+            plan(held)
         }
         field("previousPlans")
         list(job.previousPlans.count)
@@ -501,6 +505,17 @@ struct HandWriter {
         try write(job.changeOrders, codingPath: codingPath)
         field("sync")
         try sync(job.sync, codingPath: codingPath)
+    }
+
+    /// A plan behind its reference: written once, then copied while the reference is the same.
+    mutating func plan(_ held: Held<Plan>) {
+        if let last = lastPlan, last.held === held {
+            bytes.append(contentsOf: last.bytes)
+            return
+        }
+        let start = bytes.count
+        plan(held.value)
+        lastPlan = (held, Array(bytes[start...]))
     }
 
     mutating func plan(_ plan: Plan) {
@@ -687,9 +702,9 @@ struct HandWriter {
             field("proposed")
             try write(proposed, codingPath: codingPath)
         }
-        if let plan = reviewCase.currentPlan {
+        if let held = reviewCase.heldPlan {
             field("currentPlan")
-            self.plan(plan)
+            plan(held)
         }
         field("amountMinor")
         int(reviewCase.amountMinor)

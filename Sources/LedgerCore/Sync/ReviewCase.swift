@@ -141,6 +141,8 @@ public struct ReviewCase: Hashable, Sendable, Codable {
     public var proposed: ActionPayload? { box.proposed?.value }
     /// The plan in force when the case was raised (the other version of a plan conflict).
     public var currentPlan: Plan? { box.currentPlan?.value }
+    /// The same behind its reference, which the job and its other cases under that plan share.
+    var heldPlan: Held<Plan>? { box.currentPlan }
     /// The money at stake: credit, excess refund or target difference; 0 when none.
     public var amountMinor: Int64 { box.amountMinor }
     /// The payment concerned, for money anomalies.
