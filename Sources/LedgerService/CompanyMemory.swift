@@ -14,8 +14,22 @@ final class CompanyMemory {
     private var dirtyJobs: Set<JobID> = []
     /// Digests of jobs unchanged since they were last asked for. A digest encodes the whole job,
     /// so it costs as much as the job's history; every device catching up to the head asks for
-    /// the same ones.
-    private var digests: [JobID: JobDigest] = [:]
+    /// the same ones. A job being digested off the lock holds a ticket until its digest comes
+    /// back; any change to the job drops it, and the digest then is not kept.
+    private var digests: [JobID: DigestSlot] = [:]
+    private var nextTicket: UInt64 = 0
+
+    private enum DigestSlot {
+        case known(JobDigest)
+        case digesting(ticket: UInt64)
+    }
+
+    /// A job's kept digest, or the job (a copy sharing the memory's storage until the writer
+    /// next changes it) to digest off the service's lock, with the ticket to keep it by.
+    enum Digesting: Sendable {
+        case known(JobDigest)
+        case work(Job, ticket: UInt64)
+    }
     /// Jobs whose stored rows are folded past `projectedThrough` (a snapshot stored in chunks
     /// that had not finished, decision 0038): replaying the log skips their entries up to
     /// there. Only while loading.
@@ -152,13 +166,22 @@ final class CompanyMemory {
         stored(cut)
     }
 
-    /// The digest of a job as it is at the head, nil for a job the company does not have.
-    func digest(of id: JobID) -> JobDigest? {
-        if let known = digests[id] { return known }
-        guard let job = try? ledger.job(id) else { return nil }
-        let digest = job.digest
-        digests[id] = digest
-        return digest
+    /// For each of `ids` the company has, in order: its kept digest, or the job to digest off
+    /// the lock (then `keep` it). Under the service's lock; the digesting is not.
+    func digestsOrWork(_ ids: [JobID]) -> [Digesting] {
+        ids.compactMap { id in
+            if case .known(let digest) = digests[id] { return .known(digest) }
+            guard let job = try? ledger.job(id) else { return nil }
+            nextTicket += 1
+            digests[id] = .digesting(ticket: nextTicket)
+            return .work(job, ticket: nextTicket)
+        }
+    }
+
+    /// Keeps a digest made off the lock, unless its job changed since it was handed out.
+    func keep(_ digest: JobDigest, ticket: UInt64) {
+        guard case .digesting(let waiting) = digests[digest.job], waiting == ticket else { return }
+        digests[digest.job] = .known(digest)
     }
 
     /// The newest snapshot taken by any process sharing the storage, as last read (decision

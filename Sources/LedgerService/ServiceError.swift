@@ -50,6 +50,9 @@ public enum ServiceLimits {
     /// sides digest every job named (its whole history), so a week's backlog naming thousands
     /// cost about as much as folding it (decision 0018).
     public static let checkpointJobDigestsMax = 256
+    /// Jobs a checkpoint names per thread digesting them, at least: fewer are digested on the
+    /// calling thread (a small job's digest costs less than handing it to another core).
+    public static let digestJobsPerThreadMin = 32
     /// Times a pull re-reads a head page that pushes overtook before answering "not caught up".
     public static let pullHeadAttempts = 3
 }
