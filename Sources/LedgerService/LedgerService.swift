@@ -225,7 +225,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         } else {
             for (index, (job, _)) in work.enumerated() { made[index] = job.digest }
         }
-        lock.withLock { for ((_, ticket), digest) in zip(work, made) { memory.keep(digest!, ticket: ticket) } }
+        // Most pulls find every digest kept: they need not wait for the lock again (a group
+        // holds it through its commit).
+        if !work.isEmpty { lock.withLock { for ((_, ticket), digest) in zip(work, made) { memory.keep(digest!, ticket: ticket) } } }
         var next = made.makeIterator()
         return digesting.map { if case .known(let digest) = $0 { digest } else { next.next()!! } }
     }
