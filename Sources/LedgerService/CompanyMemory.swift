@@ -15,7 +15,8 @@ final class CompanyMemory {
     /// Digests of jobs unchanged since they were last asked for. A digest encodes the whole job,
     /// so it costs as much as the job's history; every device catching up to the head asks for
     /// the same ones. A job being digested off the lock holds a ticket until its digest comes
-    /// back; any change to the job drops it, and the digest then is not kept.
+    /// back (pulls asking meanwhile get the same ticket); any change to the job drops it, and
+    /// the digest then is not kept.
     private var digests: [JobID: DigestSlot] = [:]
     private var nextTicket: UInt64 = 0
 
@@ -172,13 +173,16 @@ final class CompanyMemory {
         ids.compactMap { id in
             if case .known(let digest) = digests[id] { return .known(digest) }
             guard let job = try? ledger.job(id) else { return nil }
+            // Another pull digesting the job as it still is holds a ticket: either digest may be kept.
+            if case .digesting(let ticket) = digests[id] { return .work(job, ticket: ticket) }
             nextTicket += 1
             digests[id] = .digesting(ticket: nextTicket)
             return .work(job, ticket: nextTicket)
         }
     }
 
-    /// Keeps a digest made off the lock, unless its job changed since it was handed out.
+    /// Keeps a digest made off the lock, unless its job changed since it was handed out (the
+    /// change dropped the ticket; a later hand-out got a new one).
     func keep(_ digest: JobDigest, ticket: UInt64) {
         guard case .digesting(let waiting) = digests[digest.job], waiting == ticket else { return }
         digests[digest.job] = .known(digest)
