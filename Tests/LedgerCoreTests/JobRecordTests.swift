@@ -219,7 +219,40 @@ struct JobRecordTests {
         #expect(hex == Self.pinnedHex, "a change to the record format needs a new format version and a migration of stored records")
     }
 
-    static let pinnedHex = "010222222222222242228222222222222222111111111111411181111111111111110001064a2d313030310e44616e6120576869746669656c64000104485641430355534400010748562d3230303180890f01c1a93f00000000010102a09c0103555344020001a01f00c2a93f08746563682d616e610000000000000000000500000000000000"
+    static let pinnedHex = "020222222222222242228222222222222222111111111111411181111111111111110001064a2d313030310e44616e6120576869746669656c64000104485641430355534400010748562d3230303180890f01c1a93f00000000010102a09c0103555344020001a01f00c2a93f08746563682d616e610000000000000000000500000000000000"
+
+    /// The job of `casesSharePlans` (three customer-credit cases: two under its plan, one under
+    /// the plan once cancelled) as format 1 wrote it, every case's plan in full.
+    static let formatOneHex = "0101222222222222422282222222222222220001064a2d313034320e44616e6120576869746669656c64000104485641430355534400010748562d32303438c0cf2401c1a93f00000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf240001c1a93f0a6f66666963652d62656e01c0cf240200030004e0dc2a03555344010001a01f00c1a93f0a6f66666963652d62656e010005a09c0103555344010001a21f00c1a93f0a6f66666963652d62656e010007a09c0103555344010001f42e00c1a93f0a6f66666963652d62656e0100000100070100070100060100060a6f66666963652d62656e01f02e00070100070a6f66666963652d62656e01f42e00090700010002000300040005000600070501d00f00000101d00f00000101d00f00000101d00f00000101d00f00000100030004000001000100040a6f66666963652d62656e01a01f000900000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf24000002a08d06010004000102000005000001000100050a6f66666963652d62656e01a21f000900000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf24000002a09c01010005000102000007000001000100070a6f66666963652d62656e01f42e000900000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf240001c1a93f0a6f66666963652d62656e01c0cf2402a09c0101000700010200"
+
+    @Test("A format 1 record still reads back; format 2 writes a run of cases' plan once, smaller, and reads back the same job with the plans shared")
+    func formatOneStillReads() throws {
+        var world = try TwoDevices()
+        for (index, amount) in [350_000, 10_000].enumerated() {
+            try world.act(.office, .recordPayment(PaymentRequest(amountMinor: Int64(amount), currency: .usd, method: .cash)), at: 2_000 + Int64(index))
+        }
+        try world.act(.office, .cancelPlan, at: 3_000)
+        try world.act(.office, .recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), at: 3_002)
+        try world.sync(.office)
+        let job = try world.serverJob()
+        let hex = Array(Self.formatOneHex.utf8)
+        let formatOne = try stride(from: 0, to: hex.count, by: 2).map { try #require(UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)) }
+        #expect(formatOne.first == 1)
+        let fromOne = try JobRecord.job(from: formatOne)
+        #expect(fromOne == job)
+        #expect(fromOne.digest == job.digest)
+        let record = JobRecord.bytes(of: job)
+        #expect(record.first == JobRecord.formatVersion)
+        #expect(try JobRecord.job(from: record) == job)
+        // One plan of the three written fewer: the first case's; the third's (the cancelled plan) differs.
+        #expect(record.count < formatOne.count, "format 2 \(record.count) B, format 1 \(formatOne.count) B")
+        let cases = try JobRecord.job(from: record).sync.reviewCases
+        #expect(cases.count == 3 && cases[1].sharesPlan(with: cases[0]) && !cases[2].sharesPlan(with: cases[1]))
+        // The mark for "the case before it's plan" means nothing in format 1.
+        var relabelled = record
+        relabelled[0] = 1
+        #expect(throws: JobRecord.Damaged.self) { try JobRecord.job(from: relabelled) }
+    }
 
     @Test("Damaged records are refused, never misread: every truncation, extra bytes, another version, every flipped byte")
     func damaged() throws {

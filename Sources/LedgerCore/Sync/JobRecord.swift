@@ -7,10 +7,15 @@
 /// then name their replica by position in that table. Numbers are LEB128 varints (signed ones
 /// zigzag), strings a length and UTF-8, optionals a 0/1 byte, enums a fixed code per case.
 /// Review cases carry their proposed action and refusal reason as canonical bytes (they are
-/// rare). See docs/decisions/0016-compact-job-records-on-devices.md.
+/// rare). Format 2 writes a case's plan in force once for a run of cases under the same plan
+/// (decision 0040); format 1 records still read. See
+/// docs/decisions/0016-compact-job-records-on-devices.md.
 public enum JobRecord {
-    /// The format this code writes; a record of another version is refused, not guessed at.
-    public static let formatVersion: UInt8 = 1
+    /// The format this code writes; a record of a version it does not know is refused, not
+    /// guessed at.
+    public static let formatVersion: UInt8 = 2
+    /// The formats this code reads: 1 wrote every case's plan in full.
+    static let readableVersions: ClosedRange<UInt8> = 1...2
 
     /// The record of `job`.
     public static func bytes(of job: Job) -> [UInt8] {
@@ -297,10 +302,16 @@ struct RecordWriter {
             w.hlc(value.stamp.hlc)
             w.dot(value.stamp.dot)
         }
-        array(sync.reviewCases) { $0.reviewCase($1) }
+        uint(UInt64(sync.reviewCases.count))
+        var previous: ReviewCase?
+        for item in sync.reviewCases {
+            reviewCase(item, after: previous)
+            previous = item
+        }
     }
 
-    mutating func reviewCase(_ item: ReviewCase) {
+    /// A case; its plan in force, when equal to the case before it's, is written as a mark.
+    mutating func reviewCase(_ item: ReviewCase, after previous: ReviewCase?) {
         dot(item.id.dot)
         int(item.id.index)
         bytes.append(RecordCodes.caseKind(item.kind))
@@ -308,7 +319,18 @@ struct RecordWriter {
         summary(item.raisedBy)
         optional(item.otherSide) { $0.summary($1) }
         optional(item.proposed) { $0.canonical($1) }
-        optional(item.currentPlan) { $0.plan($1) }
+        // A job's cases mostly come in long runs under one plan (each overpayment opens one):
+        // written in full, those plans were about a third of a large job's record.
+        if let plan = item.heldPlan {
+            if let earlier = previous?.heldPlan, earlier == plan {
+                bytes.append(RecordCodes.samePlanAsPreviousCase)
+            } else {
+                bytes.append(1)
+                self.plan(plan.value)
+            }
+        } else {
+            bytes.append(0)
+        }
         int(item.amountMinor)
         optional(item.payment) { $0.dot($1.dot) }
         optional(item.reason) { w, reason in
@@ -330,13 +352,15 @@ struct RecordReader {
     let bytes: UnsafeRawBufferPointer
     var at = 0
     var replicas: [ReplicaID] = []
+    /// The record's format version.
+    private(set) var version: UInt8 = 0
 
     /// A reader past a record's version and replica table.
     init(record bytes: UnsafeRawBufferPointer) throws(JobRecord.Damaged) {
         self.bytes = bytes
-        let version = try byte()
-        guard version == JobRecord.formatVersion else {
-            throw JobRecord.Damaged("a record of format \(version); this build reads format \(JobRecord.formatVersion)")
+        version = try byte()
+        guard JobRecord.readableVersions.contains(version) else {
+            throw JobRecord.Damaged("a record of format \(version); this build reads formats \(JobRecord.readableVersions.lowerBound) to \(JobRecord.readableVersions.upperBound)")
         }
         let count = try count()
         replicas.reserveCapacity(count)
@@ -544,13 +568,25 @@ struct RecordReader {
         let raisedBy = try summary()
         let otherSide = try optional { r throws(JobRecord.Damaged) in try r.summary() }
         let proposed = try optional { r throws(JobRecord.Damaged) in try r.canonical(ActionPayload.self) }
-        let currentPlan = try optional { r throws(JobRecord.Damaged) in try r.plan() }
+        var heldPlan: Held<Plan>?, currentPlan: Plan?
+        switch try byte() {
+        case 0: break
+        case 1: currentPlan = try plan()
+        case RecordCodes.samePlanAsPreviousCase where version >= 2:
+            guard let earlier = previous?.heldPlan else { throw JobRecord.Damaged("a review case names the plan of a case before it that has none") }
+            heldPlan = earlier
+        default: throw JobRecord.Damaged("a review case's plan in force is neither absent, present nor the case before it's")
+        }
         let amount = try int64()
         let payment = try optional { r throws(JobRecord.Damaged) in PaymentID(try r.dot()) }
         let reason = try optional { r throws(JobRecord.Damaged) in LedgerError(LedgerError.Code(rawValue: try r.string()), try r.string()) }
         let suggested = try array { r throws(JobRecord.Damaged) in try r.code(RecordCodes.resolutions, "resolution") }
         let decision = try optional { r throws(JobRecord.Damaged) in
             ReviewCase.Decision(resolution: try r.code(RecordCodes.resolutions, "resolution"), by: try r.summary(), note: try r.string())
+        }
+        if let heldPlan {
+            return ReviewCase(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, heldPlan: heldPlan,
+                              amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision)
         }
         return ReviewCase(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
                           amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision, previous: previous)
@@ -600,6 +636,9 @@ extension Job {
 /// The one-byte code of each enum case in a record. Fixed forever for format 1: a new case takes
 /// the next code; reordering a case list here would misread every stored record.
 enum RecordCodes {
+    /// In place of a review case's optional plan (0 none, 1 one follows), format 2 on: the plan
+    /// of the case before it.
+    static let samePlanAsPreviousCase: UInt8 = 2
     static let roles: [Role] = [.technician, .office, .owner]
     static let kinds: [ActionKind] = [.createJob, .updateJobInfo, .setInvoice, .finalizeInvoice, .voidInvoice, .createPlan, .editPlan, .cancelPlan,
                                       .editInstallment, .recordPayment, .confirmPayment, .failPayment, .recordRefund, .proposeChangeOrder,
