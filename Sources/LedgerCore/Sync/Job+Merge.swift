@@ -32,6 +32,17 @@ extension Job {
         return outcome
     }
 
+    /// `apply`, also saying how many review cases it raised. Every case is raised through an
+    /// outcome that names one (`raise` returns it and every caller passes it on), and an
+    /// action's cases sit together at the end of the list, so only those outcomes look there.
+    mutating func applyCountingRaised(_ action: Action, sequence: UInt64, settings: CompanySettings) -> (outcome: Outcome, raised: Int) {
+        let outcome = apply(action, sequence: sequence, settings: settings)
+        switch outcome {
+        case .appliedWithException, .parkedForReview: return (outcome, casesRaised(by: action.dot).count)
+        case .applied, .exists, .rejected: return (outcome, 0)
+        }
+    }
+
     private mutating func record(_ action: Action, sequence: UInt64, outcome: Outcome, planChanged: Bool) {
         guard outcome.changedLedger else { return }
         sync.versionVector.record(action.dot)
