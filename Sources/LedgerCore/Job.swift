@@ -114,8 +114,9 @@ public struct Job: Hashable, Sendable, Codable {
     /// The job's totals, from running sums kept as events are booked.
     public var totals: Totals {
         var totals = Totals()
-        if let invoice, invoice.voidedOn == nil {
-            totals.invoiceTotalMinor = invoice.baseTotalMinor + cache.approvedChangeOrdersMinor
+        // Through the reference: `invoice` would copy the invoice out, retaining its number.
+        if let held = invoiceHeld, held.value.voidedOn == nil {
+            totals.invoiceTotalMinor = held.value.baseTotalMinor + cache.approvedChangeOrdersMinor
         }
         totals.completedMinor = cache.completedMinor
         totals.pendingMinor = cache.pendingMinor

@@ -6,7 +6,9 @@ extension Job {
     /// the settings, the action and its sequence. A rejected action leaves the job unchanged.
     mutating func apply(_ action: Action, sequence: UInt64, settings: CompanySettings) -> Outcome {
         let kind = action.payload.kind
-        let planBefore = plan
+        // The reference, not the plan: a copy of the plan retained its rows and strings on every
+        // action, and most actions leave the plan's reference as it was.
+        let planBefore = planHeld
         let creditBefore = totals.creditMinor
         var outcome: Outcome
         let author = action.dot.replica
@@ -28,7 +30,8 @@ extension Job {
             let raised = raise(.customerCredit, for: action, amountMinor: totals.creditMinor - creditBefore, payment: payment, exception: true)
             if outcome == .applied { outcome = raised }
         }
-        record(action, sequence: sequence, outcome: outcome, planChanged: plan != planBefore)
+        // `Held`'s equality is identity first, then the values, as `plan != planBefore` was.
+        record(action, sequence: sequence, outcome: outcome, planChanged: planHeld != planBefore)
         return outcome
     }
 
