@@ -296,6 +296,9 @@ struct JobCache: Hashable, Sendable {
     var paymentPositions: [PaymentID: Int] = [:]
     var refundedByPayment: [PaymentID: Int64] = [:]
     var refundIDs: Set<RefundID> = []
+    /// The dot of the action that raised the job's last review case: whether the action being
+    /// merged raised any is answered here, without reading the last case (cold on a large job).
+    var lastCaseDot: Dot?
 
     init() {}
 
@@ -317,6 +320,7 @@ struct JobCache: Hashable, Sendable {
             if let index = paymentPositions[refund.paymentID] { netCashByMethod[job.payments[index].method.ordinal] -= refund.amountMinor }
         }
         for order in job.changeOrders where order.status == .approved { approvedChangeOrdersMinor += order.amountMinor }
+        lastCaseDot = job.sync.reviewCases.last?.id.dot
     }
 }
 

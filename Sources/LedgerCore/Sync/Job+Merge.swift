@@ -220,6 +220,7 @@ extension Job {
             id: id, kind: kind, job: self.id, raisedBy: action.summary, otherSide: otherSide,
             proposed: proposed ?? (parked ? action.payload : nil), heldPlan: planHeld, amountMinor: amountMinor, payment: payment,
             reason: reason, suggestedResolutions: suggestions, decision: nil))
+        cache.lastCaseDot = action.dot
         return parked ? .parkedForReview(id) : .appliedWithException(id)
     }
 
@@ -236,8 +237,10 @@ extension Job {
     }
 
     // The cases one action raised sit together at the end of the list while it is applied, so
-    // this costs the same however many cases the job has collected.
+    // this costs the same however many cases the job has collected; when the last case is
+    // another action's, it does not read the list at all.
     private func casesRaised(by dot: Dot) -> ArraySlice<ReviewCase> {
+        guard cache.lastCaseDot == dot else { return [] }
         var start = sync.reviewCases.endIndex
         while start > sync.reviewCases.startIndex, sync.reviewCases[start - 1].id.dot == dot { start -= 1 }
         return sync.reviewCases[start...]
