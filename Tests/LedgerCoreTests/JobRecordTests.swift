@@ -75,10 +75,9 @@ struct JobRecordTests {
         #expect(recordBytes * 3 < canonicalBytes, "records \(recordBytes) B, canonical \(canonicalBytes) B")
     }
 
-    @Test("A job's cases raised under one plan hold one copy of it, live and read back from a record; a case under another plan holds its own")
-    func casesSharePlans() throws {
-        // The workloads never change a plan between two cases: overpay, overpay again, cancel
-        // the plan, pay once more.
+    /// A job with cases under two plans, which the workloads never make: overpay, overpay again,
+    /// cancel the plan, pay once more.
+    static func replanned() throws -> Job {
         var world = try TwoDevices()
         for (index, amount) in [350_000, 10_000].enumerated() {
             try world.act(.office, .recordPayment(PaymentRequest(amountMinor: Int64(amount), currency: .usd, method: .cash)), at: 2_000 + Int64(index))
@@ -86,7 +85,12 @@ struct JobRecordTests {
         try world.act(.office, .cancelPlan, at: 3_000)
         try world.act(.office, .recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), at: 3_002)
         try world.sync(.office)
-        let replanned = try world.serverJob()
+        return try world.serverJob()
+    }
+
+    @Test("A job's cases raised under one plan hold one copy of it, live and read back from a record; a case under another plan holds its own")
+    func casesSharePlans() throws {
+        let replanned = try Self.replanned()
         #expect(replanned.sync.reviewCases.count >= 3, "\(replanned.sync.reviewCases.map(\.kind))")
         var shared = 0, distinct = 0
         for job in try Self.jobs() + [replanned] {
@@ -221,20 +225,13 @@ struct JobRecordTests {
 
     static let pinnedHex = "020222222222222242228222222222222222111111111111411181111111111111110001064a2d313030310e44616e6120576869746669656c64000104485641430355534400010748562d3230303180890f01c1a93f00000000010102a09c0103555344020001a01f00c2a93f08746563682d616e610000000000000000000500000000000000"
 
-    /// The job of `casesSharePlans` (three customer-credit cases: two under its plan, one under
+    /// The job of `replanned()` (three customer-credit cases: two under its plan, one under
     /// the plan once cancelled) as format 1 wrote it, every case's plan in full.
     static let formatOneHex = "0101222222222222422282222222222222220001064a2d313034320e44616e6120576869746669656c64000104485641430355534400010748562d32303438c0cf2401c1a93f00000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf240001c1a93f0a6f66666963652d62656e01c0cf240200030004e0dc2a03555344010001a01f00c1a93f0a6f66666963652d62656e010005a09c0103555344010001a21f00c1a93f0a6f66666963652d62656e010007a09c0103555344010001f42e00c1a93f0a6f66666963652d62656e0100000100070100070100060100060a6f66666963652d62656e01f02e00070100070a6f66666963652d62656e01f42e00090700010002000300040005000600070501d00f00000101d00f00000101d00f00000101d00f00000101d00f00000100030004000001000100040a6f66666963652d62656e01a01f000900000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf24000002a08d06010004000102000005000001000100050a6f66666963652d62656e01a21f000900000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf24000002a09c01010005000102000007000001000100070a6f66666963652d62656e01f42e000900000100030100c0cf2403000300074465706f736974c09a0c0001c1a93f010003020850726f6772657373c09a0c0001e1a93f010003040546696e616cc09a0c0001ffa93f01c1a93fc0cf240001c1a93f0a6f66666963652d62656e01c0cf2402a09c0101000700010200"
 
     @Test("A format 1 record still reads back; format 2 writes a run of cases' plan once, smaller, and reads back the same job with the plans shared")
     func formatOneStillReads() throws {
-        var world = try TwoDevices()
-        for (index, amount) in [350_000, 10_000].enumerated() {
-            try world.act(.office, .recordPayment(PaymentRequest(amountMinor: Int64(amount), currency: .usd, method: .cash)), at: 2_000 + Int64(index))
-        }
-        try world.act(.office, .cancelPlan, at: 3_000)
-        try world.act(.office, .recordPayment(PaymentRequest(amountMinor: 10_000, currency: .usd, method: .cash)), at: 3_002)
-        try world.sync(.office)
-        let job = try world.serverJob()
+        let job = try Self.replanned()
         let hex = Array(Self.formatOneHex.utf8)
         let formatOne = try stride(from: 0, to: hex.count, by: 2).map { try #require(UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16)) }
         #expect(formatOne.first == 1)
