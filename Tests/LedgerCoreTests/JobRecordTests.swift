@@ -241,7 +241,8 @@ struct JobRecordTests {
         let record = JobRecord.bytes(of: job)
         #expect(record.first == JobRecord.formatVersion)
         #expect(try JobRecord.job(from: record) == job)
-        // One plan of the three written fewer: the first case's; the third's (the cancelled plan) differs.
+        // The second case names the first one's plan instead of repeating it; the third's plan
+        // (the cancelled one) differs and is written in full.
         #expect(record.count < formatOne.count, "format 2 \(record.count) B, format 1 \(formatOne.count) B")
         let cases = try JobRecord.job(from: record).sync.reviewCases
         #expect(cases.count == 3 && cases[1].sharesPlan(with: cases[0]) && !cases[2].sharesPlan(with: cases[1]))

@@ -44,7 +44,10 @@ struct DigestTests {
         }
         // Handed out again while still being digested, the job keeps its ticket: the digest of
         // whichever pull finishes first is kept.
-        guard case .work(let latest, let latestTicket) = memory.digestsOrWork([changed])[0] else { return }
+        guard case .work(let latest, let latestTicket) = memory.digestsOrWork([changed])[0] else {
+            Issue.record("the job being digested was not handed out again")
+            return
+        }
         #expect(latestTicket == ticket)
         memory.keep(latest.digest, ticket: latestTicket)
         guard case .known(let now) = memory.digestsOrWork([changed])[0] else {

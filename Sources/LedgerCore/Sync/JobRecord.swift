@@ -588,8 +588,11 @@ struct RecordReader {
             return ReviewCase(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, heldPlan: heldPlan,
                               amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision)
         }
+        // Format 1 wrote equal plans in full, so the case before may lend its plan; in format 2 a
+        // plan written in full differs from it, and comparing them would be wasted.
         return ReviewCase(id: id, kind: kind, job: job, raisedBy: raisedBy, otherSide: otherSide, proposed: proposed, currentPlan: currentPlan,
-                          amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision, previous: previous)
+                          amountMinor: amount, payment: payment, reason: reason, suggestedResolutions: suggested, decision: decision,
+                          previous: version < 2 ? previous : nil)
     }
 }
 
