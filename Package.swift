@@ -104,7 +104,7 @@ let package = Package(
         // Writes the seeded workload as JSON for the peers of issue H (Benchmarks/Peers).
         .executableTarget(name: "bench-workload", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/WorkloadExport"),
         // Release-mode benchmark of durable pushes through LedgerService on SQLite (issue D).
-        .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
+        .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
                           path: "Benchmarks/ServiceBench"),
         // Issue D's end-to-end benchmark: the fieldledger-server binary over loopback.
         .executableTarget(name: "client-bench", dependencies: [

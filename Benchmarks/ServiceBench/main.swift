@@ -1,6 +1,9 @@
 // LedgerService on SQLite without HTTP (issue D): how fast durable pushes go. Release mode:
 //
 //     swift run -c release service-bench [ACTIONS]    # default 20,000 actions
+//     swift run -c release service-bench [ACTIONS] --growth [--repeat K]   # the fixed push, grown and not
+//     swift run -c release service-bench [ACTIONS] --replay     # a restart that replays the whole log
+//     ... --postgres                                            # on a PostgreSQL started for the run
 //
 // The issue's end-to-end benchmark (the server binary over loopback, 1,000,000 actions) is
 // server-bench; this measures the storage and merge path it stands on, without HTTP.
@@ -8,10 +11,19 @@ import Foundation
 import LedgerCore
 import LedgerService
 import LedgerTestSupport
+import PostgresLedgerStorage
 import SQLiteLedgerStorage
 import SyncProtocol
 
 let count = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 20_000
+/// `--growth`: after the load, server-bench's fixed 1,000-payment push timed in-process (no HTTP)
+/// on the grown service and, alternating with it, on a service holding the setup's log alone.
+let growth = CommandLine.arguments.contains("--growth")
+/// `--repeat K`: then K more pushes on the grown service alone (for a profiler).
+let repeats = CommandLine.arguments.firstIndex(of: "--repeat").flatMap { Int(CommandLine.arguments[$0 + 1]) } ?? 0
+/// `--replay`: no snapshot after the load; a new service on the same storage then loads the
+/// company, replaying the whole log (the worst case of a restart, decision 0012).
+let replay = CommandLine.arguments.contains("--replay")
 // Each device syncs (pushes, then pulls) after every 100 of its actions, so all the actions of
 // one 100-action change set carry the context the device had pulled before the first.
 let setSize = 100
@@ -21,7 +33,18 @@ let traffic = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: 50, action
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("service-bench-\(UUID().uuidString)")
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: directory) }
-let service = LedgerService(storage: try SQLiteLedgerStorage(path: directory.appendingPathComponent("bench.sqlite").path))
+/// `--postgres`: on a PostgreSQL started for the run (as the tests start it) instead of SQLite.
+let postgres = CommandLine.arguments.contains("--postgres") ? try PostgresServer() : nil
+defer { postgres?.stop() }
+let benchURL = try postgres?.makeDatabase("bench")
+/// The storage named `name`: a SQLite file in the run's directory, or a database on that PostgreSQL.
+func storage(_ name: String) throws -> AnyServerStorage {
+    if let postgres {
+        return AnyServerStorage(try PostgresLedgerStorage(url: name == "bench" ? benchURL! : try postgres.makeDatabase(name)))
+    }
+    return AnyServerStorage(try SQLiteLedgerStorage(path: directory.appendingPathComponent(name + ".sqlite").path))
+}
+let service = LedgerService(storage: try storage("bench"))
 let company = try CompanyID("bench")
 try service.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
 
@@ -69,9 +92,76 @@ let (pushed, rejected) = try await withThrowingTaskGroup(of: (Int, Int).self) { 
 }
 let pushTime = clock.now - pushStart
 func rate(_ n: Int, _ d: Duration) -> Int { Int(Double(n) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)) }
-print("service-bench: SQLite (WAL, synchronous FULL), group commit of concurrent pushes")
+print("service-bench: " + (postgres == nil ? "SQLite (WAL, synchronous FULL)" : "PostgreSQL (durable commits)") + ", group commit of concurrent pushes")
 print("setup: \(traffic.setup.count) office actions in \(setup.count) change sets: \(rate(traffic.setup.count, setupTime)) actions/s")
 print("devices: \(pushed) actions from \(perDevice.count) devices at once in \(perDevice.map(\.count).reduce(0, +)) change sets of up to 100: \(rate(pushed, pushTime)) actions/s; \(rejected) rejected")
-let snapshotTime = try clock.measure { try service.storeSnapshots() }
-print("snapshot of the projections (\(try service.projectedLedger(company: company).jobCount) jobs) at the head: \(snapshotTime)")
+if growth { try await timeFixedPush() }
+if !replay {
+    let snapshotTime = try clock.measure { try service.storeSnapshots() }
+    print("snapshot of the projections (\(try service.projectedLedger(company: company).jobCount) jobs) at the head: \(snapshotTime)")
+}
+
+/// The fixed push of server-bench (1,000 one-dollar payments, one change set) on the workload's
+/// jobs and on 1,000 jobs of the probe's own, on the grown service and on one holding the setup's
+/// log alone, alternating; medians of 9 in ms and their ratio.
+@MainActor func timeFixedPush() async throws {
+    let baseline = LedgerService(storage: try storage("baseline"))
+    defer { baseline.close() }
+    try baseline.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+    for set in setup { _ = try baseline.push(set, company: company) }
+    let day = try CalendarDate.parse("2026-11-01")
+    let office = ReplicaID(high: 0x0FF1CE, low: 1)
+    var heads: [UInt64] = [0, 0]  // each service's head, from its answers
+    let own = FieldWorkload.probeJobs(count: 1_000, replica: office, actor: traffic.setup[0].action.actor, seen: 0, day: day)
+    for (index, target) in [baseline, service].enumerated() {
+        for run in FieldWorkload.runs(own.actions, size: 200) {
+            let response = try target.push(ChangeSet(replica: office, lastAppliedSequence: heads[index], appVersion: "bench", clock: run.last!.hlc, actions: run), company: company)
+            precondition(response.outcomes.allSatisfy { $0 == Outcome.applied }, "the probe's jobs")
+            heads[index] = response.serverSequence
+        }
+    }
+    let jobs = traffic.setup.compactMap { entry -> JobID? in
+        if case .createJob = entry.action.payload { return JobID(entry.action.dot) }
+        return nil
+    }
+    let probe = ReplicaID(high: 0xB0B, low: 1), actor = Actor(user: try UserID("tech-probe"), role: .technician)
+    var counters: [UInt64] = [0, 0], wall = (traffic.entries.last?.action.hlc.wallMillis ?? 0) + 1
+    func push(_ index: Int, on targets: [JobID]) throws -> Double {
+        let actions = FieldWorkload.probePayments(count: 1_000, replica: probe, actor: actor, counter: &counters[index], wallMillis: &wall, jobs: targets,
+                                                  seen: heads[index], day: day)
+        let set = ChangeSet(replica: probe, lastAppliedSequence: heads[index], appVersion: "bench", clock: actions.last!.hlc, actions: actions)
+        let target = index == 0 ? baseline : service
+        let start = clock.now
+        let response = try target.push(set, company: company)
+        let elapsed = clock.now - start
+        heads[index] = response.serverSequence
+        return Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+    }
+    var times = [[Double]](repeating: [], count: 4)
+    for _ in 0..<9 {
+        times[0].append(try push(1, on: own.jobs)); times[1].append(try push(0, on: own.jobs))
+        times[2].append(try push(1, on: jobs)); times[3].append(try push(0, on: jobs))
+    }
+    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    let m = times.map(median)
+    print(String(format: "fixed push at log %d (baseline %d), ms: on the probe's own jobs %.2f (baseline %.2f, ÷ %.2f); on the workload's jobs %.2f (baseline %.2f, ÷ %.2f)",
+                 heads[1], heads[0], m[0], m[1], m[0] / m[1], m[2], m[3], m[2] / m[3]))
+    for _ in 0..<repeats { _ = try push(1, on: jobs) }
+}
 service.close()
+if replay {
+    let restarted = LedgerService(storage: try storage("bench"))
+    let head = try restarted.head(company: company)  // read from storage, not a load
+    let time = try clock.measure { _ = try restarted.projectedLedger(company: company) }
+    print("restart with no snapshot: the company loaded by replaying its \(head)-entry log in \(time)")
+    // A device catching up from nothing, in the largest pages a device may ask for.
+    var cursor: UInt64 = 0, pages = 0
+    let catchUp = try clock.measure {
+        while cursor < head {
+            cursor = try restarted.pull(company: company, after: cursor, limit: ServerSyncSession.pageEntriesMax).checkpoint.sequence
+            pages += 1
+        }
+    }
+    print("a device catching up on the whole log: \(pages) pages of up to \(ServerSyncSession.pageEntriesMax) in \(catchUp)")
+    restarted.close()
+}

@@ -19,8 +19,15 @@ struct PostgresTransaction: LedgerTransaction {
     }
 
     func entries(after sequence: UInt64, limit: Int) throws -> [StoredEntry] {
+        // The log is gap-free, so the page is exactly the sequences up to `after + limit`. With
+        // only the lower bound the planner, short of fresh statistics (a log grown since its last
+        // ANALYZE, or never analyzed), read every row past the cursor and sorted them for the
+        // first `limit`: 120,000 rows for a page of 5,000, each page of a replay or of a
+        // device's catch-up reading the rest of the log again (decision 0041).
+        let after = Int64(clamping: sequence)
+        let (end, overflow) = after.addingReportingOverflow(Int64(limit))
         let rows = try session.rows("""
-            SELECT entry, body_digest, log_digest FROM log WHERE company = \(company) AND sequence > \(Int64(clamping: sequence))
+            SELECT entry, body_digest, log_digest FROM log WHERE company = \(company) AND sequence > \(after) AND sequence <= \(overflow ? Int64.max : end)
             ORDER BY sequence LIMIT \(Int64(limit))
             """)
         return try rows.map { row in

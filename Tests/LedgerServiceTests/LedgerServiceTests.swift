@@ -102,6 +102,27 @@ struct LedgerServiceTests {
         }
     }
 
+    @Test("A storage's log page is the entries right after the cursor, up to the limit: mid-log, at the end, past the end, at the range's edge", arguments: Backend.all)
+    func logPages(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let log = try Self.workload(seed: 19).setup
+            _ = try fixture.pushInLogOrder(log.map(\.action))
+            let head = UInt64(log.count)
+            // (after, limit) → the sequences expected. PostgreSQL reads a page as the sequences
+            // after the cursor up to cursor + limit (decision 0041): these pin that bound.
+            let cases: [(after: UInt64, limit: Int, expected: ClosedRange<UInt64>?)] = [
+                (0, 1, 1...1), (0, 25, 1...25), (7, 5, 8...12), (head - 3, 3, (head - 2)...head), (head - 3, 10, (head - 2)...head),
+                (head, 10, nil), (head + 5, 10, nil), (UInt64(Int64.max) - 1, Int.max, nil), (UInt64.max, Int.max, nil), (3, Int.max, 4...head),
+            ]
+            for (after, limit, expected) in cases {
+                let entries = try fixture.service.storage.read(fixture.company) { try $0.entries(after: after, limit: limit) }
+                #expect(entries.map(\.entry.sequence) == (expected.map(Array.init) ?? []), "after \(after), limit \(limit)")
+                for stored in entries { #expect(stored.entry == log[Int(stored.entry.sequence) - 1]) }
+            }
+        }
+    }
+
     @Test("Pull pages continue the log, their checkpoints carry the log digest, and the head page the job digests", arguments: Backend.all)
     func pullPages(_ backend: Backend) throws {
         try backend.withSite { site in
