@@ -106,6 +106,30 @@ struct JobRecordTests {
         #expect(shared > 100 && distinct >= 2, "\(shared) shared, \(distinct) distinct")
     }
 
+    @Test("A review case whose id, payment or reason is not its raising action's keeps them, live, decided, encoded and read back")
+    func casesKeepWhatIsNotTheirRaisers() throws {
+        // A case stores its id's dot and its payment only where they differ from the raising
+        // action's dot (decision 0043); every case the merge raises has the usual ones.
+        let raiser = Dot(replica: ReplicaID(high: 7, low: 7), counter: 41), other = Dot(replica: ReplicaID(high: 9, low: 9), counter: 5)
+        let summary = ActionSummary(dot: raiser, actor: Actor(user: try UserID("tech-7"), role: .technician), hlc: HLCTimestamp(wallMillis: 9), kind: .confirmPayment)
+        let reason = LedgerError(.planLocked, "locked")
+        for (id, payment) in [(ReviewCaseID(raiser, index: 2), PaymentID(raiser)), (ReviewCaseID(other, index: 1), PaymentID(other)),
+                              (ReviewCaseID(raiser), PaymentID(other)), (ReviewCaseID(other), PaymentID(raiser))] {
+            var made = ReviewCase(id: id, kind: .customerCredit, job: JobID(other), raisedBy: summary, otherSide: nil, proposed: nil, heldPlan: nil,
+                                  amountMinor: 500, payment: payment, reason: reason, suggestedResolutions: [.acknowledge], decision: nil)
+            #expect(made.id == id && made.payment == payment && made.reason == reason && made.raisedBy == summary)
+            let canonical = CanonicalEncoding.bytes(of: made)
+            made.decision = ReviewCase.Decision(resolution: .acknowledge, by: summary, note: "seen")
+            #expect(made.id == id && made.payment == payment && made.reason == reason && made.isOpen == false)
+            made.decision = nil
+            #expect(CanonicalEncoding.bytes(of: made) == canonical)
+            #expect(try CanonicalEncoding.decode(ReviewCase.self, from: canonical) == made)
+        }
+        let none = ReviewCase(id: ReviewCaseID(raiser), kind: .concurrentPlanEdit, job: nil, raisedBy: summary, otherSide: nil, proposed: nil,
+                              heldPlan: nil, amountMinor: 0, payment: nil, reason: nil, suggestedResolutions: [], decision: nil)
+        #expect(none.payment == nil && none.reason == nil && none.job == nil)
+    }
+
     @Test("A job whose fields all carry its creation's stamp keeps the stamp once; a later edit gives each field its own; both read back the same")
     func fieldStampsKeptOnce() throws {
         var world = try TwoDevices()
