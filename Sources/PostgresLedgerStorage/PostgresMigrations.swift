@@ -86,12 +86,6 @@ enum PostgresMigrations {
             "ALTER TABLE job ADD COLUMN folded_through bigint NOT NULL DEFAULT 0 CHECK (folded_through >= 0)",
             "ALTER TABLE company ADD COLUMN snapshot_claimed bigint NOT NULL DEFAULT 0 CHECK (snapshot_claimed >= 0)",
         ]),
-        // Checked row by row, the log's reference to its company was half the time of inserting a
-        // change set's entries; every append holds its company's row locked, and no company is
-        // ever deleted, so the reference cannot break (decision 0042).
-        ("v4: log rows are not checked against the company table one by one", [
-            "ALTER TABLE log DROP CONSTRAINT IF EXISTS log_company_fkey",
-        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, in one transaction.
