@@ -109,7 +109,7 @@ struct JobRecordTests {
     @Test("A review case whose id, payment or reason is not its raising action's keeps them, live, decided, encoded and read back")
     func casesKeepWhatIsNotTheirRaisers() throws {
         // A case stores its id's dot and its payment only where they differ from the raising
-        // action's dot (decision 0043); every case the merge raises has the usual ones.
+        // action's dot (decision 0042); every case the merge raises has the usual ones.
         let raiser = Dot(replica: ReplicaID(high: 7, low: 7), counter: 41), other = Dot(replica: ReplicaID(high: 9, low: 9), counter: 5)
         let summary = ActionSummary(dot: raiser, actor: Actor(user: try UserID("tech-7"), role: .technician), hlc: HLCTimestamp(wallMillis: 9), kind: .confirmPayment)
         let reason = LedgerError(.planLocked, "locked")

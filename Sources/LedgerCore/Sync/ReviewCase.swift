@@ -71,7 +71,7 @@ public struct ReviewCase: Hashable, Sendable, Codable {
         // Word-sized fields first and the odd-sized ones last: a class keeps its fields in the
         // order written. A case's id is the raising action's dot and its index, and a money
         // case's payment is usually that action's own; those are not stored twice (decision
-        // 0043), which with the reason behind a reference takes the box from 272 to 208 bytes.
+        // 0042), which with the reason behind a reference takes the box from 272 to 208 bytes.
         let index: Int
         /// The id's dot where it is not `raisedBy.dot` (a case read from elsewhere); nil almost always.
         let idDot: Held<Dot>?
