@@ -289,14 +289,13 @@ func growth(actions count: Int) throws {
     // 1,000 jobs of the probe's own, invoiced far above what it pays: its payments there do the
     // same work at every size of the log (on the workload's jobs, overpaid after the first
     // quarter, each payment also opens a customer-credit case).
-    let own = FieldWorkload.probeJobs(count: 1_000, replica: ReplicaID(high: 0x0FF1CE, low: 1), actor: office, seen: sequence, day: day)
+    let own = FieldWorkload.probeJobs(count: 1_000, replica: FieldWorkload.probeOfficeReplica, actor: office, seen: sequence, day: day)
     for action in own.actions {
         sequence += 1
         precondition(ledger.apply(action, sequence: sequence) == .applied)
     }
     let ownJobs = own.jobs
-    let payer = Actor(user: try UserID("tech-probe"), role: .technician)
-    let probeReplica = ReplicaID(high: 0xB0B, low: 1)
+    let payer = FieldWorkload.probeActor, probeReplica = FieldWorkload.probeReplica
     var counter: UInt64 = 0, wall = (workload.entries.last?.action.hlc.wallMillis ?? 0) + 1
     func probe(_ targets: [JobID]) -> Double {
         var times: [Double] = []

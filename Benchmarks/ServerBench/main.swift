@@ -85,15 +85,15 @@ let databaseURL = try postgres?.makeDatabase("bench")
 /// Where the servers keep the ledger, as their command line says it.
 let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", dataDirectory]
 let company = try CompanyID("bench")
-let probeReplica = ReplicaID(high: 0xB0B, low: 1)
-let probeOffice = ReplicaID(high: 0x0FF1CE, low: 1)
+let probeReplica = FieldWorkload.probeReplica
+let probeOffice = FieldWorkload.probeOfficeReplica
 // 1,000 jobs of the probe's own, pushed after the workload's setup (not for the crowd): a push of
 // payments there does the same work at every size of the log. (On the workload's jobs, which its
 // payments overrun within the first quarter, each payment also opens a customer-credit case, so
 // that push does more work later whatever the log's size.)
 let ownJobsSetup = FieldWorkload.probeJobs(count: crowd == nil ? 1_000 : 0, replica: probeOffice, actor: traffic.setup[0].action.actor,
                                            seen: UInt64(traffic.setup.count), day: try CalendarDate.parse("2026-11-01"))
-let probeActor = Actor(user: try UserID("tech-probe"), role: .technician)
+let probeActor = FieldWorkload.probeActor
 func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%08x", index), count: 8) }
 do {
     let storage = AnyServerStorage(try databaseURL.map { try PostgresLedgerStorage(url: $0) }
@@ -123,10 +123,7 @@ do {
     try service.storeSnapshots()
     service.close()
 }
-let jobs = traffic.setup.compactMap { entry -> JobID? in
-    if case .createJob = entry.action.payload { return JobID(entry.action.dot) }
-    return nil
-}
+let jobs = traffic.jobs
 let ownJobs = ownJobsSetup.jobs
 let setupCount = traffic.setup.count + ownJobsSetup.actions.count
 

@@ -110,21 +110,16 @@ if !replay {
     try baseline.storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
     for set in setup { _ = try baseline.push(set, company: company) }
     let day = try CalendarDate.parse("2026-11-01")
-    let office = ReplicaID(high: 0x0FF1CE, low: 1)
     var heads: [UInt64] = [0, 0]  // each service's head, from its answers
-    let own = FieldWorkload.probeJobs(count: 1_000, replica: office, actor: traffic.setup[0].action.actor, seen: 0, day: day)
+    let own = FieldWorkload.probeJobs(count: 1_000, replica: FieldWorkload.probeOfficeReplica, actor: traffic.setup[0].action.actor, seen: 0, day: day)
     for (index, target) in [baseline, service].enumerated() {
         for run in FieldWorkload.runs(own.actions, size: 200) {
-            let response = try target.push(ChangeSet(replica: office, lastAppliedSequence: heads[index], appVersion: "bench", clock: run.last!.hlc, actions: run), company: company)
+            let response = try target.push(ChangeSet(replica: FieldWorkload.probeOfficeReplica, lastAppliedSequence: heads[index], appVersion: "bench", clock: run.last!.hlc, actions: run), company: company)
             precondition(response.outcomes.allSatisfy { $0 == Outcome.applied }, "the probe's jobs")
             heads[index] = response.serverSequence
         }
     }
-    let jobs = traffic.setup.compactMap { entry -> JobID? in
-        if case .createJob = entry.action.payload { return JobID(entry.action.dot) }
-        return nil
-    }
-    let probe = ReplicaID(high: 0xB0B, low: 1), actor = Actor(user: try UserID("tech-probe"), role: .technician)
+    let jobs = traffic.jobs, probe = FieldWorkload.probeReplica, actor = FieldWorkload.probeActor
     var counters: [UInt64] = [0, 0], wall = (traffic.entries.last?.action.hlc.wallMillis ?? 0) + 1
     func push(_ index: Int, on targets: [JobID]) throws -> Double {
         let actions = FieldWorkload.probePayments(count: 1_000, replica: probe, actor: actor, counter: &counters[index], wallMillis: &wall, jobs: targets,

@@ -65,6 +65,15 @@ public struct FieldWorkload {
     public private(set) var entries: [LogEntry] = []
     /// Each device's actions, in counter order.
     public private(set) var byDevice: [[Action]]
+    /// The jobs the office opened, in the order it opened them.
+    public private(set) var jobs: [JobID] = []
+
+    /// Who makes the growth benchmarks' fixed push (server-bench, service-bench, ledger-bench
+    /// time the same one): its device, its user, and the office replica that opens the probe's
+    /// own jobs (`probeJobs`).
+    public static let probeReplica = ReplicaID(high: 0xB0B, low: 1)
+    public static let probeActor = Actor(user: try! UserID("tech-probe"), role: .technician)
+    public static let probeOfficeReplica = ReplicaID(high: 0x0FF1CE, low: 1)
 
     /// Generates the traffic.
     public init(_ parameters: Parameters) throws {
@@ -115,6 +124,7 @@ public struct FieldWorkload {
                                               issuedOn: start), job: job, device: nil)))
             setup.append(log(make(.createPlan(PlanDraft(template: rng.pick(PlanTemplate.builtIns))), job: job, device: nil)))
         }
+        self.jobs = jobs
         for _ in 0..<parameters.actions {
             let device = rng.int(in: 0...(parameters.devices - 1))
             let job = rng.pick(jobs)
