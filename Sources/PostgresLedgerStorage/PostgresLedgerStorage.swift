@@ -140,13 +140,21 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
 
     public func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T {
         try transaction { session in
-            try body { company in
-                // The row lock serializes this company's appends with every other process's.
-                guard let key = try session.rows("SELECT key FROM company WHERE id = \(company.rawValue) FOR UPDATE").first?.decode(Int64.self) else {
+            var opened: [PostgresTransaction] = []
+            let value = try body { company in
+                // The row lock serializes this company's appends with every other process's, and
+                // keeps the head read with it true until the commit.
+                guard let row = try session.rows("SELECT key, head, log_digest FROM company WHERE id = \(company.rawValue) FOR UPDATE").first else {
                     throw ServiceError(.notFound, "There is no company '\(company)' on this server.")
                 }
-                return PostgresTransaction(session: session, company: key)
+                let (key, head, digest) = try row.decode((Int64, Int64, ByteBuffer).self)
+                let tx = PostgresTransaction(session: session, company: key,
+                                             pending: PendingAppends(head: (UInt64(head), PostgresForm.array(digest))))
+                opened.append(tx)
+                return tx
             }
+            for tx in opened { try tx.flush() }
+            return value
         }
     }
 

@@ -3,17 +3,35 @@ import LedgerService
 import PostgresNIO
 
 /// One company's rows inside a PostgreSQL transaction (its row locked when writing).
+///
+/// Inside a write the company's row is locked from the start, so the head read with the lock
+/// stays true until the commit, and appends are kept back and written as one statement before
+/// the transaction's next statement or its commit: a push costs one round trip to the log,
+/// not four (the head, the rows, each replica's counter, the company's head).
 struct PostgresTransaction: LedgerTransaction {
     let session: PostgresSession
     let company: Int64
+    let pending: PendingAppends
+
+    /// A read transaction's view of a company: nothing kept back, the head read when asked.
+    init(session: PostgresSession, company: Int64) {
+        self.init(session: session, company: company, pending: PendingAppends(head: nil))
+    }
+
+    init(session: PostgresSession, company: Int64, pending: PendingAppends) {
+        self.session = session
+        self.company = company
+        self.pending = pending
+    }
 
     func initialCompanyState() throws -> CompanyState {
-        guard let row = try session.rows("SELECT initial_state FROM company WHERE key = \(company)").first else { throw vanished }
+        guard let row = try rows("SELECT initial_state FROM company WHERE key = \(company)").first else { throw vanished }
         return try PostgresForm.decode(CompanyState.self, try row.decode(ByteBuffer.self))
     }
 
     func head() throws -> (sequence: UInt64, logDigest: [UInt8]) {
-        guard let row = try session.rows("SELECT head, log_digest FROM company WHERE key = \(company)").first else { throw vanished }
+        if let known = pending.head { return known }
+        guard let row = try rows("SELECT head, log_digest FROM company WHERE key = \(company)").first else { throw vanished }
         let (head, digest) = try row.decode((Int64, ByteBuffer).self)
         return (UInt64(head), PostgresForm.array(digest))
     }
@@ -26,7 +44,7 @@ struct PostgresTransaction: LedgerTransaction {
         // device's catch-up reading the rest of the log again (decision 0041).
         let after = Int64(clamping: sequence)
         let (end, overflow) = after.addingReportingOverflow(Int64(limit))
-        let rows = try session.rows("""
+        let rows = try self.rows("""
             SELECT entry, body_digest, log_digest FROM log WHERE company = \(company) AND sequence > \(after) AND sequence <= \(overflow ? Int64.max : end)
             ORDER BY sequence LIMIT \(Int64(limit))
             """)
@@ -38,24 +56,24 @@ struct PostgresTransaction: LedgerTransaction {
     }
 
     func highestCounter(of replica: ReplicaID) throws -> UInt64 {
-        let row = try session.rows("SELECT highest FROM replica WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes))").first
+        let row = try rows("SELECT highest FROM replica WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes))").first
         return UInt64(try row?.decode(Int64.self) ?? 0)
     }
 
     func serverReplica() throws -> ReplicaID {
-        guard let row = try session.rows("SELECT server_replica FROM company WHERE key = \(company)").first else { throw vanished }
+        guard let row = try rows("SELECT server_replica FROM company WHERE key = \(company)").first else { throw vanished }
         return try PostgresForm.replica(try row.decode(ByteBuffer.self))
     }
 
     func lastHLC(of replica: ReplicaID) throws -> HLCTimestamp? {
-        let row = try session.rows("""
+        let row = try rows("""
             SELECT entry FROM log WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes)) ORDER BY counter DESC LIMIT 1
             """).first
         return try row.map { try PostgresForm.entry(PostgresForm.array(try $0.decode(ByteBuffer.self))).action.hlc }
     }
 
     func bodyDigest(of dot: Dot) throws -> [UInt8]? {
-        let row = try session.rows("""
+        let row = try rows("""
             SELECT body_digest FROM log WHERE company = \(company) AND replica = \(PostgresForm.bytes(dot.replica.bytes))
             AND counter = \(try PostgresForm.integer(dot.counter))
             """).first
@@ -68,7 +86,29 @@ struct PostgresTransaction: LedgerTransaction {
         for (offset, stored) in entries.enumerated() where stored.entry.sequence != head.sequence + UInt64(offset) + 1 {
             throw ServiceError(.storageFailed, "Log entries must continue the log without a gap (expected \(head.sequence + UInt64(offset) + 1), got \(stored.entry.sequence)).")
         }
-        // One statement for the whole batch: columns as arrays, unnested into rows.
+        guard pending.head != nil else {
+            // A read transaction has no lock to keep its head true: write through.
+            pending.entries = entries
+            return try flush(expecting: head.sequence)
+        }
+        if pending.entries.isEmpty { pending.base = head.sequence }
+        pending.entries += entries
+        pending.head = (last.entry.sequence, last.logDigest)
+    }
+
+    /// Writes the appends kept back: the rows, each replica's highest counter and the company's
+    /// head in one statement, which changes nothing unless the stored head is still where they
+    /// continue from.
+    func flush() throws {
+        guard !pending.entries.isEmpty else { return }
+        try flush(expecting: pending.base)
+    }
+
+    private func flush(expecting base: UInt64) throws {
+        let entries = pending.entries
+        pending.entries = []
+        guard let last = entries.last else { return }
+        // Columns as arrays, unnested into rows.
         var sequences: [Int64] = [], replicas: [ByteBuffer] = [], counters: [Int64] = []
         var encoded: [ByteBuffer] = [], bodies: [ByteBuffer] = [], digests: [ByteBuffer] = []
         var highest: [ReplicaID: UInt64] = [:]
@@ -82,43 +122,51 @@ struct PostgresTransaction: LedgerTransaction {
             digests.append(PostgresForm.bytes(stored.logDigest))
             highest[dot.replica] = max(highest[dot.replica] ?? 0, dot.counter)
         }
-        try session.execute("""
-            INSERT INTO log (company, sequence, replica, counter, entry, body_digest, log_digest)
-            SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(replicas)::bytea[], \(counters)::bigint[], \(encoded)::bytea[], \(bodies)::bytea[], \(digests)::bytea[])
+        // Sorted, so that the rows are locked in one order whoever writes them.
+        let counted = highest.sorted { $0.key < $1.key }
+        let counterReplicas = counted.map { PostgresForm.bytes($0.key.bytes) }
+        let counterValues = try counted.map { try PostgresForm.integer($0.value) }
+        // Statements in WITH run to completion whether or not the outer one reads them; an
+        // error in any (a reused dot, a taken sequence) fails the whole statement.
+        let moved = try session.execute("""
+            WITH logged AS (
+              INSERT INTO log (company, sequence, replica, counter, entry, body_digest, log_digest)
+              SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(replicas)::bytea[], \(counters)::bigint[], \(encoded)::bytea[], \(bodies)::bytea[], \(digests)::bytea[])
+            ), counted AS (
+              INSERT INTO replica (company, replica, highest)
+              SELECT \(company), * FROM unnest(\(counterReplicas)::bytea[], \(counterValues)::bigint[])
+              ON CONFLICT (company, replica) DO UPDATE SET highest = greatest(replica.highest, excluded.highest)
+            )
+            UPDATE company SET head = \(try PostgresForm.integer(last.entry.sequence)), log_digest = \(PostgresForm.bytes(last.logDigest))
+            WHERE key = \(company) AND head = \(try PostgresForm.integer(base))
             """)
-        for (replica, counter) in highest.sorted(by: { $0.key < $1.key }) {
-            try session.execute("""
-                INSERT INTO replica (company, replica, highest) VALUES (\(company), \(PostgresForm.bytes(replica.bytes)), \(try PostgresForm.integer(counter)))
-                ON CONFLICT (company, replica) DO UPDATE SET highest = greatest(replica.highest, excluded.highest)
-                """)
+        guard moved == 1 else {
+            throw ServiceError(.storageFailed, "The log's head moved under a locked company (expected \(base)); nothing was stored, retry.")
         }
-        try session.execute("""
-            UPDATE company SET head = \(try PostgresForm.integer(last.entry.sequence)), log_digest = \(PostgresForm.bytes(last.logDigest)) WHERE key = \(company)
-            """)
     }
 
     func flag(_ replica: ReplicaID) throws {
-        try session.execute("UPDATE replica SET flagged = true WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes))")
+        try execute("UPDATE replica SET flagged = true WHERE company = \(company) AND replica = \(PostgresForm.bytes(replica.bytes))")
     }
 
     func projectedThrough() throws -> UInt64 {
-        guard let row = try session.rows("SELECT projected_through FROM company WHERE key = \(company)").first else { throw vanished }
+        guard let row = try rows("SELECT projected_through FROM company WHERE key = \(company)").first else { throw vanished }
         return UInt64(try row.decode(Int64.self))
     }
 
     func snapshotClaimed() throws -> UInt64 {
-        guard let row = try session.rows("SELECT snapshot_claimed FROM company WHERE key = \(company)").first else { throw vanished }
+        guard let row = try rows("SELECT snapshot_claimed FROM company WHERE key = \(company)").first else { throw vanished }
         return UInt64(try row.decode(Int64.self))
     }
 
     func claimSnapshot(through: UInt64) throws {
-        try session.execute("UPDATE company SET snapshot_claimed = greatest(snapshot_claimed, \(try PostgresForm.integer(through))) WHERE key = \(company)")
+        try execute("UPDATE company SET snapshot_claimed = greatest(snapshot_claimed, \(try PostgresForm.integer(through))) WHERE key = \(company)")
     }
 
     func projections() throws -> (state: CompanyState, jobs: [(job: Job, through: UInt64)], openReviewCases: Int) {
-        guard let row = try session.rows("SELECT state, open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
+        guard let row = try rows("SELECT state, open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
         let (state, open) = try row.decode((ByteBuffer, Int64).self)
-        let jobs = try session.rows("SELECT format, state, folded_through FROM job WHERE company = \(company) ORDER BY id").map {
+        let jobs = try rows("SELECT format, state, folded_through FROM job WHERE company = \(company) ORDER BY id").map {
             let (format, state, through) = try $0.decode((Int64, ByteBuffer, Int64).self)
             return (try StoredJobFormat.job(PostgresForm.array(state), format: format), UInt64(through))
         }
@@ -128,7 +176,7 @@ struct PostgresTransaction: LedgerTransaction {
     func saveJobs(_ jobs: [(id: JobID, record: [UInt8])], through: UInt64) throws {
         guard !jobs.isEmpty else { return }
         let ids = jobs.map { PostgresForm.job($0.id) }, states = jobs.map { PostgresForm.bytes($0.record) }
-        try session.execute("""
+        try execute("""
             INSERT INTO job (company, id, format, state, folded_through)
             SELECT \(company), u.id, \(StoredJobFormat.record.rawValue), u.state, \(try PostgresForm.integer(through))
             FROM unnest(\(ids)::bytea[], \(states)::bytea[]) AS u(id, state)
@@ -139,15 +187,40 @@ struct PostgresTransaction: LedgerTransaction {
 
     func saveProjections(_ snapshot: ProjectionSnapshot) throws {
         try saveJobs(snapshot.jobs, through: snapshot.through)
-        try session.execute("""
+        try execute("""
             UPDATE company SET state = \(PostgresForm.bytes(PostgresForm.encode(snapshot.state))), open_review_cases = \(Int64(snapshot.openReviewCases)),
             projected_through = \(try PostgresForm.integer(snapshot.through)) WHERE key = \(company)
             """)
     }
 
     func deleteAllJobs() throws {
-        try session.execute("DELETE FROM job WHERE company = \(company)")
+        try execute("DELETE FROM job WHERE company = \(company)")
+    }
+
+    /// A query after the appends kept back, so that it sees them.
+    private func rows(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try flush()
+        return try session.rows(query)
+    }
+
+    @discardableResult
+    private func execute(_ query: PostgresQuery) throws -> Int {
+        try flush()
+        return try session.execute(query)
     }
 
     private var vanished: ServiceError { ServiceError(.storageFailed, "The company's row vanished inside a transaction.") }
+}
+
+/// What a write transaction knows of its company's log beyond the database: the head (nil in a
+/// read transaction) and the appends not yet written.
+final class PendingAppends {
+    var head: (sequence: UInt64, logDigest: [UInt8])?
+    /// The stored head the kept-back entries continue.
+    var base: UInt64 = 0
+    var entries: [StoredEntry] = []
+
+    init(head: (sequence: UInt64, logDigest: [UInt8])?) {
+        self.head = head
+    }
 }

@@ -178,12 +178,53 @@ struct PostgresStorageTests {
                     let first = try #require(try tx.entries(after: 0, limit: 1).first)
                     let again = StoredEntry(entry: LogEntry(sequence: head + 1, action: first.entry.action, outcome: first.entry.outcome),
                                             encoded: first.encoded, bodyDigest: first.bodyDigest, logDigest: first.logDigest)
-                    do { try tx.append([again]) } catch { appendFailed = true }
+                    // The append is written before the transaction's next statement.
+                    do {
+                        try tx.append([again])
+                        _ = try tx.entries(after: head, limit: 1)
+                    } catch { appendFailed = true }
                 }
             }
             #expect(appendFailed)
             #expect(throws: ServiceError.self, "the write must not report a commit") { try write.get() }
             #expect(try storage.read(company) { try $0.head().sequence } == head)
+        }
+    }
+
+    @Test("Appends kept back until the next statement: reads inside the write see them, two appends land as one run, a gap is refused at once")
+    func keptBackAppends() throws {
+        try PostgresServer.withDatabase { url in
+            let storage = try PostgresLedgerStorage(url: url)
+            try storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+            let service = LedgerService(storage: storage)
+            _ = try push(try Self.workload(seed: 29).setup.map(\.action), through: [service])
+            // Another company's log is a source of entries: their dots are new to a fresh company.
+            let source = try storage.read(company) { try $0.entries(after: 0, limit: 5) }
+            try #require(source.count == 5)
+            let copy = { (index: Int) in
+                StoredEntry(entry: LogEntry(sequence: UInt64(index + 1), action: source[index].entry.action, outcome: source[index].entry.outcome),
+                            encoded: source[index].encoded, bodyDigest: source[index].bodyDigest, logDigest: source[index].logDigest)
+            }
+            let fresh = try CompanyID("fresh")
+            try storage.createCompany(fresh, state: CompanyState(settings: CompanySettings()))
+            try storage.write(fresh) { tx in
+                try tx.append((0..<3).map(copy))
+                #expect(try tx.head().sequence == 3)
+                #expect(try tx.head().logDigest == source[2].logDigest)
+                #expect(try tx.bodyDigest(of: source[1].entry.action.dot) == source[1].bodyDigest)
+                #expect(try tx.entries(after: 1, limit: 5).map(\.entry.sequence) == [2, 3])
+                try tx.append((3..<5).map(copy))
+                let replica = source[4].entry.action.dot.replica
+                let highest = source.filter { $0.entry.action.dot.replica == replica }.map(\.entry.action.dot.counter).max()
+                #expect(try tx.highestCounter(of: replica) == highest)
+                #expect(throws: ServiceError.self, "a gap") { try tx.append([copy(0)]) }
+            }
+            let stored = try storage.read(fresh) { tx in (try tx.head(), try tx.entries(after: 0, limit: 10)) }
+            #expect(stored.0.sequence == 5)
+            #expect(stored.0.logDigest == source[4].logDigest)
+            #expect(stored.1.map(\.encoded) == source.map(\.encoded))
+            // The source company is untouched.
+            #expect(try storage.read(company) { try $0.entries(after: 0, limit: 5) }.map(\.encoded) == source.map(\.encoded))
         }
     }
 
