@@ -142,6 +142,8 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
         try transaction { session in
             var opened: [PostgresTransaction] = []
             let value = try body { company in
+                // Opening a company is a statement too: what the others kept back goes first.
+                for tx in opened { try tx.flush() }
                 // The row lock serializes this company's appends with every other process's, and
                 // keeps the head read with it true until the commit.
                 guard let row = try session.rows("SELECT key, head, log_digest FROM company WHERE id = \(company.rawValue) FOR UPDATE").first else {
