@@ -1,9 +1,19 @@
 /// An ISO 4217 currency: its three-letter code and how many minor-unit digits it uses.
 public struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible {
+    // The code's three letters in the top three bytes, first letter highest, and the digits in
+    // the lowest: four bytes with nothing to retain, where a `String` and an `Int` took 24 in
+    // every payment, refund and amount; ordering the number orders the codes.
+    private let packed: UInt32
+
     /// The uppercase three-letter code, such as "USD".
-    public let code: String
+    public var code: String {
+        withUnsafeBytes(of: (UInt8(packed >> 24), UInt8(truncatingIfNeeded: packed >> 16), UInt8(truncatingIfNeeded: packed >> 8))) {
+            String(decoding: $0, as: UTF8.self)
+        }
+    }
+
     /// Digits after the decimal point: 2 for USD, 0 for JPY, 3 for KWD.
-    public let minorUnitDigits: Int
+    public var minorUnitDigits: Int { Int(packed & 0xFF) }
 
     /// Makes a currency from its code; throws `currencyInvalid` unless it is three letters A–Z.
     public init(code: String) throws(LedgerError) {
@@ -11,8 +21,8 @@ public struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible 
         guard upper.utf8.count == 3, upper.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
             throw LedgerError(.currencyInvalid, "A currency is a three-letter ISO 4217 code such as USD; check the job's currency.")
         }
-        self.code = upper
-        self.minorUnitDigits = Currency.minorUnitDigits(for: upper)
+        let letters = upper.utf8.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        self.packed = letters << 8 | UInt32(Currency.minorUnitDigits(for: upper))
     }
 
     /// US dollars, the currency most examples use.
@@ -20,7 +30,7 @@ public struct Currency: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public var description: String { code }
 
-    public static func < (lhs: Currency, rhs: Currency) -> Bool { lhs.code < rhs.code }
+    public static func < (lhs: Currency, rhs: Currency) -> Bool { lhs.packed < rhs.packed }
 
     /// The symbol people write before an amount, where one is unambiguous enough for a bill.
     public var symbol: String? {

@@ -26,6 +26,23 @@ struct ValueTests {
         #expect(try Money(minor: 125_000, try Currency(code: "CHF")).formatted() == "CHF 1,250.00")
     }
 
+    @Test("A currency keeps its code and digits in four bytes: every code reads back, equal codes are equal, order is the codes' order")
+    func currencyPacked() throws {
+        let codes = ["AAA", "AZZ", "BHD", "CLF", "EUR", "JPY", "KWD", "USD", "USE", "ZZA", "ZZZ"]
+        let currencies = try codes.map { try Currency(code: $0.lowercased()) }
+        #expect(currencies.map(\.code) == codes)
+        #expect(currencies.map(\.minorUnitDigits) == [2, 2, 3, 4, 2, 0, 3, 2, 2, 2, 2])
+        for (a, left) in zip(codes, currencies) {
+            for (b, right) in zip(codes, currencies) {
+                #expect((left < right) == (a < b), "\(a) < \(b)")
+                #expect((left == right) == (a == b), "\(a) == \(b)")
+            }
+        }
+        #expect(try Currency(code: "usd") == .usd)
+        #expect(Set(try ["USD", "usd", "Usd"].map { try Currency(code: $0) }).count == 1)
+        #expect(MemoryLayout<Currency>.size == 4)
+    }
+
     @Test("Amounts are written as the plain digit-by-digit reference writes them, for 0, 2 and 3 decimals, grouped and not")
     func amountText() throws {
         func reference(_ minor: Int64, digits: Int, grouped: Bool) -> String {
