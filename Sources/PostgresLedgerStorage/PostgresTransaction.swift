@@ -6,14 +6,14 @@ import PostgresNIO
 ///
 /// Inside a write the company's row is locked from the start, so the head read with the lock
 /// stays true until the commit, and appends are kept back and written as one statement before
-/// the transaction's next statement or its commit: a push costs one round trip to the log,
-/// not four (the head, the rows, each replica's counter, the company's head).
+/// the transaction's next statement or its commit: a group's pushes cost one round trip to the
+/// log together, where each cost four (the head, the rows, each replica's counter, the head).
 struct PostgresTransaction: LedgerTransaction {
     let session: PostgresSession
     let company: Int64
     let pending: PendingAppends
 
-    /// A read transaction's view of a company: nothing kept back, the head read when asked.
+    /// A read transaction's view of a company: the head read when asked, no appends.
     init(session: PostgresSession, company: Int64) {
         self.init(session: session, company: company, pending: PendingAppends(head: nil))
     }
@@ -87,9 +87,7 @@ struct PostgresTransaction: LedgerTransaction {
             throw ServiceError(.storageFailed, "Log entries must continue the log without a gap (expected \(head.sequence + UInt64(offset) + 1), got \(stored.entry.sequence)).")
         }
         guard pending.head != nil else {
-            // A read transaction has no lock to keep its head true: write through.
-            pending.entries = entries
-            return try flush(expecting: head.sequence)
+            throw ServiceError(.storageFailed, "The log is appended to only inside a write; this is a read transaction.")
         }
         if pending.entries.isEmpty { pending.base = head.sequence }
         pending.entries += entries
@@ -100,14 +98,9 @@ struct PostgresTransaction: LedgerTransaction {
     /// head in one statement, which changes nothing unless the stored head is still where they
     /// continue from.
     func flush() throws {
-        guard !pending.entries.isEmpty else { return }
-        try flush(expecting: pending.base)
-    }
-
-    private func flush(expecting base: UInt64) throws {
-        let entries = pending.entries
-        pending.entries = []
+        let entries = pending.entries, base = pending.base
         guard let last = entries.last else { return }
+        pending.entries = []
         // Columns as arrays, unnested into rows.
         var sequences: [Int64] = [], replicas: [ByteBuffer] = [], counters: [Int64] = []
         var encoded: [ByteBuffer] = [], bodies: [ByteBuffer] = [], digests: [ByteBuffer] = []

@@ -223,6 +223,11 @@ struct PostgresStorageTests {
             #expect(stored.0.sequence == 5)
             #expect(stored.0.logDigest == source[4].logDigest)
             #expect(stored.1.map(\.encoded) == source.map(\.encoded))
+            // A read transaction refuses an append outright: nothing would ever write it.
+            let next = StoredEntry(entry: LogEntry(sequence: 6, action: source[0].entry.action, outcome: source[0].entry.outcome),
+                                   encoded: source[0].encoded, bodyDigest: source[0].bodyDigest, logDigest: source[0].logDigest)
+            #expect(throws: ServiceError.self, "an append in a read") { try storage.read(fresh) { try $0.append([next]) } }
+            #expect(try storage.read(fresh) { try $0.head().sequence } == 5)
             // The source company is untouched.
             #expect(try storage.read(company) { try $0.entries(after: 0, limit: 5) }.map(\.encoded) == source.map(\.encoded))
         }
