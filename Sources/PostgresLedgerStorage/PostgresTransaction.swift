@@ -82,14 +82,12 @@ struct PostgresTransaction: LedgerTransaction {
 
     func append(_ entries: [StoredEntry]) throws {
         guard let last = entries.last else { return }
-        let head = try head()
+        guard let head = pending.head else {
+            throw ServiceError(.storageFailed, "The log is appended to only inside a write; this is a read transaction.")
+        }
         for (offset, stored) in entries.enumerated() where stored.entry.sequence != head.sequence + UInt64(offset) + 1 {
             throw ServiceError(.storageFailed, "Log entries must continue the log without a gap (expected \(head.sequence + UInt64(offset) + 1), got \(stored.entry.sequence)).")
         }
-        guard pending.head != nil else {
-            throw ServiceError(.storageFailed, "The log is appended to only inside a write; this is a read transaction.")
-        }
-        if pending.entries.isEmpty { pending.base = head.sequence }
         pending.entries += entries
         pending.head = (last.entry.sequence, last.logDigest)
     }
@@ -98,8 +96,10 @@ struct PostgresTransaction: LedgerTransaction {
     /// head in one statement, which changes nothing unless the stored head is still where they
     /// continue from.
     func flush() throws {
-        let entries = pending.entries, base = pending.base
-        guard let last = entries.last else { return }
+        let entries = pending.entries
+        guard let first = entries.first, let last = entries.last else { return }
+        // The kept-back entries run without a gap from the stored head (`append` checked).
+        let base = first.entry.sequence - 1
         pending.entries = []
         // Columns as arrays, unnested into rows.
         var sequences: [Int64] = [], replicas: [ByteBuffer] = [], counters: [Int64] = []
@@ -209,8 +209,6 @@ struct PostgresTransaction: LedgerTransaction {
 /// read transaction) and the appends not yet written.
 final class PendingAppends {
     var head: (sequence: UInt64, logDigest: [UInt8])?
-    /// The stored head the kept-back entries continue.
-    var base: UInt64 = 0
     var entries: [StoredEntry] = []
 
     init(head: (sequence: UInt64, logDigest: [UInt8])?) {
