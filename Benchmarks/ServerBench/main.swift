@@ -6,10 +6,13 @@
 //     swift run -c release server-bench [ACTIONS]        # default 1,000,000
 //     swift run -c release server-bench [ACTIONS] --postgres [--processes N]
 //     swift run -c release server-bench [ACTIONS] --settle SECONDS   # quiet server before the probes
+//     swift run -c release server-bench [ACTIONS] --postgres --processes N --companies K [--spread]
 //
 // With --postgres the server runs on a PostgreSQL the benchmark starts in a temporary directory
 // (as the tests do; durable settings), and with --processes N as N server processes sharing it,
-// the devices spread over them round-robin (issue G).
+// the devices spread over them round-robin (issue G). With --companies K the load is split over
+// K companies, each company's devices sent to one process (or with --spread to any), and only
+// the ingest is measured: a deployment partitioned by company against one that is not.
 //
 // It prints actions per second end-to-end for each quarter of the load, the server's peak
 // memory, and the time of a fixed 1,000-action push and pull as the log grows: at each point
@@ -52,6 +55,16 @@ guard processCount == 1 || onPostgres else {
     print("server-bench: several processes share one PostgreSQL; add --postgres")
     exit(1)
 }
+/// `--companies K`: the ingest alone (no growth figures), the load split over K companies, each
+/// with its own 50 devices and the same share of the workload (issue G's scale-out by company).
+let companyCount = option("--companies").flatMap(Int.init) ?? 1
+/// `--spread`: with several companies and processes, each device goes to any process (round
+/// robin over all devices) instead of every device of a company to that company's process.
+let spread = arguments.contains("--spread")
+guard companyCount >= 1, companyCount == 1 || crowd == nil else {
+    print("server-bench: --companies takes a count of at least 1, and not with --devices")
+    exit(1)
+}
 let serverBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fieldledger-server").path
 guard FileManager.default.isExecutableFile(atPath: serverBinary) else {
     print("server-bench: build the server first: swift build -c release --product fieldledger-server")
@@ -71,9 +84,15 @@ let deviceCount = crowd ?? 50
 let setSize = crowd == nil ? 100 : 10
 // Each device syncs (pushes, then pulls) after every `setSize` of its actions, so all the actions
 // of one change set carry the context the device pulled before the first of them.
-let traffic = try FieldWorkload(.init(seed: 7, jobs: 10_000, devices: deviceCount, actions: total, gapMillisMax: 30_000, pullEvery: UInt64(setSize),
-                                      vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
-                                                        installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
+/// Company `index`'s traffic: its share of the load, from a seed of its own (a replica belongs
+/// to one company, so each company's devices are other replicas).
+func makeTraffic(company index: Int) throws -> FieldWorkload {
+    try FieldWorkload(.init(seed: 7 + UInt64(index), jobs: 10_000, devices: deviceCount, actions: total / companyCount, gapMillisMax: 30_000, pullEvery: UInt64(setSize),
+                            vocabulary: .init(userPrefix: "tech-", jobPrefix: "J-", invoicePrefix: "HV-", department: "HVAC",
+                                              installmentLabels: ["Final Payment"], refundReason: "goodwill", changeOrders: ["Extra vent"])))
+}
+let traffics = try (0..<companyCount).map { try makeTraffic(company: $0) }
+let traffic = traffics[0]
 print("server-bench: \(total) device actions from \(traffic.devices.count) devices on \(traffic.ledger.jobCount) jobs (generated in \(clock.now - generated))")
 
 let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("server-bench-\(UUID().uuidString)").path
@@ -85,6 +104,8 @@ let databaseURL = try postgres?.makeDatabase("bench")
 /// Where the servers keep the ledger, as their command line says it.
 let storageArguments = databaseURL.map { ["--database", $0] } ?? ["--data", dataDirectory]
 let company = try CompanyID("bench")
+/// The companies of `--companies`, the first the one the probes use; each holds the same setup.
+let companies = try [company] + (1..<companyCount).map { try CompanyID("bench-\($0 + 1)") }
 let probeReplica = FieldWorkload.probeReplica
 let probeOffice = FieldWorkload.probeOfficeReplica
 // 1,000 jobs of the probe's own, pushed after the workload's setup (not for the crowd): a push of
@@ -94,22 +115,27 @@ let probeOffice = FieldWorkload.probeOfficeReplica
 let ownJobsSetup = FieldWorkload.probeJobs(count: crowd == nil ? 1_000 : 0, replica: probeOffice, actor: traffic.setup[0].action.actor,
                                            seen: UInt64(traffic.setup.count), day: try CalendarDate.parse("2026-11-01"))
 let probeActor = FieldWorkload.probeActor
-func token(_ index: Int) -> String { "flt1_" + String(repeating: String(format: "%08x", index), count: 8) }
+/// A device's token: device `index` (the probe after the workload's devices) of company `company`.
+func token(_ index: Int, company: Int = 0) -> String { "flt1_" + String(repeating: String(format: "%08x", company * 1_000 + index), count: 8) }
 do {
     let storage = AnyServerStorage(try databaseURL.map { try PostgresLedgerStorage(url: $0) }
         ?? SQLiteLedgerStorage(path: FieldLedgerServer.databasePath(in: dataDirectory)))
     let administration = Administration(storage: storage)
-    try administration.createCompany(company)
-    var actors = traffic.byDevice.map { $0[0].actor }
-    actors.append(probeActor)
-    for actor in Set(actors).sorted(by: { $0.user.rawValue < $1.user.rawValue }) { try administration.setUser(actor.user, role: actor.role, company: company) }
-    for (index, replica) in (traffic.devices + [probeReplica]).enumerated() {
-        try storage.registerDevice(tokenHash: DeviceTokens.hash(token(index)), credential: DeviceCredential(company: company, actor: actors[index], replica: replica))
-    }
     let service = LedgerService(storage: storage)
-    for run in FieldWorkload.runs(traffic.setup.map(\.action), size: 100) {
-        _ = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run),
-                             company: company)
+    for (companyIndex, (company, traffic)) in zip(companies, traffics).enumerated() {
+        try administration.createCompany(company)
+        var actors = traffic.byDevice.map { $0[0].actor }
+        actors.append(probeActor)
+        for actor in Set(actors).sorted(by: { $0.user.rawValue < $1.user.rawValue }) { try administration.setUser(actor.user, role: actor.role, company: company) }
+        // The probe device is the first company's only (the probes time that company).
+        for (index, replica) in (traffic.devices + (companyIndex == 0 ? [probeReplica] : [])).enumerated() {
+            try storage.registerDevice(tokenHash: DeviceTokens.hash(token(index, company: companyIndex)),
+                                       credential: DeviceCredential(company: company, actor: actors[index], replica: replica))
+        }
+        for run in FieldWorkload.runs(traffic.setup.map(\.action), size: 100) {
+            _ = try service.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc,
+                                           actions: run), company: company)
+        }
     }
     // 1,000 jobs of the probe's own, invoiced far above what its payments add up to: a push of
     // payments there does the same work at every size of the log. (On the workload's jobs, which
@@ -133,7 +159,7 @@ let setupCount = traffic.setup.count + ownJobsSetup.actions.count
 // drifts by ±20% within a run, which a ratio to a probe timed minutes earlier counts as growth
 // (decision 0039).
 let baselineDirectory = dataDirectory + "-baseline"
-if crowd == nil {
+if crowd == nil && companyCount == 1 {
     if let postgres {
         // The setup's storage lets go of its connections as it is released; the copy waits for that.
         var attempts = 0
@@ -156,17 +182,21 @@ struct Outgoing: Sendable {
     let context: UInt64
     let wire: [UInt8]
 }
-let outgoing: [[Outgoing]] = try traffic.byDevice.map { actions in
-    try FieldWorkload.runs(actions, size: setSize).map { run in
-        precondition(run.allSatisfy { $0.seenSequence == run[0].seenSequence }, "a change set spans a pull")
-        return Outgoing(context: run[0].seenSequence, wire: try SyncMessage.pushRequest(ChangeSet(
-            replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run)).encoded())
+/// Each company's devices' change sets (the first company's are `outgoing`).
+let outgoingByCompany: [[[Outgoing]]] = try traffics.map { traffic in
+    try traffic.byDevice.map { actions in
+        try FieldWorkload.runs(actions, size: setSize).map { run in
+            precondition(run.allSatisfy { $0.seenSequence == run[0].seenSequence }, "a change set spans a pull")
+            return Outgoing(context: run[0].seenSequence, wire: try SyncMessage.pushRequest(ChangeSet(
+                replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "bench", clock: run.last!.hlc, actions: run)).encoded())
+        }
     }
 }
-let wires = outgoing.map { $0.map(\.wire) }
+let outgoing = outgoingByCompany[0]
+let wires = outgoingByCompany.joined().map { $0.map(\.wire) }
 let lastWall = traffic.entries.last?.action.hlc.wallMillis ?? 0
 let wireBytes = wires.joined().reduce(0) { $0 + $1.count }
-print("setup: \(setupCount) office actions pushed in-process; \(wires.joined().count) change sets, \(wireBytes) bytes on the wire (\(String(format: "%.2f", Double(wireBytes) / Double(total))) B/action)")
+print("setup: \(setupCount) office actions pushed in-process\(companyCount > 1 ? " to the first company, as many to each other" : ""); \(wires.joined().count) change sets, \(wireBytes) bytes on the wire (\(String(format: "%.2f", Double(wireBytes) / Double(total))) B/action)")
 
 // MARK: The server process
 
@@ -227,19 +257,19 @@ let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init
 let throttled = Atomic<Int>(0)
 
 /// A device's sync request carrying `wire`.
-func syncRequest(_ wire: [UInt8], device: Int, port: Int) -> HTTPClientRequest {
+func syncRequest(_ wire: [UInt8], device: Int, company: Int = 0, port: Int) -> HTTPClientRequest {
     var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sync")
     request.method = .POST
-    request.headers.add(name: "Authorization", value: "Bearer \(token(device))")
+    request.headers.add(name: "Authorization", value: "Bearer \(token(device, company: company))")
     request.headers.add(name: "Content-Type", value: "application/octet-stream")
     request.body = .bytes(ByteBuffer(bytes: wire))
     return request
 }
 
 /// Sends one sync message; waits out a 429 as a device would. Returns the answer.
-func send(_ wire: [UInt8], device: Int, port: Int) async throws -> SyncMessage {
+func send(_ wire: [UInt8], device: Int, company: Int = 0, port: Int) async throws -> SyncMessage {
     while true {
-        let request = syncRequest(wire, device: device, port: port)
+        let request = syncRequest(wire, device: device, company: company, port: port)
         let response = try await client.execute(request, timeout: .seconds(120))
         let body = try await response.body.collect(upTo: 64 << 20)
         if response.status.code == 429 {
@@ -385,6 +415,78 @@ print("storage: \(onPostgres ? "PostgreSQL (\(processCount) server process\(proc
 // does: it carries that job's digest); do that before the clock starts.
 for each in servers {
     _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head - 1, limit: 1)).encoded(), device: traffic.devices.count, port: each.port)
+}
+
+/// The host's processor time so far in clock ticks, all cores: busy (not idle or waiting on I/O) and in all.
+func hostTicks() -> (busy: Int, total: Int) {
+    let text = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)) ?? ""
+    let fields = (text.split(separator: "\n").first ?? "").split(separator: " ").dropFirst().compactMap { Int($0) }
+    guard fields.count >= 5 else { return (0, 0) }
+    let total = fields.reduce(0, +)
+    return (total - fields[3] - fields[4], total)
+}
+
+/// `--companies K`: every company's devices push their share at once, as the single company's do
+/// below; with several processes each company's devices go to one process (company `c` to
+/// process `c mod N`: the partition by company), or with `--spread` to all of them.
+@MainActor func runCompanies() async throws {
+    let ports = servers.map(\.port)
+    func port(company: Int, device: Int) -> Int { spread ? ports[(company * deviceCount + device) % ports.count] : ports[company % ports.count] }
+    // Each serving process loads each company it serves before the clock starts (a device's pull
+    // of the setup's last entry).
+    for companyIndex in companies.indices.dropFirst() {
+        let serving = spread ? ports : [port(company: companyIndex, device: 0)]
+        let setupHead = UInt64(traffics[companyIndex].setup.count)
+        for each in serving {
+            _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: traffics[companyIndex].devices[0], afterSequence: setupHead - 1, limit: 1)).encoded(),
+                               device: 0, company: companyIndex, port: each)
+        }
+    }
+    let heads = traffics.indices.map { LogHead(UInt64($0 == 0 ? setupCount : traffics[$0].setup.count)) }
+    let start = clock.now
+    let startCPU = servers.reduce(0) { $0 + $1.cpuSeconds() }
+    let startHost = hostTicks()
+    let (pushed, rejected) = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+        for companyIndex in companies.indices {
+            for (device, sets) in outgoingByCompany[companyIndex].enumerated() {
+                let port = port(company: companyIndex, device: device), logHead = heads[companyIndex]
+                group.addTask {
+                    var count = 0, rejected = 0
+                    for set in sets {
+                        await logHead.wait(until: set.context)
+                        guard case .pushResponse(let response) = try await send(set.wire, device: device, company: companyIndex, port: port),
+                              response.sendFrom == nil else { throw CocoaError(.coderInvalidValue) }
+                        await logHead.advance(to: response.serverSequence)
+                        count += response.outcomes.count
+                        rejected += response.outcomes.filter { if case .rejected = $0 { true } else { false } }.count
+                    }
+                    return (count, rejected)
+                }
+            }
+        }
+        var sum = (0, 0)
+        for try await (count, rejected) in group { sum = (sum.0 + count, sum.1 + rejected) }
+        return sum
+    }
+    let elapsed = seconds(clock.now - start)
+    let cpu = servers.reduce(0) { $0 + $1.cpuSeconds() } - startCPU
+    let host = hostTicks()
+    let busy = Double(host.busy - startHost.busy) / Double(max(1, host.total - startHost.total))
+    let peaks = servers.map { String(format: "%.0f", $0.memory().peak) }.joined(separator: " / ")
+    print(String(format: "%d companies, %d devices each, %@: %d actions (%d rejected) in %.2f s: %.0f actions/s; server CPU %.1f µs/action; server peak memory %@ MiB",
+                 companies.count, deviceCount, processCount == 1 ? "one process" : spread ? "each device to any process" : "each company on one process",
+                 pushed, rejected, elapsed, Double(pushed) / elapsed, cpu / Double(pushed) * 1e6, peaks))
+    print(String(format: "the host's cores busy %.0f%% of the run (every process: servers, PostgreSQL, this benchmark)", busy * 100))
+    try writeJSON(["companies": [
+        "companies": companies.count, "processes": processCount, "spread": spread, "storage": onPostgres ? "postgresql" : "sqlite",
+        "actions": pushed, "rejected": rejected, "seconds": elapsed, "host_busy": busy, "actions_per_second": Double(pushed) / elapsed, "server_cpu_us_per_action": cpu / Double(pushed) * 1e6,
+    ]])
+}
+if companyCount > 1 {
+    try await runCompanies()
+    for each in servers { _ = each.stop() }
+    try await client.shutdown().get()
+    exit(0)
 }
 /// Workload 5 of issue H: every device at once, each pushing its 10-action change sets one
 /// after another and pulling one page (up to 1,000 entries) after each push, as a device that
