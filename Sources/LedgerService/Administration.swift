@@ -122,6 +122,7 @@ public struct AnyServerStorage: LedgerStorage, AdminStorage {
 
     public func write<T>(_ body: (_ open: (CompanyID) throws -> any LedgerTransaction) throws -> T) throws -> T { try base.write(body) }
     public func companies() throws -> [CompanyID] { try base.companies() }
+    public var writersAtOnce: Int { base.writersAtOnce }
     public func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T { try base.read(company, body) }
     public func setUser(_ user: UserID, role: Role, company: CompanyID) throws { try base.setUser(user, role: role, company: company) }
     public func users(company: CompanyID) throws -> [Actor] { try base.users(company: company) }

@@ -12,18 +12,28 @@ import SyncProtocol
 /// reference this must agree with (the tests compare them).
 public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     public let storage: Storage
-    /// Guards `memories`; the writer holds it from the first change of a group to its commit,
-    /// so readers never see a fold that is not yet durable.
-    private let lock = NSLock()
-    private var memories: [CompanyID: CompanyMemory] = [:]
-    private var writer: WriteQueue!
-    /// Encodes snapshots beside the writer, one at a time, at a lower priority.
+    /// One writer and the memories of the companies it writes. A company is written by one lane
+    /// only, so its log and memory have one writer as before; lanes write other companies at the
+    /// same time where the storage takes several writers at once (decision 0045).
+    private final class Lane: @unchecked Sendable {
+        /// Guards `memories`; the writer holds it from the first change of a group to its
+        /// commit, so readers never see a fold that is not yet durable.
+        let lock = NSLock()
+        var memories: [CompanyID: CompanyMemory] = [:]
+        var writer: WriteQueue!
+        /// Snapshots this lane took, under `lock` (for the tests).
+        var snapshotsCut = 0
+    }
+    private let lanes: [Lane]
+    /// Guards `laneOfCompany`: each company's lane, given when the company is first written.
+    private let lanesLock = NSLock()
+    private var laneOfCompany: [CompanyID: Int] = [:]
+    /// Encodes snapshots beside the writers, one at a time, at a lower priority.
     private let snapshots = BackgroundWorker(name: "fieldledger-snapshots")
     private let snapshotLagEntries: UInt64
     private let snapshotChunkJobs: Int
-    /// Snapshots this service took, under `lock` (for the tests).
-    private var snapshotsCut = 0
-    var snapshotsTaken: Int { lock.withLock { snapshotsCut } }
+    /// Snapshots this service took (for the tests).
+    var snapshotsTaken: Int { lanes.reduce(0) { total, lane in total + lane.lock.withLock { lane.snapshotsCut } } }
 
     /// Makes a service over `storage` and starts its writer. A snapshot of the projections is
     /// stored each time they fall `snapshotLagEntries` behind the log, `snapshotChunkJobs` jobs
@@ -33,13 +43,31 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         self.storage = storage
         self.snapshotLagEntries = max(1, snapshotLagEntries)
         self.snapshotChunkJobs = max(1, snapshotChunkJobs)
-        writer = WriteQueue(name: "fieldledger-writer") { [unowned self] group in self.process(group) }
+        let count = max(1, storage.writersAtOnce)
+        lanes = (0..<count).map { _ in Lane() }
+        for (index, lane) in lanes.enumerated() {
+            lane.writer = WriteQueue(name: count == 1 ? "fieldledger-writer" : "fieldledger-writer-\(index + 1)") { [unowned self, unowned lane] group in
+                self.process(group, in: lane)
+            }
+        }
+    }
+
+    /// The lane that writes `company`: the next in turn when the company is first asked for, so
+    /// that a few busy companies spread over the lanes (a hash of their ids could put two on one).
+    private func lane(_ company: CompanyID) -> Lane {
+        guard lanes.count > 1 else { return lanes[0] }
+        return lanesLock.withLock {
+            if let index = laneOfCompany[company] { return lanes[index] }
+            let index = laneOfCompany.count % lanes.count
+            laneOfCompany[company] = index
+            return lanes[index]
+        }
     }
 
     /// Stores a snapshot of the projections at the head for every company in memory, on the
     /// writer (after the writes already queued).
     public func storeSnapshots() throws {
-        let companies = lock.withLock { memories.keys.sorted() }
+        let companies = lanes.flatMap { lane in lane.lock.withLock { Array(lane.memories.keys) } }.sorted()
         for company in companies {
             try perform(company, weight: 0) { memory, tx in
                 if memory.snapshotLag > 0 { try memory.saveSnapshot(tx) }
@@ -54,7 +82,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// otherwise the next start replays from the one before it (decision 0038).
     public func close() {
         _ = snapshots.waitUntilIdle(before: Date(timeIntervalSinceNow: ServiceLimits.closeSnapshotWaitSeconds))
-        writer.stop()
+        for lane in lanes { lane.writer.stop() }
     }
 
     /// A device's change set: only its own replica's actions, each made by its own user and role.
@@ -200,7 +228,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             let (memory, digesting) = try ledger(company) { memory in
                 (memory, memory.head == head ? memory.digestsOrWork(touched) : nil)
             }
-            if let digesting { return page(true, digests(digesting, keptIn: memory)) }
+            if let digesting { return page(true, digests(digesting, keptIn: memory, lane: lane(company))) }
             // Newer entries exist: read again, or let the device ask for the next page.
             if attempt == ServiceLimits.pullHeadAttempts { return page(false, []) }
         }
@@ -210,7 +238,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// here off the lock (on every core when there are enough) and kept for the next pull. A
     /// digest encodes the job's whole history (at a million entries over 10,000 jobs, 256 of
     /// them took 100 ms), and made under the lock it held every push up as long.
-    private func digests(_ digesting: [CompanyMemory.Digesting], keptIn memory: CompanyMemory) -> [JobDigest] {
+    private func digests(_ digesting: [CompanyMemory.Digesting], keptIn memory: CompanyMemory, lane: Lane) -> [JobDigest] {
         let work = digesting.compactMap { if case .work(let job, let ticket) = $0 { (job, ticket) } else { nil } }
         var made = [JobDigest?](repeating: nil, count: work.count)
         let threads = min(ProcessInfo.processInfo.activeProcessorCount, work.count / ServiceLimits.digestJobsPerThreadMin)
@@ -227,7 +255,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         }
         // Most pulls find every digest kept: they need not wait for the lock again (a group
         // holds it through its commit).
-        if !work.isEmpty { lock.withLock { for ((_, ticket), digest) in zip(work, made) { memory.keep(digest!, ticket: ticket) } } }
+        if !work.isEmpty { lane.lock.withLock { for ((_, ticket), digest) in zip(work, made) { memory.keep(digest!, ticket: ticket) } } }
         var next = made.makeIterator()
         return digesting.map { if case .known(let digest) = $0 { digest } else { next.next()!! } }
     }
@@ -261,7 +289,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
             try tx.saveProjections(ProjectionSnapshot(jobs: folded.jobs.map { ($0.id, StoredJobFormat.record(of: $0)) },
                                                       state: CompanyState(settings: folded.settings, reviewCases: folded.companyReviewCases),
                                                       openReviewCases: memory.openReviewCases, through: head.sequence))
-            memories[company] = memory
+            lane(company).memories[company] = memory
         }
     }
 
@@ -278,11 +306,12 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// Reads a company's memory once it has caught up with the log's head as of this call.
     private func ledger<T>(_ company: CompanyID, _ read: (CompanyMemory) throws -> T) throws -> T {
         let head = try self.head(company: company)
-        if let value = try lock.withLock({ try memories[company].flatMap { $0.head >= head ? try read($0) : nil } }) { return value }
+        let lane = self.lane(company)
+        if let value = try lane.lock.withLock({ try lane.memories[company].flatMap { $0.head >= head ? try read($0) : nil } }) { return value }
         // Not loaded, or another process wrote: the writer loads or replays, then we read.
         try perform(company, weight: 0) { _, _ in }
-        return try lock.withLock {
-            guard let memory = memories[company] else { throw ServiceError(.storageFailed, "The company's memory was dropped after a failed write; retry.") }
+        return try lane.lock.withLock {
+            guard let memory = lane.memories[company] else { throw ServiceError(.storageFailed, "The company's memory was dropped after a failed write; retry.") }
             return try read(memory)
         }
     }
@@ -291,7 +320,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     private func perform<T>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var result: Result<T, Error>?
-        writer.submit(request(company, weight: weight, work) { result = $0; done.signal() })
+        lane(company).writer.submit(request(company, weight: weight, work) { result = $0; done.signal() })
         done.wait()
         return try result!.get()
     }
@@ -299,7 +328,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// Runs `work` on the writer and suspends until its group committed.
     private func performAsync<T: Sendable>(_ company: CompanyID, weight: Int, _ work: @escaping (CompanyMemory, any LedgerTransaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            writer.submit(request(company, weight: weight, work) { continuation.resume(with: $0) })
+            lane(company).writer.submit(request(company, weight: weight, work) { continuation.resume(with: $0) })
         }
     }
 
@@ -313,12 +342,12 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         })
     }
 
-    /// One group on the writer thread: one transaction for all its requests, then the answers.
-    private func process(_ group: [WriteRequest]) {
+    /// One group on a lane's writer thread: one transaction for all its requests, then the answers.
+    private func process(_ group: [WriteRequest], in lane: Lane) {
         var refusals = [Error?](repeating: nil, count: group.count)
         var touched: [CompanyID] = []
         var cuts: [(CompanyID, CompanyMemory.Cut)] = []
-        lock.lock()
+        lane.lock.lock()
         do {
             try storage.write { open in
                 var transactions: [CompanyID: any LedgerTransaction] = [:]
@@ -337,17 +366,17 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     }
                     transactions[company] = tx
                     touched.append(company)
-                    if let memory = memories[company] { try memory.catchUp(tx) } else { memories[company] = try CompanyMemory.load(tx) }
+                    if let memory = lane.memories[company] { try memory.catchUp(tx) } else { lane.memories[company] = try CompanyMemory.load(tx) }
                 }
                 for (index, request) in group.enumerated() {
-                    guard let tx = transactions[request.company], let memory = memories[request.company] else {
+                    guard let tx = transactions[request.company], let memory = lane.memories[request.company] else {
                         refusals[index] = unknown[request.company]
                         continue
                     }
                     try request.run(memory, tx)
                 }
                 for company in touched {
-                    guard let memory = memories[company], let tx = transactions[company], memory.snapshotLag >= snapshotLagEntries,
+                    guard let memory = lane.memories[company], let tx = transactions[company], memory.snapshotLag >= snapshotLagEntries,
                           !memory.snapshotInFlight else { continue }
                     // Another process on the same PostgreSQL may have taken this snapshot already:
                     // every process would otherwise store one of every job at about the same time.
@@ -355,19 +384,19 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     guard memory.snapshotLag >= snapshotLagEntries else { continue }
                     try tx.claimSnapshot(through: memory.head)
                     cuts.append((company, memory.cut()))
-                    snapshotsCut += 1
+                    lane.snapshotsCut += 1
                 }
             }
         } catch {
             // Nothing of the group is durable: forget the memories it changed (the next request
             // reloads them from storage) and tell every request.
-            for company in touched { memories[company] = nil }
-            lock.unlock()
+            for company in touched { lane.memories[company] = nil }
+            lane.lock.unlock()
             let failure = error as? ServiceError ?? ServiceError(.storageFailed, "The write could not be committed (\(error)); nothing was applied, retry.")
             for request in group { request.finish(failure) }
             return
         }
-        lock.unlock()
+        lane.lock.unlock()
         for (request, refusal) in zip(group, refusals) { request.finish(refusal) }
         for (company, cut) in cuts { storeInBackground(cut, company: company) }
     }
@@ -379,7 +408,8 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// `CompanyMemory.cut`).
     private func storeInBackground(_ cut: CompanyMemory.Cut, company: CompanyID) {
         snapshots.async { [self] in
-            let failed = { [self] () -> Void in lock.withLock { _ = memories[company]?.notStored(cut) } }
+            let lane = self.lane(company)
+            let failed = { () -> Void in lane.lock.withLock { _ = lane.memories[company]?.notStored(cut) } }
             var start = 0
             while start < cut.jobs.count {
                 let ids = cut.jobs[start..<min(start + snapshotChunkJobs, cut.jobs.count)]
@@ -387,7 +417,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                 // Any memory of the company will do, one reloaded after a failed write too: it is
                 // at a committed head past the cut, which is all a chunk needs. None: the next
                 // load marks what changed since the stored snapshot.
-                guard let (jobs, through) = lock.withLock({ memories[company]?.current(ids) }) else { return }
+                guard let (jobs, through) = lane.lock.withLock({ lane.memories[company]?.current(ids) }) else { return }
                 let records = jobs.map { ($0.id, StoredJobFormat.record(of: $0)) }
                 do {
                     try perform(company, weight: 0) { _, tx in try tx.saveJobs(records, through: through) }

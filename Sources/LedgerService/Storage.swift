@@ -147,9 +147,15 @@ public protocol LedgerStorage: Sendable {
     func companies() throws -> [CompanyID]
     /// Runs `body` in one read transaction of `company` (a consistent snapshot).
     func read<T>(_ company: CompanyID, _ body: (any LedgerTransaction) throws -> T) throws -> T
+    /// How many `write` calls may usefully run at once (for different companies): one where
+    /// the storage has a single writer.
+    var writersAtOnce: Int { get }
 }
 
 extension LedgerStorage {
+    /// One writer, unless the storage says otherwise.
+    public var writersAtOnce: Int { 1 }
+
     /// Creates a company with empty history and a fresh random server replica.
     public func createCompany(_ id: CompanyID, state: CompanyState) throws {
         try createCompany(id, state: state, serverReplica: DeviceTokens.newReplica())

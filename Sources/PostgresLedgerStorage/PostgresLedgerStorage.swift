@@ -132,6 +132,8 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
         guard created == 1 else { throw ServiceError(.conflict, "A company with the id '\(id)' already exists; choose another id.") }
     }
 
+    public var writersAtOnce: Int { PostgresLimits.writersAtOnce }
+
     public func companies() throws -> [CompanyID] {
         try withSession { session in
             try session.rows("SELECT id FROM company ORDER BY id").map { try CompanyID(try $0.decode(String.self)) }
@@ -229,6 +231,10 @@ public final class PostgresLedgerStorage: LedgerStorage, AdminStorage, @unchecke
 public enum PostgresLimits {
     /// Connections kept open between calls; more are opened while calls overlap.
     public static let idleConnectionsMax = 8
+    /// Writes for different companies a service runs at once, each on a thread and connection
+    /// of its own: a writer waits on the database for about half its time, which another
+    /// company's writer fills (decision 0045). One company is always one writer's.
+    public static let writersAtOnce = 4
     /// The advisory lock that lets one process at a time apply migrations.
     public static let migrationLockKey: Int64 = 0x4669_656C_644C_6467
 }

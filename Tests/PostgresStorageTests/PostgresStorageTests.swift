@@ -160,6 +160,65 @@ struct PostgresStorageTests {
         }
     }
 
+    @Test("One service writes two companies at once: a push to one that waits for its company's lock does not hold up the other's")
+    func companiesOnTheirOwnWriters() throws {
+        try PostgresServer.withDatabase { url in
+            let storage = try PostgresLedgerStorage(url: url)
+            let service = LedgerService(storage: storage)
+            let companies = [try CompanyID("alpha"), try CompanyID("beta")]
+            let traffic = [try Self.workload(seed: 31), try Self.workload(seed: 32)]
+            for (company, traffic) in zip(companies, traffic) {
+                try storage.createCompany(company, state: CompanyState(settings: CompanySettings()))
+                _ = try push(traffic.setup.map(\.action), to: company, through: [service])
+            }
+            let pushes = traffic.map { Array(FieldWorkload.runs($0.entries.map(\.action), size: 20).prefix(1)[0]) }
+            // Another process holds alpha's lock, as a long write of its own would.
+            let other = try PostgresLedgerStorage(url: url)
+            let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), holderDone = DispatchSemaphore(value: 0)
+            Thread {
+                _ = try? other.write(companies[0]) { _ in
+                    locked.signal()
+                    release.wait()
+                }
+                holderDone.signal()
+            }.start()
+            locked.wait()
+            let alphaPushed = DispatchSemaphore(value: 0)
+            let alphaOutcomes = Mutex<[Outcome]?>(nil)
+            Thread {
+                alphaOutcomes.withLock { $0 = try? push(pushes[0], to: companies[0], through: [service]) }
+                alphaPushed.signal()
+            }.start()
+            // Alpha's push is on its writer, waiting for the lock, before beta's is sent.
+            var waiting = 0
+            for _ in 0..<300 where waiting == 0 {
+                waiting = try storage.withSession { try $0.rows("SELECT count(*) FROM pg_locks WHERE NOT granted")[0].decode(Int.self) }
+                if waiting == 0 { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            try #require(waiting > 0, "alpha's push never waited for the lock")
+            let betaPushed = DispatchSemaphore(value: 0)
+            let betaOutcomes = Mutex<[Outcome]?>(nil)
+            Thread {
+                betaOutcomes.withLock { $0 = try? push(pushes[1], to: companies[1], through: [service]) }
+                betaPushed.signal()
+            }.start()
+            let betaInTime = betaPushed.wait(timeout: .now() + 30) == .success
+            #expect(betaInTime, "beta's push waited for alpha's lock")
+            #expect(alphaPushed.wait(timeout: .now()) == .timedOut, "alpha's push went past a held lock")
+            release.signal()
+            holderDone.wait()
+            alphaPushed.wait()
+            if !betaInTime { betaPushed.wait() }
+            #expect(alphaOutcomes.withLock { $0 }?.count == pushes[0].count)
+            #expect(betaOutcomes.withLock { $0 }?.count == pushes[1].count)
+            for (company, traffic) in zip(companies, traffic) {
+                let page = try service.pull(company: company, after: 0, limit: 100_000)
+                #expect(page.entries.map(\.sequence) == Array(1...UInt64(traffic.setup.count + pushes[companies.firstIndex(of: company)!].count)))
+                #expect(try service.projectedLedger(company: company) == service.foldedLedger(company: company))
+            }
+        }
+    }
+
     @Test("A write whose failed statement was caught is not taken for committed: PostgreSQL answers ROLLBACK to its COMMIT, the write throws")
     func rollbackIsNotACommit() throws {
         try PostgresServer.withDatabase { url in
