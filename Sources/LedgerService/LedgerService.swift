@@ -35,15 +35,15 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// Snapshots this service took (for the tests).
     var snapshotsTaken: Int { lanes.reduce(0) { total, lane in total + lane.lock.withLock { lane.snapshotsCut } } }
 
-    /// Makes a service over `storage` and starts its writer. A snapshot of the projections is
-    /// stored each time they fall `snapshotLagEntries` behind the log, `snapshotChunkJobs` jobs
-    /// per write.
+    /// Makes a service over `storage` and starts its writers, as many as the storage takes or
+    /// `writers` if fewer. A snapshot of the projections is stored each time they fall
+    /// `snapshotLagEntries` behind the log, `snapshotChunkJobs` jobs per write.
     public init(storage: Storage, snapshotLagEntries: UInt64 = ServiceLimits.snapshotLagEntries,
-                snapshotChunkJobs: Int = ServiceLimits.snapshotChunkJobs) {
+                snapshotChunkJobs: Int = ServiceLimits.snapshotChunkJobs, writers: Int? = nil) {
         self.storage = storage
         self.snapshotLagEntries = max(1, snapshotLagEntries)
         self.snapshotChunkJobs = max(1, snapshotChunkJobs)
-        let count = max(1, storage.writersAtOnce)
+        let count = max(1, min(writers ?? storage.writersAtOnce, storage.writersAtOnce))
         lanes = (0..<count).map { _ in Lane() }
         for (index, lane) in lanes.enumerated() {
             lane.writer = WriteQueue(name: count == 1 ? "fieldledger-writer" : "fieldledger-writer-\(index + 1)") { [unowned self, unowned lane] group in

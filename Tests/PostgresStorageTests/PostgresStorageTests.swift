@@ -115,10 +115,14 @@ struct PostgresStorageTests {
         }
     }
 
-    @Test("Two services pushing to two companies at once, their groups mixing both, never deadlock: every push commits, each log is whole")
-    func companiesInParallel() throws {
+    @Test("Two services pushing to two companies at once never deadlock, with one writer each (groups mixing both companies) or a writer per company: every push commits, each log is whole",
+          arguments: [1, PostgresLimits.writersAtOnce])
+    func companiesInParallel(writers: Int) throws {
         try PostgresServer.withDatabase { url in
-            let services = [LedgerService(storage: try PostgresLedgerStorage(url: url)), LedgerService(storage: try PostgresLedgerStorage(url: url))]
+            // With one writer a group holds both companies, as it does in a process writing more
+            // companies than it has writers.
+            let services = [LedgerService(storage: try PostgresLedgerStorage(url: url), writers: writers),
+                            LedgerService(storage: try PostgresLedgerStorage(url: url), writers: writers)]
             let companies = [try CompanyID("alpha"), try CompanyID("beta")]
             let traffic = [try Self.workload(seed: 21), try Self.workload(seed: 22)]
             for (company, traffic) in zip(companies, traffic) {
