@@ -289,6 +289,54 @@ enum PostgresErrors {
     }
 }
 
+/// Byte strings bound as one `bytea[]`, each written straight from its array into the
+/// statement's buffer. A `ByteBuffer` made for each (an object, an allocation and a copy, then
+/// freed) was a quarter of a PostgreSQL writer's time at four of them per log entry.
+struct ByteStrings: PostgresNonThrowingEncodable {
+    private enum Source {
+        case arrays([[UInt8]])
+        case replicas([ReplicaID])
+    }
+    private let source: Source
+
+    /// The arrays, each one element.
+    init(_ arrays: [[UInt8]]) { source = .arrays(arrays) }
+    /// Replica ids, each as its 16 bytes (`ReplicaID.bytes`).
+    init(_ replicas: [ReplicaID]) { source = .replicas(replicas) }
+
+    static var psqlType: PostgresDataType { .byteaArray }
+    static var psqlFormat: PostgresFormat { .binary }
+
+    /// PostgreSQL's binary array: dimensions, no nulls, the element type, the length and lower
+    /// bound of the one dimension, then each element as its length and bytes.
+    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        let count: Int
+        switch source {
+        case .arrays(let arrays): count = arrays.count
+        case .replicas(let replicas): count = replicas.count
+        }
+        buffer.writeInteger(count == 0 ? 0 : 1, as: Int32.self)
+        buffer.writeInteger(0, as: Int32.self)
+        buffer.writeInteger(PostgresDataType.bytea.rawValue)
+        guard count > 0 else { return }
+        buffer.writeInteger(Int32(count))
+        buffer.writeInteger(1, as: Int32.self)
+        switch source {
+        case .arrays(let arrays):
+            for array in arrays {
+                buffer.writeInteger(Int32(array.count))
+                buffer.writeBytes(array)
+            }
+        case .replicas(let replicas):
+            for replica in replicas {
+                buffer.writeInteger(16, as: Int32.self)
+                buffer.writeInteger(replica.high, endianness: .big)
+                buffer.writeInteger(replica.low, endianness: .big)
+            }
+        }
+    }
+}
+
 /// Bytes as bound and read: `bytea` through `ByteBuffer` (an `[UInt8]` would bind as an array).
 enum PostgresForm {
     static func bytes(_ bytes: [UInt8]) -> ByteBuffer { ByteBuffer(bytes: bytes) }

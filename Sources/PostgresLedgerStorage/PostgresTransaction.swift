@@ -102,29 +102,36 @@ struct PostgresTransaction: LedgerTransaction {
         let base = first.entry.sequence - 1
         pending.entries = []
         // Columns as arrays, unnested into rows.
-        var sequences: [Int64] = [], replicas: [ByteBuffer] = [], counters: [Int64] = []
-        var encoded: [ByteBuffer] = [], bodies: [ByteBuffer] = [], digests: [ByteBuffer] = []
+        var sequences: [Int64] = [], replicas: [ReplicaID] = [], counters: [Int64] = []
+        var encoded: [[UInt8]] = [], bodies: [[UInt8]] = [], digests: [[UInt8]] = []
+        sequences.reserveCapacity(entries.count)
+        replicas.reserveCapacity(entries.count)
+        counters.reserveCapacity(entries.count)
+        encoded.reserveCapacity(entries.count)
+        bodies.reserveCapacity(entries.count)
+        digests.reserveCapacity(entries.count)
         var highest: [ReplicaID: UInt64] = [:]
         for stored in entries {
             let dot = stored.entry.action.dot
             sequences.append(try PostgresForm.integer(stored.entry.sequence))
-            replicas.append(PostgresForm.bytes(dot.replica.bytes))
+            replicas.append(dot.replica)
             counters.append(try PostgresForm.integer(dot.counter))
-            encoded.append(PostgresForm.bytes(stored.encoded))
-            bodies.append(PostgresForm.bytes(stored.bodyDigest))
-            digests.append(PostgresForm.bytes(stored.logDigest))
+            encoded.append(stored.encoded)
+            bodies.append(stored.bodyDigest)
+            digests.append(stored.logDigest)
             highest[dot.replica] = max(highest[dot.replica] ?? 0, dot.counter)
         }
         // Sorted, so that the rows are locked in one order whoever writes them.
         let counted = highest.sorted { $0.key < $1.key }
-        let counterReplicas = counted.map { PostgresForm.bytes($0.key.bytes) }
+        let counterReplicas = ByteStrings(counted.map(\.key))
         let counterValues = try counted.map { try PostgresForm.integer($0.value) }
         // Statements in WITH run to completion whether or not the outer one reads them; an
         // error in any (a reused dot, a taken sequence) fails the whole statement.
         let moved = try session.execute("""
             WITH logged AS (
               INSERT INTO log (company, sequence, replica, counter, entry, body_digest, log_digest)
-              SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(replicas)::bytea[], \(counters)::bigint[], \(encoded)::bytea[], \(bodies)::bytea[], \(digests)::bytea[])
+              SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(ByteStrings(replicas))::bytea[], \(counters)::bigint[],
+                                                \(ByteStrings(encoded))::bytea[], \(ByteStrings(bodies))::bytea[], \(ByteStrings(digests))::bytea[])
             ), counted AS (
               INSERT INTO replica (company, replica, highest)
               SELECT \(company), * FROM unnest(\(counterReplicas)::bytea[], \(counterValues)::bigint[])
