@@ -417,6 +417,22 @@ for each in servers {
     _ = try await send(try SyncMessage.pullRequest(PullRequest(replica: probeReplica, afterSequence: head - 1, limit: 1)).encoded(), device: traffic.devices.count, port: each.port)
 }
 
+/// One device's change sets in order, each sent once the log holds its context. Returns the
+/// actions answered and how many of them were rejected.
+func pushInTurn(_ sets: [Outgoing], device: Int, company: Int = 0, port: Int, logHead: LogHead) async throws -> (Int, Int) {
+    var count = 0, rejected = 0
+    for set in sets {
+        await logHead.wait(until: set.context)
+        guard case .pushResponse(let response) = try await send(set.wire, device: device, company: company, port: port), response.sendFrom == nil else {
+            throw CocoaError(.coderInvalidValue)
+        }
+        await logHead.advance(to: response.serverSequence)
+        count += response.outcomes.count
+        rejected += response.outcomes.filter { if case .rejected = $0 { true } else { false } }.count
+    }
+    return (count, rejected)
+}
+
 /// The host's processor time so far in clock ticks, all cores: busy (not idle or waiting on I/O) and in all.
 func hostTicks() -> (busy: Int, total: Int) {
     let text = (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)) ?? ""
@@ -450,18 +466,7 @@ func hostTicks() -> (busy: Int, total: Int) {
         for companyIndex in companies.indices {
             for (device, sets) in outgoingByCompany[companyIndex].enumerated() {
                 let port = port(company: companyIndex, device: device), logHead = heads[companyIndex]
-                group.addTask {
-                    var count = 0, rejected = 0
-                    for set in sets {
-                        await logHead.wait(until: set.context)
-                        guard case .pushResponse(let response) = try await send(set.wire, device: device, company: companyIndex, port: port),
-                              response.sendFrom == nil else { throw CocoaError(.coderInvalidValue) }
-                        await logHead.advance(to: response.serverSequence)
-                        count += response.outcomes.count
-                        rejected += response.outcomes.filter { if case .rejected = $0 { true } else { false } }.count
-                    }
-                    return (count, rejected)
-                }
+                group.addTask { try await pushInTurn(sets, device: device, company: companyIndex, port: port, logHead: logHead) }
             }
         }
         var sum = (0, 0)
@@ -633,19 +638,7 @@ for quarter in 0..<quarters {
         for (device, sets) in outgoing.enumerated() {
             let slice = sets.filter { $0.context >= bounds.0 && $0.context < bounds.1 }
             let port = ports[device % ports.count]
-            group.addTask {
-                var count = 0, rejected = 0
-                for set in slice {
-                    await logHead.wait(until: set.context)
-                    guard case .pushResponse(let response) = try await send(set.wire, device: device, port: port), response.sendFrom == nil else {
-                        throw CocoaError(.coderInvalidValue)
-                    }
-                    await logHead.advance(to: response.serverSequence)
-                    count += response.outcomes.count
-                    rejected += response.outcomes.filter { if case .rejected = $0 { true } else { false } }.count
-                }
-                return (count, rejected)
-            }
+            group.addTask { try await pushInTurn(slice, device: device, port: port, logHead: logHead) }
         }
         var sum = (0, 0)
         for try await (count, rejected) in group { sum = (sum.0 + count, sum.1 + rejected) }
