@@ -25,7 +25,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         var snapshotsCut = 0
     }
     private let lanes: [Lane]
-    /// Guards `laneOfCompany`: each company's lane, given when the company is first written.
+    /// Guards `laneOfCompany`: each company's lane, given when the company is first asked for.
     private let lanesLock = NSLock()
     private var laneOfCompany: [CompanyID: Int] = [:]
     /// Encodes snapshots beside the writers, one at a time, at a lower priority.

@@ -102,25 +102,11 @@ struct PostgresTransaction: LedgerTransaction {
         let base = first.entry.sequence - 1
         pending.entries = []
         // Columns as arrays, unnested into rows.
-        var sequences: [Int64] = [], replicas: [ReplicaID] = [], counters: [Int64] = []
-        var encoded: [[UInt8]] = [], bodies: [[UInt8]] = [], digests: [[UInt8]] = []
-        sequences.reserveCapacity(entries.count)
-        replicas.reserveCapacity(entries.count)
-        counters.reserveCapacity(entries.count)
-        encoded.reserveCapacity(entries.count)
-        bodies.reserveCapacity(entries.count)
-        digests.reserveCapacity(entries.count)
+        let dots = entries.map(\.entry.action.dot)
+        let sequences = try entries.map { try PostgresForm.integer($0.entry.sequence) }
+        let counters = try dots.map { try PostgresForm.integer($0.counter) }
         var highest: [ReplicaID: UInt64] = [:]
-        for stored in entries {
-            let dot = stored.entry.action.dot
-            sequences.append(try PostgresForm.integer(stored.entry.sequence))
-            replicas.append(dot.replica)
-            counters.append(try PostgresForm.integer(dot.counter))
-            encoded.append(stored.encoded)
-            bodies.append(stored.bodyDigest)
-            digests.append(stored.logDigest)
-            highest[dot.replica] = max(highest[dot.replica] ?? 0, dot.counter)
-        }
+        for dot in dots { highest[dot.replica] = max(highest[dot.replica] ?? 0, dot.counter) }
         // Sorted, so that the rows are locked in one order whoever writes them.
         let counted = highest.sorted { $0.key < $1.key }
         let counterReplicas = ByteStrings(counted.map(\.key))
@@ -130,8 +116,9 @@ struct PostgresTransaction: LedgerTransaction {
         let moved = try session.execute("""
             WITH logged AS (
               INSERT INTO log (company, sequence, replica, counter, entry, body_digest, log_digest)
-              SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(ByteStrings(replicas))::bytea[], \(counters)::bigint[],
-                                                \(ByteStrings(encoded))::bytea[], \(ByteStrings(bodies))::bytea[], \(ByteStrings(digests))::bytea[])
+              SELECT \(company), * FROM unnest(\(sequences)::bigint[], \(ByteStrings(dots.map(\.replica)))::bytea[], \(counters)::bigint[],
+                                                \(ByteStrings(entries.map(\.encoded)))::bytea[], \(ByteStrings(entries.map(\.bodyDigest)))::bytea[],
+                                                \(ByteStrings(entries.map(\.logDigest)))::bytea[])
             ), counted AS (
               INSERT INTO replica (company, replica, highest)
               SELECT \(company), * FROM unnest(\(counterReplicas)::bytea[], \(counterValues)::bigint[])
