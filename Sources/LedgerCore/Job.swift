@@ -299,6 +299,9 @@ struct JobCache: Hashable, Sendable {
     /// The dot of the action that raised the job's last review case: whether the action being
     /// merged raised any is answered here, without reading the last case (cold on a large job).
     var lastCaseDot: Dot?
+    /// Where that action's cases start in the job's list (one action's cases sit together at its
+    /// end): which cases it raised is answered without reading the case before them, as cold.
+    var lastCaseStart = 0
 
     init() {}
 
@@ -321,6 +324,8 @@ struct JobCache: Hashable, Sendable {
         }
         for order in job.changeOrders where order.status == .approved { approvedChangeOrdersMinor += order.amountMinor }
         lastCaseDot = job.sync.reviewCases.last?.id.dot
+        lastCaseStart = job.sync.reviewCases.endIndex
+        while lastCaseStart > 0, job.sync.reviewCases[lastCaseStart - 1].id.dot == lastCaseDot { lastCaseStart -= 1 }
     }
 }
 

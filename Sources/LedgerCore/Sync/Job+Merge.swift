@@ -214,6 +214,7 @@ extension Job {
         if !exception { return .exists }
         #endif
         let id = ReviewCaseID(action.dot, index: casesRaised(by: action.dot).count)
+        if cache.lastCaseDot != action.dot { cache.lastCaseStart = sync.reviewCases.endIndex }
         let parked = !exception
         let suggestions: [Resolution] = parked && kind != .settlementConflict ? [.applyProposed, .keepCurrent] : [.acknowledge]
         sync.reviewCases.append(ReviewCase(
@@ -236,14 +237,11 @@ extension Job {
         return ActionSummary(dot: payment.id.dot, actor: payment.actor, hlc: payment.occurredAt, kind: .recordPayment)
     }
 
-    // The cases one action raised sit together at the end of the list while it is applied, so
-    // this costs the same however many cases the job has collected; when the last case is
-    // another action's, it does not read the list at all.
+    // The cases one action raised sit together at the end of the list while it is applied, and
+    // the cache knows where they start: this reads no case, however many the job has collected.
     private func casesRaised(by dot: Dot) -> ArraySlice<ReviewCase> {
         guard cache.lastCaseDot == dot else { return [] }
-        var start = sync.reviewCases.endIndex
-        while start > sync.reviewCases.startIndex, sync.reviewCases[start - 1].id.dot == dot { start -= 1 }
-        return sync.reviewCases[start...]
+        return sync.reviewCases[cache.lastCaseStart...]
     }
 
     private mutating func resolve(_ caseID: ReviewCaseID, resolution: Resolution, note: String, action: Action, settings: CompanySettings) -> Outcome {
