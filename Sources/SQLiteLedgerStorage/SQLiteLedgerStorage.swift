@@ -361,15 +361,17 @@ struct SQLiteTransaction: LedgerTransaction {
         // profile, session 17).
         let raw = insert.sqliteStatement
         var highest: [ReplicaID: UInt64] = [:]
-        for stored in entries {
-            let dot = stored.entry.action.dot
+        // By index: `for stored in entries` copied each entry out, retaining and releasing its
+        // action's strings and its three arrays (about 4% of the writer's time).
+        for index in entries.indices {
+            let dot = entries[index].entry.action.dot
             try Self.check(sqlite3_bind_int64(raw, 1, company), db)
-            try Self.check(sqlite3_bind_int64(raw, 2, Keys.integer(stored.entry.sequence)), db)
+            try Self.check(sqlite3_bind_int64(raw, 2, Keys.integer(entries[index].entry.sequence)), db)
             try Self.check(Self.bind(dot.replica.bytes, to: 3, of: raw), db)
             try Self.check(sqlite3_bind_int64(raw, 4, Keys.integer(dot.counter)), db)
-            try Self.check(Self.bind(stored.encoded, to: 5, of: raw), db)
-            try Self.check(Self.bind(stored.bodyDigest, to: 6, of: raw), db)
-            try Self.check(Self.bind(stored.logDigest, to: 7, of: raw), db)
+            try Self.check(Self.bind(entries[index].encoded, to: 5, of: raw), db)
+            try Self.check(Self.bind(entries[index].bodyDigest, to: 6, of: raw), db)
+            try Self.check(Self.bind(entries[index].logDigest, to: 7, of: raw), db)
             let code = sqlite3_step(raw)
             sqlite3_reset(raw)
             guard code == SQLITE_DONE else { throw Self.failure(code, db) }
