@@ -43,12 +43,12 @@ public enum CanonicalEncoding {
         var out: [UInt8] = [5]
         out.reserveCapacity(actionBytes.count + outcomeBytes.count + 32)
         writeVarint(3, to: &out)
-        writeString("sequence", to: &out)
+        writeKey("sequence", to: &out)
         out.append(3)
         writeVarint(sequence, to: &out)
-        writeString("action", to: &out)
+        writeKey("action", to: &out)
         out.append(contentsOf: actionBytes)
-        writeString("outcome", to: &out)
+        writeKey("outcome", to: &out)
         out.append(contentsOf: outcomeBytes)
         return out
     }
@@ -229,27 +229,27 @@ struct HandWriter {
 
     mutating func dot(_ dot: Dot) {
         keyed(2)
-        writeString("replica", to: &bytes)
+        writeKey("replica", to: &bytes)
         replica(dot.replica)
-        writeString("counter", to: &bytes)
+        writeKey("counter", to: &bytes)
         uint(dot.counter)
     }
 
     mutating func hlc(_ reading: HLCTimestamp) {
         keyed(2)
-        writeString("wallMillis", to: &bytes)
+        writeKey("wallMillis", to: &bytes)
         int(reading.wallMillis)
-        writeString("logical", to: &bytes)
+        writeKey("logical", to: &bytes)
         uint(UInt64(reading.logical))
     }
 
     mutating func actor(_ actor: Actor) {
         keyed(2)
-        writeString("user", to: &bytes)
+        writeKey("user", to: &bytes)
         keyed(1)
-        writeString("rawValue", to: &bytes)
+        writeKey("rawValue", to: &bytes)
         string(actor.user.rawValue)
-        writeString("role", to: &bytes)
+        writeKey("role", to: &bytes)
         string(actor.role.rawValue)
     }
 
@@ -258,21 +258,21 @@ struct HandWriter {
     /// when nil, as the synthesized conformance does.
     mutating func action(_ action: Action, codingPath: [any CodingKey]) throws {
         keyed(action.job == nil ? 6 : 7)
-        writeString("dot", to: &bytes)
+        writeKey("dot", to: &bytes)
         dot(action.dot)
-        writeString("hlc", to: &bytes)
+        writeKey("hlc", to: &bytes)
         hlc(action.hlc)
-        writeString("actor", to: &bytes)
+        writeKey("actor", to: &bytes)
         actor(action.actor)
         if let job = action.job {
-            writeString("job", to: &bytes)
+            writeKey("job", to: &bytes)
             dotIdentifier(job.dot)
         }
-        writeString("seenSequence", to: &bytes)
+        writeKey("seenSequence", to: &bytes)
         uint(action.seenSequence)
-        writeString("businessDay", to: &bytes)
+        writeKey("businessDay", to: &bytes)
         string(action.businessDay.iso)
-        writeString("payload", to: &bytes)
+        writeKey("payload", to: &bytes)
         try payload(action.payload, codingPath: codingPath)
     }
 
@@ -280,7 +280,7 @@ struct HandWriter {
     /// values keyed by their labels (`_0` when unlabeled), nil optionals left out. Settings and
     /// job-info updates (rare, and nested deepest) go through the generic path.
     mutating func payload(_ payload: ActionPayload, codingPath: [any CodingKey]) throws {
-        func named(_ name: String, _ count: UInt64) {
+        func named(_ name: StaticString, _ count: UInt64) {
             keyed(1)
             field(name)
             keyed(count)
@@ -434,14 +434,29 @@ struct HandWriter {
     }
 
     /// A replica id as its canonical text (the string a `ReplicaID` encodes), written in place.
+    /// The replica's UUID text, written in a buffer on the stack and appended at once: a dot
+    /// names one, a job's digest hundreds, and 38 single appends each checked the array.
     mutating func replica(_ replica: ReplicaID) {
-        bytes.append(4)
-        bytes.append(36)
-        for nibble in 0..<32 {
-            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { bytes.append(UInt8(ascii: "-")) }
-            let half = nibble < 16 ? replica.high : replica.low
-            let value = UInt8(truncatingIfNeeded: half >> UInt64(60 - 4 * (nibble % 16))) & 0xF
-            bytes.append(value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { text in
+            let digits = hexDigits.utf8Start
+            // The UUID's groups: 8, 4 and 4 digits of the high word, then 4 and 12 of the low.
+            func group(_ word: UInt64, from first: Int, count: Int, at start: Int) {
+                for index in 0..<count {
+                    text[start + index] = digits[Int(truncatingIfNeeded: word >> UInt64(60 - 4 * (first + index)) & 0xF)]
+                }
+            }
+            text[0] = 4
+            text[1] = 36
+            group(replica.high, from: 0, count: 8, at: 2)
+            text[10] = UInt8(ascii: "-")
+            group(replica.high, from: 8, count: 4, at: 11)
+            text[15] = UInt8(ascii: "-")
+            group(replica.high, from: 12, count: 4, at: 16)
+            text[20] = UInt8(ascii: "-")
+            group(replica.low, from: 0, count: 4, at: 21)
+            text[25] = UInt8(ascii: "-")
+            group(replica.low, from: 4, count: 12, at: 26)
+            bytes.append(contentsOf: text)
         }
     }
 
@@ -450,7 +465,7 @@ struct HandWriter {
         writeVarint(UInt64(count), to: &bytes)
     }
 
-    mutating func field(_ name: String) { writeString(name, to: &bytes) }
+    mutating func field(_ name: StaticString) { writeKey(name, to: &bytes) }
 
     mutating func date(_ date: CalendarDate) { string(date.iso) }
 
@@ -619,7 +634,7 @@ struct HandWriter {
             field("counter")
             uint(entry.counter)
         }
-        for (name, marks) in [("paymentMarks", sync.paymentMarks), ("planMarks", sync.planMarks)] {
+        for (name, marks) in [(StaticString("paymentMarks"), sync.paymentMarks), ("planMarks", sync.planMarks)] {
             field(name)
             keyed(1)
             field("marks")
@@ -749,9 +764,9 @@ struct HandWriter {
 
     mutating func reviewCaseID(_ id: ReviewCaseID) {
         keyed(2)
-        writeString("dot", to: &bytes)
+        writeKey("dot", to: &bytes)
         dot(id.dot)
-        writeString("index", to: &bytes)
+        writeKey("index", to: &bytes)
         int(Int64(id.index))
     }
 
@@ -759,7 +774,7 @@ struct HandWriter {
     /// values keyed `_0` (a rejection's error as `LedgerError.encode` writes it). Rejections
     /// are common in a backlog (every stale edit), so they are written here too.
     mutating func outcome(_ outcome: Outcome) {
-        let name: String, id: ReviewCaseID?
+        let name: StaticString, id: ReviewCaseID?
         switch outcome {
         case .applied: (name, id) = ("applied", nil)
         case .exists: (name, id) = ("exists", nil)
@@ -767,21 +782,21 @@ struct HandWriter {
         case .parkedForReview(let raised): (name, id) = ("parkedForReview", raised)
         case .rejected(let error):
             keyed(1)
-            writeString("rejected", to: &bytes)
+            writeKey("rejected", to: &bytes)
             keyed(1)
-            writeString("_0", to: &bytes)
+            writeKey("_0", to: &bytes)
             keyed(2)
-            writeString("code", to: &bytes)
+            writeKey("code", to: &bytes)
             string(error.code.rawValue)
-            writeString("message", to: &bytes)
+            writeKey("message", to: &bytes)
             string(error.message)
             return
         }
         keyed(1)
-        writeString(name, to: &bytes)
+        writeKey(name, to: &bytes)
         if let id {
             keyed(1)
-            writeString("_0", to: &bytes)
+            writeKey("_0", to: &bytes)
             reviewCaseID(id)
         } else {
             keyed(0)
@@ -790,7 +805,7 @@ struct HandWriter {
 
     mutating func dotIdentifier(_ dot: Dot) {
         keyed(1)
-        writeString("dot", to: &bytes)
+        writeKey("dot", to: &bytes)
         self.dot(dot)
     }
 }
@@ -852,7 +867,7 @@ struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     /// ledger's types uses super encoders).
     mutating func superEncoder() -> any Encoder {
         frame.count += 1
-        writeString("super", to: &frame.bytes)
+        writeKey("super", to: &frame.bytes)
         return ValueEncoder(frame: frame, codingPath: codingPath)
     }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
@@ -905,6 +920,17 @@ private func writeVarint(_ value: UInt64, to out: inout [UInt8]) {
         rest >>= 7
     }
     out.append(UInt8(rest))
+}
+
+private let hexDigits: StaticString = "0123456789abcdef"
+
+/// A key the hand-written encoder names: a literal, so its UTF-8 is read in place, without the
+/// retain and release a `String`'s bytes cost (a job's digest writes thousands of keys).
+private func writeKey(_ key: StaticString, to out: inout [UInt8]) {
+    key.withUTF8Buffer { utf8 in
+        writeVarint(UInt64(utf8.count), to: &out)
+        out.append(contentsOf: utf8)
+    }
 }
 
 private func writeString(_ value: String, to out: inout [UInt8]) {
