@@ -2,6 +2,7 @@
 //
 //     swift run -c release protocol-bench           # 100,000 actions, 5 runs, medians
 //     swift run -c release protocol-bench --quick   # 10,000 actions, 1 run
+//     swift run -c release protocol-bench --canonical   # the canonical encoding of actions alone
 import Foundation
 import LedgerCore
 import LedgerTestSupport
@@ -37,6 +38,20 @@ let traffic = try FieldWorkload(.init(
 let devices = traffic.devices
 let ledger = traffic.ledger
 let workload = traffic.entries.map(\.action)
+/// `--canonical`: how long the canonical encoding of one action takes (what a server does to
+/// every action it logs, before the digest), over 50,000 of the workload's actions, 5 runs.
+if CommandLine.arguments.contains("--canonical") {
+    let sample = Array(workload.prefix(50_000))
+    var times: [Double] = [], total = 0
+    for _ in 0..<5 {
+        total = 0
+        let start = clock.now
+        for action in sample { total &+= CanonicalEncoding.bytes(of: action).count }
+        times.append(seconds(clock.now - start) / Double(sample.count))
+    }
+    print("canonical encoding of \(sample.count) actions: \(Int((median(times) * 1e9).rounded())) ns/action (median of 5), \(total / sample.count) bytes/action")
+    exit(0)
+}
 let byDevice = traffic.byDevice
 
 // Change sets of 100 consecutive actions from one device.
