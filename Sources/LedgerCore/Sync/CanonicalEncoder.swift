@@ -271,7 +271,7 @@ struct HandWriter {
         writeKey("seenSequence", to: &bytes)
         uint(action.seenSequence)
         writeKey("businessDay", to: &bytes)
-        string(action.businessDay.iso)
+        date(action.businessDay)
         writeKey("payload", to: &bytes)
         try payload(action.payload, codingPath: codingPath)
     }
@@ -467,7 +467,12 @@ struct HandWriter {
 
     mutating func field(_ name: StaticString) { writeKey(name, to: &bytes) }
 
-    mutating func date(_ date: CalendarDate) { string(date.iso) }
+    /// A date as its `iso` string, written straight from its digits (no `String` made).
+    mutating func date(_ date: CalendarDate) {
+        bytes.append(4)
+        writeVarint(UInt64(CalendarDate.isoLength), to: &bytes)
+        date.appendISO(to: &bytes)
+    }
 
     /// A job, for its digest (every checkpoint names the jobs its page touched, and both the
     /// server and the device digest each): its common parts by hand in the order the synthesized
