@@ -433,9 +433,9 @@ struct HandWriter {
         }
     }
 
-    /// A replica id as its canonical text (the string a `ReplicaID` encodes), written in place.
-    /// The replica's UUID text, written in a buffer on the stack and appended at once: a dot
-    /// names one, a job's digest hundreds, and 38 single appends each checked the array.
+    /// A replica id as its canonical text (the string a `ReplicaID` encodes), made in a buffer on
+    /// the stack and appended at once: a dot names one, a job's digest hundreds, and appending
+    /// its 38 bytes one at a time checked the array each time.
     mutating func replica(_ replica: ReplicaID) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { text in
             let digits = hexDigits.utf8Start
@@ -639,7 +639,8 @@ struct HandWriter {
             field("counter")
             uint(entry.counter)
         }
-        for (name, marks) in [(StaticString("paymentMarks"), sync.paymentMarks), ("planMarks", sync.planMarks)] {
+        // A function, not a loop over a two-element array made for each job's digest.
+        func changeMarks(_ name: StaticString, _ marks: ChangeMarks) {
             field(name)
             keyed(1)
             field("marks")
@@ -652,6 +653,8 @@ struct HandWriter {
                 uint(mark.sequence)
             }
         }
+        changeMarks("paymentMarks", sync.paymentMarks)
+        changeMarks("planMarks", sync.planMarks)
         if let summary = sync.lastPlanChange {
             field("lastPlanChange")
             self.summary(summary)
