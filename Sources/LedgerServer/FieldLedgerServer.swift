@@ -54,6 +54,20 @@ public struct FieldLedgerServer: Sendable {
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
     }
 
+    /// Releases, until cancelled, the memory of each company no push or read used for
+    /// `idleSeconds` (decision 0046), looking every half of that, at most every
+    /// `ServerLimits.idleSweepSecondsMax` seconds.
+    public func releasingIdleCompanies(after idleSeconds: Double) -> Task<Void, Never> {
+        let service = self.service
+        let interval = max(0.1, min(idleSeconds / 2, ServerLimits.idleSweepSecondsMax))
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                service.releaseIdleCompanies(idleFor: idleSeconds)
+            }
+        }
+    }
+
     /// Every route as "METHOD /path/{parameter}" (docs/openapi.json must list the same).
     public var routes: [String] { router().routes.map { "\($0.method.rawValue) \($0.path)" }.sorted() }
 
@@ -66,7 +80,7 @@ public struct FieldLedgerServer: Sendable {
         router.get("/metrics") { _, _ in
             let open = try await offload { try self.service.openReviewCaseCount() }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(openReviewCases: open))))
+                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(openReviewCases: open, companiesInMemory: self.service.companiesInMemory))))
         }
         router.post("/v1/sync") { request, context in try await self.sync(request, logger: context.logger) }
         // Who a token belongs to: what a device asks once when it is set up.

@@ -56,7 +56,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The exposition text; `openReviewCases` is read from storage by the caller at scrape time.
-    func render(openReviewCases: Int) -> String {
+    func render(openReviewCases: Int, companiesInMemory: Int) -> String {
         state.withLock { state in
             var out = """
             # HELP fieldledger_pushes_total Change sets handled.
@@ -82,6 +82,9 @@ public final class ServerMetrics: Sendable {
             # HELP fieldledger_review_cases_open Review cases waiting for a person, all companies.
             # TYPE fieldledger_review_cases_open gauge
             fieldledger_review_cases_open \(openReviewCases)
+            # HELP fieldledger_companies_in_memory Companies whose ledger this process holds in memory (idle ones are released).
+            # TYPE fieldledger_companies_in_memory gauge
+            fieldledger_companies_in_memory \(companiesInMemory)
             # HELP fieldledger_request_duration_seconds Time to answer a request, by route.
             # TYPE fieldledger_request_duration_seconds histogram
 

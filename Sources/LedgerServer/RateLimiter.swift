@@ -14,6 +14,11 @@ public enum ServerLimits {
     public static let pullPageCacheBytes = 16 << 20
     /// Pull pages built at once (each holds its entries decoded); more wait their turn.
     public static let pullsBuiltAtOnce = 4
+    /// Seconds a company may go without a push or a read before this process releases its
+    /// memory (decision 0046); `serve --release-idle-after` changes it, 0 never releases.
+    public static let companyIdleSeconds = 3_600.0
+    /// The longest wait between two looks for idle companies.
+    public static let idleSweepSecondsMax = 60.0
 }
 
 /// A token bucket per device replica: a device over its rate gets 429 with Retry-After.

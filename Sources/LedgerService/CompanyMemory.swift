@@ -35,6 +35,17 @@ final class CompanyMemory {
     /// that had not finished, decision 0038): replaying the log skips their entries up to
     /// there. Only while loading.
     private var storedAhead: [JobID: UInt64] = [:]
+    /// When a push or a read last used this memory (monotonic nanoseconds): a company unused
+    /// for long is released (`LedgerService.releaseIdleCompanies`, decision 0046).
+    var lastUsed: UInt64 = 0
+    /// The head as the last look for idle companies saw it, and when it last saw it move (or
+    /// the memory was loaded): a memory that another process's appends keep catching up
+    /// (through the metrics' reads) is not idle, however long since this process's requests.
+    var headAtLastLook: UInt64 = 0
+    var headMovedAt: UInt64 = 0
+    /// Asked for by the release of an idle company: the writer cuts a snapshot at the head even
+    /// though it is not yet due, so that the company reloads without a long replay.
+    var snapshotWanted = false
 
     private init(ledger: Ledger, head: UInt64, logDigest: [UInt8], openReviewCases: Int, projectedThrough: UInt64) {
         self.ledger = ledger

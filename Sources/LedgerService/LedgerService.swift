@@ -75,6 +75,52 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         }
     }
 
+    /// Companies whose fold is in memory, in every lane.
+    public var companiesInMemory: Int {
+        lanes.reduce(0) { count, lane in count + lane.lock.withLock { lane.memories.count } }
+    }
+
+    /// Releases the memory of every company that was not loaded, used by a push or a read, or
+    /// seen by these calls to grow for `idleSeconds` (decision 0046); its next request loads it
+    /// from storage again. A company whose stored projections are behind its head is not
+    /// released yet: its writer is asked for a snapshot at the head first (stored in the
+    /// background, as any), so that a later call releases it and its reload replays nothing.
+    /// Returns how many were released.
+    @discardableResult
+    public func releaseIdleCompanies(idleFor idleSeconds: Double) -> Int {
+        let now = Self.now(), idle = UInt64(max(0, idleSeconds) * 1e9)
+        var released = 0
+        for lane in lanes {
+            let snapshotFirst: [CompanyID] = lane.lock.withLock {
+                var wanted: [CompanyID] = []
+                for company in lane.memories.keys.sorted() {
+                    guard let memory = lane.memories[company] else { continue }
+                    if memory.head != memory.headAtLastLook {
+                        memory.headAtLastLook = memory.head
+                        memory.headMovedAt = now
+                    }
+                    guard now - min(now, max(memory.lastUsed, memory.headMovedAt)) >= idle, !memory.snapshotInFlight else { continue }
+                    if memory.snapshotLag == 0 {
+                        lane.memories[company] = nil
+                        released += 1
+                    } else if !memory.snapshotWanted {
+                        memory.snapshotWanted = true
+                        wanted.append(company)
+                    }
+                }
+                return wanted
+            }
+            // An empty write: the writer cuts the wanted snapshot after it (see `process`).
+            for company in snapshotFirst {
+                lane.writer.submit(request(company, weight: 0, { _, _ in }, answer: { _ in }))
+            }
+        }
+        return released
+    }
+
+    /// The time for `CompanyMemory.lastUsed`: monotonic, in nanoseconds.
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
     /// Stops the writer once the writes already queued have committed; later writes are
     /// refused. No new snapshot is taken: the log is the record, and the next start replays at
     /// most `snapshotLagEntries` entries (decision 0012), so a stop stays quick. A snapshot
@@ -144,6 +190,8 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// One push on a company's memory inside the group's transaction. Everything that can
     /// refuse it was checked before; what throws here fails the whole group.
     static func push(_ changeSet: ChangeSet, _ encoded: [(bytes: [UInt8], digest: [UInt8])], _ memory: CompanyMemory, _ tx: any LedgerTransaction) throws -> PushResponse {
+        memory.lastUsed = now()
+        memory.snapshotWanted = false
         var highest = try memory.highestCounter(of: changeSet.replica, tx)
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
         // Grown an element at a time, these are reallocated seven times for 100 actions, each
@@ -293,9 +341,18 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         }
     }
 
-    /// Review cases waiting for a person in every company (for the metrics).
+    /// Review cases waiting for a person in every company (for the metrics). A company not in
+    /// memory whose stored projections are at its head (one released while idle) is counted
+    /// from storage, so a scrape neither loads it nor keeps any company from being released.
     public func openReviewCaseCount() throws -> Int {
-        try storage.companies().reduce(0) { total, company in total + (try ledger(company) { $0.openReviewCases }) }
+        try storage.companies().reduce(0) { total, company in
+            let lane = self.lane(company)
+            if lane.lock.withLock({ lane.memories[company] == nil }),
+               let stored = try storage.read(company, { tx in try tx.projectedThrough() == tx.head().sequence ? tx.storedOpenReviewCases() : nil }) {
+                return total + stored
+            }
+            return total + (try ledger(company, using: false) { $0.openReviewCases })
+        }
     }
 
     /// The last sequence of a company's log.
@@ -303,16 +360,26 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         try storage.read(company) { try $0.head().sequence }
     }
 
-    /// Reads a company's memory once it has caught up with the log's head as of this call.
-    private func ledger<T>(_ company: CompanyID, _ read: (CompanyMemory) throws -> T) throws -> T {
+    /// Reads a company's memory once it has caught up with the log's head as of this call;
+    /// unless `using` is false (the metrics), the read keeps the company from counting as idle.
+    private func ledger<T>(_ company: CompanyID, using: Bool = true, _ read: (CompanyMemory) throws -> T) throws -> T {
         let head = try self.head(company: company)
         let lane = self.lane(company)
-        if let value = try lane.lock.withLock({ try lane.memories[company].flatMap { $0.head >= head ? try read($0) : nil } }) { return value }
+        func readMarking(_ memory: CompanyMemory) throws -> T {
+            if using {
+                memory.lastUsed = Self.now()
+                memory.snapshotWanted = false
+            }
+            return try read(memory)
+        }
+        if let value = try lane.lock.withLock({ try lane.memories[company].flatMap { $0.head >= head ? try readMarking($0) : nil } }) { return value }
         // Not loaded, or another process wrote: the writer loads or replays, then we read.
         try perform(company, weight: 0) { _, _ in }
         return try lane.lock.withLock {
-            guard let memory = lane.memories[company] else { throw ServiceError(.storageFailed, "The company's memory was dropped after a failed write; retry.") }
-            return try read(memory)
+            guard let memory = lane.memories[company] else {
+                throw ServiceError(.storageFailed, "The company's memory was dropped after a failed write or released while idle; retry.")
+            }
+            return try readMarking(memory)
         }
     }
 
@@ -366,7 +433,14 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     }
                     transactions[company] = tx
                     touched.append(company)
-                    if let memory = lane.memories[company] { try memory.catchUp(tx) } else { lane.memories[company] = try CompanyMemory.load(tx) }
+                    if let memory = lane.memories[company] {
+                        try memory.catchUp(tx)
+                    } else {
+                        // Loading counts as growth: a company just loaded is not idle at once.
+                        let memory = try CompanyMemory.load(tx)
+                        (memory.headAtLastLook, memory.headMovedAt) = (memory.head, Self.now())
+                        lane.memories[company] = memory
+                    }
                 }
                 for (index, request) in group.enumerated() {
                     guard let tx = transactions[request.company], let memory = lane.memories[request.company] else {
@@ -376,13 +450,19 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     try request.run(memory, tx)
                 }
                 for company in touched {
-                    guard let memory = lane.memories[company], let tx = transactions[company], memory.snapshotLag >= snapshotLagEntries,
-                          !memory.snapshotInFlight else { continue }
+                    // Due by the lag, or wanted before an idle company is released (with any lag).
+                    guard let memory = lane.memories[company], let tx = transactions[company], !memory.snapshotInFlight else { continue }
+                    let due = memory.snapshotWanted ? 1 : snapshotLagEntries
+                    guard memory.snapshotLag >= due else { continue }
                     // Another process on the same PostgreSQL may have taken this snapshot already:
                     // every process would otherwise store one of every job at about the same time.
                     memory.noteClaim(max(try tx.snapshotClaimed(), try tx.projectedThrough()))
-                    guard memory.snapshotLag >= snapshotLagEntries else { continue }
+                    guard memory.snapshotLag >= due else {
+                        memory.snapshotWanted = false
+                        continue
+                    }
                     try tx.claimSnapshot(through: memory.head)
+                    memory.snapshotWanted = false
                     cuts.append((company, memory.cut()))
                     lane.snapshotsCut += 1
                 }

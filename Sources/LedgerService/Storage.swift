@@ -117,6 +117,8 @@ public protocol LedgerTransaction {
     func flag(_ replica: ReplicaID) throws
     /// The log sequence the stored projections were folded up to.
     func projectedThrough() throws -> UInt64
+    /// The open-case count stored with the projections (as of `projectedThrough()`).
+    func storedOpenReviewCases() throws -> Int
     /// The cut's sequence of the newest snapshot a process took, stored or not yet (0: none).
     func snapshotClaimed() throws -> UInt64
     /// Says a snapshot was taken at `through`, so that other processes wait for the next one.

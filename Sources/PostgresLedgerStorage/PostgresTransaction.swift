@@ -141,6 +141,11 @@ struct PostgresTransaction: LedgerTransaction {
         return UInt64(try row.decode(Int64.self))
     }
 
+    func storedOpenReviewCases() throws -> Int {
+        guard let row = try rows("SELECT open_review_cases FROM company WHERE key = \(company)").first else { throw vanished }
+        return Int(try row.decode(Int64.self))
+    }
+
     func snapshotClaimed() throws -> UInt64 {
         guard let row = try rows("SELECT snapshot_claimed FROM company WHERE key = \(company)").first else { throw vanished }
         return UInt64(try row.decode(Int64.self))

@@ -406,6 +406,10 @@ struct SQLiteTransaction: LedgerTransaction {
         UInt64(try Int64.fetchOne(db, sql: "SELECT projected_through FROM company WHERE key = ?", arguments: [company]) ?? 0)
     }
 
+    func storedOpenReviewCases() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT open_review_cases FROM company WHERE key = ?", arguments: [company]) ?? 0
+    }
+
     func snapshotClaimed() throws -> UInt64 {
         UInt64(try Int64.fetchOne(db, sql: "SELECT snapshot_claimed FROM company WHERE key = ?", arguments: [company]) ?? 0)
     }

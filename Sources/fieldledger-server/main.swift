@@ -61,6 +61,8 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = ProcessInfo.processInfo.environment["FIELDLEDGER_LOG_LEVEL"] ?? "info"
     @Option(name: .customLong("snapshot-every"), help: "Log entries between stored snapshots of the job projections: a restart replays at most this many, and each snapshot rewrites every job changed since the last (environment: FIELDLEDGER_SNAPSHOT_EVERY; default 1,000,000).")
     var snapshotEvery: UInt64 = ProcessInfo.processInfo.environment["FIELDLEDGER_SNAPSHOT_EVERY"].flatMap { UInt64($0) } ?? ServiceLimits.snapshotLagEntries
+    @Option(name: .customLong("release-idle-after"), help: "Seconds a company may go without a push or a read before this process releases its memory; its next request loads it again (environment: FIELDLEDGER_RELEASE_IDLE_AFTER; default 3600; 0: never).")
+    var releaseIdleAfter: Double = ProcessInfo.processInfo.environment["FIELDLEDGER_RELEASE_IDLE_AFTER"].flatMap(Double.init) ?? ServerLimits.companyIdleSeconds
     @OptionGroup var data: DataOption
 
     var certificate: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_CERT"] }
@@ -72,6 +74,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard snapshotEvery >= 1 else {
             throw ValidationError("--snapshot-every is a number of log entries, at least 1 (the default is 1000000).")
+        }
+        guard releaseIdleAfter >= 0, releaseIdleAfter.isFinite else {
+            throw ValidationError("--release-idle-after is a number of seconds, 0 or more (0 never releases; the default is 3600).")
         }
         guard (certificate == nil) == (key == nil) else {
             throw ValidationError("Give both --tls-cert and --tls-key to serve HTTPS, or neither to serve HTTP (behind a TLS-terminating proxy).")
@@ -89,8 +94,10 @@ struct Serve: AsyncParsableCommand {
             // Out now even into a pipe: supervisors and tests wait for this line to learn the port.
             fflush(nil)
         }
+        let releasing = releaseIdleAfter > 0 ? server.releasingIdleCompanies(after: releaseIdleAfter) : nil
         // Hummingbird finishes the requests in flight (and their commits) before it stops.
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        releasing?.cancel()
         server.service.close()
     }
 }

@@ -263,6 +263,86 @@ struct LedgerServiceTests {
         }
     }
 
+    @Test("An idle company is snapshotted, then released; the metrics count it from storage without loading it; its next push loads it again", arguments: Backend.all)
+    func idleCompanyReleased(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 23)
+            let log = traffic.setup + traffic.entries
+            let half = log.count / 2
+            #expect(try fixture.pushInLogOrder(log[..<half].map(\.action)) == log[..<half].map(\.outcome))
+            // A second company, read but never written: its projections are at its head (0).
+            let other = try CompanyID("other-co")
+            try fixture.service.storage.createCompany(other, state: CompanyState(settings: CompanySettings()))
+            _ = try fixture.service.projectedLedger(company: other)
+            let open = try fixture.service.openReviewCaseCount()
+            #expect(open > 0)
+            #expect(fixture.service.companiesInMemory == 2)
+            #expect(fixture.service.releaseIdleCompanies(idleFor: 3_600) == 0, "both were used just now")
+            #expect(fixture.service.companiesInMemory == 2)
+            // Idle: the other company goes at once; the first waits for a snapshot at its head.
+            #expect(fixture.service.releaseIdleCompanies(idleFor: 0) == 1)
+            #expect(fixture.service.companiesInMemory == 1)
+            let deadline = Date(timeIntervalSinceNow: 60)
+            while fixture.service.releaseIdleCompanies(idleFor: 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            #expect(fixture.service.companiesInMemory == 0)
+            #expect(try fixture.service.storage.read(fixture.company) { try $0.projectedThrough() } == UInt64(half), "released with a snapshot at its head")
+            // The metrics read the stored count, the same as the memory's, and load nothing.
+            #expect(try fixture.service.openReviewCaseCount() == open)
+            #expect(fixture.service.companiesInMemory == 0)
+            // The rest of the log: the first push loads the company again; all ends as the reference.
+            #expect(try fixture.pushInLogOrder(log[half...].map(\.action)) == log[half...].map(\.outcome))
+            #expect(fixture.service.companiesInMemory == 1)
+            #expect(try fixture.service.projectedLedger(company: fixture.company) == traffic.ledger)
+            #expect(try fixture.service.foldedLedger(company: fixture.company) == traffic.ledger)
+            #expect(try fixture.service.openReviewCaseCount() == traffic.ledger.openReviewCases.count)
+        }
+    }
+
+    @Test("A process keeps a company another process is writing (its metrics catch it up), and releases it once it is quiet, after a snapshot at its head", arguments: Backend.all)
+    func companyWrittenElsewhereKept(_ backend: Backend) throws {
+        try backend.withSite { site in
+            let fixture = try ServiceFixture(site: site)
+            let traffic = try Self.workload(seed: 29)
+            let runs = FieldWorkload.runs((traffic.setup + traffic.entries).map(\.action), size: 50)
+            let writer = try fixture.reopen()
+            let watcher = fixture.service
+            let idle = 1.0
+            func push(_ run: [Action]) throws {
+                _ = try writer.push(ChangeSet(replica: run[0].dot.replica, lastAppliedSequence: run.last!.seenSequence, appVersion: "test",
+                                              clock: run.last!.hlc, actions: run), company: fixture.company)
+            }
+            // Busy: the writer pushes, the watcher's metrics read (loading and catching up), the watcher looks.
+            try push(runs[0])
+            _ = try watcher.openReviewCaseCount()
+            #expect(watcher.companiesInMemory == 1)
+            let busyUntil = Date(timeIntervalSinceNow: 2.5 * idle)
+            var index = 1
+            while Date() < busyUntil && index < runs.count {
+                try push(runs[index])
+                index += 1
+                _ = try watcher.openReviewCaseCount()
+                #expect(watcher.releaseIdleCompanies(idleFor: idle) == 0)
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(index > 10, "the writer kept writing")
+            #expect(watcher.companiesInMemory == 1)
+            #expect(try watcher.storage.read(fixture.company) { try $0.snapshotClaimed() } == 0, "no snapshot while the company grows")
+            // Quiet: within a few idle times the watcher snapshots it once and releases it.
+            let deadline = Date(timeIntervalSinceNow: 30 * idle)
+            while watcher.companiesInMemory > 0 && Date() < deadline {
+                _ = try watcher.openReviewCaseCount()
+                watcher.releaseIdleCompanies(idleFor: idle)
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(watcher.companiesInMemory == 0)
+            let head = try writer.head(company: fixture.company)
+            #expect(try watcher.storage.read(fixture.company) { try $0.projectedThrough() } == head)
+            #expect(try watcher.openReviewCaseCount() == writer.openReviewCaseCount())
+            #expect(watcher.companiesInMemory == 0)
+        }
+    }
+
     @Test("A snapshot stopped between its chunks (job rows folded past the stored sequence): the restart skips what those rows hold", arguments: Backend.all)
     func snapshotStoppedBetweenChunks(_ backend: Backend) throws {
         try backend.withSite { site in
