@@ -45,10 +45,11 @@ let package = Package(
         // SHA-256 blocks with the processor's SHA instructions, installed into the core's
         // portable SHA-256 by each program at start (decision 0026).
         .target(name: "CSHA256"),
+        .target(name: "CHeap"),
         // The wire format: envelope, limits, bounded decoding (sans I/O).
         .target(name: "SyncProtocol", dependencies: ["LedgerCore", "CZlib", "CSHA256", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Push and pull over a storage protocol (issue D), without HTTP.
-        .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol"]),
+        .target(name: "LedgerService", dependencies: ["LedgerCore", "SyncProtocol", "CHeap"]),
         // The default storage: one SQLite file through GRDB.
         .target(name: "SQLiteLedgerStorage", dependencies: [
             "LedgerService", "LedgerCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -104,7 +105,7 @@ let package = Package(
         // Writes the seeded workload as JSON for the peers of issue H (Benchmarks/Peers).
         .executableTarget(name: "bench-workload", dependencies: ["LedgerCore", "LedgerTestSupport"], path: "Benchmarks/WorkloadExport"),
         // Release-mode benchmark of durable pushes through LedgerService on SQLite (issue D).
-        .executableTarget(name: "service-bench", dependencies: ["LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
+        .executableTarget(name: "service-bench", dependencies: ["CHeap", "LedgerService", "SQLiteLedgerStorage", "PostgresLedgerStorage", "SyncProtocol", "LedgerCore", "LedgerTestSupport"],
                           path: "Benchmarks/ServiceBench"),
         // Issue D's end-to-end benchmark: the fieldledger-server binary over loopback.
         .executableTarget(name: "client-bench", dependencies: [

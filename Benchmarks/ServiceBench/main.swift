@@ -3,10 +3,12 @@
 //     swift run -c release service-bench [ACTIONS]    # default 20,000 actions
 //     swift run -c release service-bench [ACTIONS] --growth [--repeat K]   # the fixed push, grown and not
 //     swift run -c release service-bench [ACTIONS] --replay     # a restart that replays the whole log
+//     swift run -c release service-bench [ACTIONS] --release    # the company released as idle, then loaded again
 //     ... --postgres                                            # on a PostgreSQL started for the run
 //
 // The end-to-end benchmark (the server binary over loopback, 1,000,000 actions) is
 // server-bench; this measures the storage and merge path it stands on, without HTTP.
+import CHeap
 import Foundation
 import LedgerCore
 import LedgerService
@@ -24,6 +26,9 @@ let repeats = CommandLine.arguments.firstIndex(of: "--repeat").flatMap { Int(Com
 /// `--replay`: no snapshot after the load; a new service on the same storage then loads the
 /// company, replaying the whole log (the worst case of a restart, decision 0012).
 let replay = CommandLine.arguments.contains("--replay")
+/// `--release`: after the load, the company is released as idle (decision 0046): the snapshot
+/// that comes first, the process's resident memory before and after, and the next read's load.
+let release = CommandLine.arguments.contains("--release")
 // Each device syncs (pushes, then pulls) after every 100 of its actions, so all the actions of
 // one 100-action change set carry the context the device had pulled before the first.
 let setSize = 100
@@ -96,6 +101,21 @@ print("service-bench: " + (postgres == nil ? "SQLite (WAL, synchronous FULL)" : 
 print("setup: \(traffic.setup.count) office actions in \(setup.count) change sets: \(rate(traffic.setup.count, setupTime)) actions/s")
 print("devices: \(pushed) actions from \(perDevice.count) devices at once in \(perDevice.map(\.count).reduce(0, +)) change sets of up to 100: \(rate(pushed, pushTime)) actions/s; \(rejected) rejected")
 if growth { try await timeFixedPush() }
+if release {
+    /// The process's resident memory in MiB, from /proc.
+    func residentMiB() -> Double {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
+    }
+    let before = residentMiB(), heapBefore = Double(cheap_bytes_in_use()) / 1_048_576
+    // The first look asks for a snapshot at the head; a later one, once it is stored, releases.
+    let releaseTime = clock.measure { while service.releaseIdleCompanies(idleFor: 0) == 0 { Thread.sleep(forTimeInterval: 0.01) } }
+    let after = residentMiB(), heapAfter = Double(cheap_bytes_in_use()) / 1_048_576
+    let reload = try clock.measure { _ = try service.projectedLedger(company: company) }
+    print(String(format: "released as idle: resident %.0f MiB -> %.0f MiB (heap in use %.0f -> %.0f MiB), ", before, after, heapBefore, heapAfter) + "in \(releaseTime) with the snapshot first; the next read loaded it in \(reload) ("
+          + String(format: "resident %.0f MiB)", residentMiB()))
+}
 if !replay {
     let snapshotTime = try clock.measure { try service.storeSnapshots() }
     print("snapshot of the projections (\(try service.projectedLedger(company: company).jobCount) jobs) at the head: \(snapshotTime)")
