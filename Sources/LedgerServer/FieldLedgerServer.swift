@@ -55,11 +55,11 @@ public struct FieldLedgerServer: Sendable {
     }
 
     /// Releases, until cancelled, the memory of each company no push or read used for
-    /// `idleSeconds` (decision 0046), looking every half of that, at most every
-    /// `ServerLimits.idleSweepSecondsMax` seconds.
+    /// `idleSeconds` (decision 0046), looking every half of that, within
+    /// `ServerLimits.idleSweepSecondsMin...idleSweepSecondsMax` seconds.
     public func releasingIdleCompanies(after idleSeconds: Double) -> Task<Void, Never> {
         let service = self.service
-        let interval = max(0.1, min(idleSeconds / 2, ServerLimits.idleSweepSecondsMax))
+        let interval = max(ServerLimits.idleSweepSecondsMin, min(idleSeconds / 2, ServerLimits.idleSweepSecondsMax))
         return Task.detached {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(interval))

@@ -17,8 +17,9 @@ public enum ServerLimits {
     /// Seconds a company may go without a push or a read before this process releases its
     /// memory (decision 0046); `serve --release-idle-after` changes it, 0 never releases.
     public static let companyIdleSeconds = 3_600.0
-    /// The longest wait between two looks for idle companies.
+    /// The longest and the shortest wait between two looks for idle companies.
     public static let idleSweepSecondsMax = 60.0
+    public static let idleSweepSecondsMin = 0.1
 }
 
 /// A token bucket per device replica: a device over its rate gets 429 with Retry-After.
