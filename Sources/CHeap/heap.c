@@ -12,8 +12,12 @@ int cheap_release_free_memory(void) {
 }
 
 size_t cheap_bytes_in_use(void) {
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33)
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
+#else
+    return 0;  // mallinfo2 came with glibc 2.33; the older mallinfo's int fields overflow at 2 GB
+#endif
 }
 #else
 int cheap_release_free_memory(void) {

@@ -90,7 +90,9 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     @discardableResult
     public func releaseIdleCompanies(idleFor idleSeconds: Double) -> Int {
         let now = Self.now(), idle = UInt64(max(0, idleSeconds) * 1e9)
-        var released = 0
+        // Freed after the lane's lock is let go: a large company's memory takes a few hundred
+        // milliseconds to free, and the lock holds up its lane's writer.
+        var released: [CompanyMemory] = []
         for lane in lanes {
             let snapshotFirst: [CompanyID] = lane.lock.withLock {
                 var wanted: [CompanyID] = []
@@ -103,7 +105,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                     guard now - min(now, max(memory.lastUsed, memory.headMovedAt)) >= idle, !memory.snapshotInFlight else { continue }
                     if memory.snapshotLag == 0 {
                         lane.memories[company] = nil
-                        released += 1
+                        released.append(memory)
                     } else if !memory.snapshotWanted {
                         memory.snapshotWanted = true
                         wanted.append(company)
@@ -116,10 +118,12 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
                 lane.writer.submit(request(company, weight: 0, { _, _ in }, answer: { _ in }))
             }
         }
+        let count = released.count
+        released.removeAll()
         // glibc keeps freed memory for the process's next allocations; a company's jobs are many
         // small blocks spread over the heap, so without this the host would not see it back.
-        if released > 0 { _ = cheap_release_free_memory() }
-        return released
+        if count > 0 { _ = cheap_release_free_memory() }
+        return count
     }
 
     /// The time for `CompanyMemory.lastUsed`: monotonic, in nanoseconds.
