@@ -47,6 +47,13 @@ final class CompanyMemory {
     /// though it is not yet due, so that the company reloads without a long replay.
     var snapshotWanted = false
 
+    /// A push or a read used the memory at `now`: it is not idle, and no snapshot is wanted
+    /// before a release any more.
+    func markUsed(at now: UInt64) {
+        lastUsed = now
+        snapshotWanted = false
+    }
+
     private init(ledger: Ledger, head: UInt64, logDigest: [UInt8], openReviewCases: Int, projectedThrough: UInt64) {
         self.ledger = ledger
         self.head = head

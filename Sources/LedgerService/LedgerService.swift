@@ -198,8 +198,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
     /// One push on a company's memory inside the group's transaction. Everything that can
     /// refuse it was checked before; what throws here fails the whole group.
     static func push(_ changeSet: ChangeSet, _ encoded: [(bytes: [UInt8], digest: [UInt8])], _ memory: CompanyMemory, _ tx: any LedgerTransaction) throws -> PushResponse {
-        memory.lastUsed = now()
-        memory.snapshotWanted = false
+        memory.markUsed(at: now())
         var highest = try memory.highestCounter(of: changeSet.replica, tx)
         var outcomes: [Outcome] = [], appended: [StoredEntry] = []
         // Grown an element at a time, these are reallocated seven times for 100 actions, each
@@ -374,10 +373,7 @@ public final class LedgerService<Storage: LedgerStorage>: @unchecked Sendable {
         let head = try self.head(company: company)
         let lane = self.lane(company)
         func readMarking(_ memory: CompanyMemory) throws -> T {
-            if using {
-                memory.lastUsed = Self.now()
-                memory.snapshotWanted = false
-            }
+            if using { memory.markUsed(at: Self.now()) }
             return try read(memory)
         }
         if let value = try lane.lock.withLock({ try lane.memories[company].flatMap { $0.head >= head ? try readMarking($0) : nil } }) { return value }

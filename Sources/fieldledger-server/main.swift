@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The address to listen on (environment: FIELDLEDGER_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FIELDLEDGER_HOST"] ?? "127.0.0.1"
     @Option(help: "The port to listen on (environment: FIELDLEDGER_PORT).")
-    var port: Int = ProcessInfo.processInfo.environment["FIELDLEDGER_PORT"].flatMap(Int.init) ?? 8080
+    var port: Int = ProcessInfo.processInfo.environment["FIELDLEDGER_PORT"].map { Int($0) ?? -1 } ?? 8080
     @Option(name: .customLong("tls-cert"), help: "A PEM certificate chain, leaf first, to serve HTTPS directly (environment: FIELDLEDGER_TLS_CERT).")
     var tlsCertificate: String?
     @Option(name: .customLong("tls-key"), help: "The certificate's unencrypted PEM private key (environment: FIELDLEDGER_TLS_KEY).")
@@ -60,9 +60,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info (default), notice, warning, error or critical (environment: FIELDLEDGER_LOG_LEVEL). Pulls are logged at debug; no level logs amounts, names or tokens.")
     var logLevel: String = ProcessInfo.processInfo.environment["FIELDLEDGER_LOG_LEVEL"] ?? "info"
     @Option(name: .customLong("snapshot-every"), help: "Log entries between stored snapshots of the job projections: a restart replays at most this many, and each snapshot rewrites every job changed since the last (environment: FIELDLEDGER_SNAPSHOT_EVERY; default 1,000,000).")
-    var snapshotEvery: UInt64 = ProcessInfo.processInfo.environment["FIELDLEDGER_SNAPSHOT_EVERY"].flatMap { UInt64($0) } ?? ServiceLimits.snapshotLagEntries
+    var snapshotEvery: UInt64 = ProcessInfo.processInfo.environment["FIELDLEDGER_SNAPSHOT_EVERY"].map { UInt64($0) ?? 0 } ?? ServiceLimits.snapshotLagEntries
     @Option(name: .customLong("release-idle-after"), help: "Seconds a company may go without a push or a read before this process releases its memory; its next request loads it again (environment: FIELDLEDGER_RELEASE_IDLE_AFTER; default 3600; 0: never).")
-    var releaseIdleAfter: Double = ProcessInfo.processInfo.environment["FIELDLEDGER_RELEASE_IDLE_AFTER"].flatMap(Double.init) ?? ServerLimits.companyIdleSeconds
+    var releaseIdleAfter: Double = ProcessInfo.processInfo.environment["FIELDLEDGER_RELEASE_IDLE_AFTER"].map { Double($0) ?? .nan } ?? ServerLimits.companyIdleSeconds
     @OptionGroup var data: DataOption
 
     var certificate: String? { tlsCertificate ?? ProcessInfo.processInfo.environment["FIELDLEDGER_TLS_CERT"] }
@@ -72,11 +72,16 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("The log level is one of trace, debug, info, notice, warning, error, critical.")
         }
+        // An environment value that does not parse arrives here as one these refuse, rather than
+        // quietly becoming the default.
+        guard (0...65_535).contains(port) else {
+            throw ValidationError("--port (or FIELDLEDGER_PORT) is a TCP port, 0 to 65535 (0: any free one).")
+        }
         guard snapshotEvery >= 1 else {
-            throw ValidationError("--snapshot-every is a number of log entries, at least 1 (the default is 1000000).")
+            throw ValidationError("--snapshot-every (or FIELDLEDGER_SNAPSHOT_EVERY) is a number of log entries, at least 1 (the default is 1000000).")
         }
         guard releaseIdleAfter >= 0, releaseIdleAfter.isFinite else {
-            throw ValidationError("--release-idle-after is a number of seconds, 0 or more (0 never releases; the default is 3600).")
+            throw ValidationError("--release-idle-after (or FIELDLEDGER_RELEASE_IDLE_AFTER) is a number of seconds, 0 or more (0 never releases; the default is 3600).")
         }
         guard (certificate == nil) == (key == nil) else {
             throw ValidationError("Give both --tls-cert and --tls-key to serve HTTPS, or neither to serve HTTP (behind a TLS-terminating proxy).")

@@ -29,6 +29,18 @@ struct IdleReleaseTests {
         #expect(!FileManager.default.fileExists(atPath: directory), "nothing was created")
     }
 
+    @Test("serve refuses an environment value that does not parse, naming the variable, instead of using the default")
+    func environmentChecked() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("serve-env-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (variable, value) in [("FIELDLEDGER_RELEASE_IDLE_AFTER", "an hour"), ("FIELDLEDGER_SNAPSHOT_EVERY", "often"), ("FIELDLEDGER_PORT", "http")] {
+            // A host no one can listen on: a server that took the default instead fails, not serves.
+            let refused = try Binaries.run("fieldledger-server", ["serve", "--host", "256.0.0.1", "--data", directory], environment: [variable: value])
+            #expect(refused.status != 0 && refused.err.contains(variable), "\(variable)=\(value): \(refused)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory), "nothing was created")
+    }
+
     @Test("A company idle for the given seconds leaves the process's memory; the metrics do not bring it back; its next push and pull do", arguments: Backend.all)
     func idleCompanyReleased(_ backend: Backend) async throws {
         try await backend.withSite { site in
