@@ -190,10 +190,14 @@ if let at = CommandLine.arguments.firstIndex(of: "--composition"), let count = I
     try composition(actions: count)
     exit(0)
 }
-/// `--growth ACTIONS`: the core's share of server-bench's fixed push. Folds issue C's workload
-/// (server-bench's: seed 7, 10,000 jobs, 50 devices) and, at five points of the log, times
-/// 1,000 one-dollar payments on consecutive jobs applied as the server applies them (median of
-/// 5): on the workload's jobs, as server-bench's probe, and on 1,000 jobs of the probe's own.
+/// `--growth ACTIONS [--cold]`: the core's share of server-bench's fixed push. Folds issue C's
+/// workload (server-bench's: seed 7, 10,000 jobs, 50 devices) and, at five points of the log,
+/// times 1,000 one-dollar payments on consecutive jobs applied as the server applies them
+/// (median of 5): on the workload's jobs, as server-bench's probe; on 1,000 jobs of the probe's
+/// own; and on 1,000 of its own invoiced at one cent, where every payment opens a
+/// customer-credit case as it does on the workload's jobs once they are overpaid. With
+/// `--cold` the processor's caches are swept (256 MiB written) before each timed push, as a
+/// server's are by everything else it holds.
 if let at = CommandLine.arguments.firstIndex(of: "--growth"), let count = Int(CommandLine.arguments[at + 1]) {
     try growth(actions: count)
     exit(0)
@@ -295,6 +299,14 @@ func growth(actions count: Int) throws {
         precondition(ledger.apply(action, sequence: sequence) == .applied)
     }
     let ownJobs = own.jobs
+    let overpaid = FieldWorkload.probeJobs(count: 1_000, replica: FieldWorkload.probeOfficeReplica, actor: office, seen: sequence, day: day,
+                                           firstCounter: UInt64(own.actions.count), invoiceMinor: 1, prefix: "C")
+    for action in overpaid.actions {
+        sequence += 1
+        precondition(ledger.apply(action, sequence: sequence) == .applied)
+    }
+    let cold = CommandLine.arguments.contains("--cold")
+    var sweep = [UInt8](repeating: 0, count: cold ? 256 << 20 : 0)
     let payer = FieldWorkload.probeActor, probeReplica = FieldWorkload.probeReplica
     var counter: UInt64 = 0, wall = (workload.entries.last?.action.hlc.wallMillis ?? 0) + 1
     func probe(_ targets: [JobID]) -> Double {
@@ -302,19 +314,24 @@ func growth(actions count: Int) throws {
         for _ in 0..<5 {
             let actions = FieldWorkload.probePayments(count: 1_000, replica: probeReplica, actor: payer, counter: &counter, wallMillis: &wall,
                                                       jobs: targets, seen: sequence, day: day)
+            // One write per cache line: what the push reads next then comes from memory.
+            sweep.withUnsafeMutableBufferPointer { lines in for line in stride(from: 0, to: lines.count, by: 64) { lines[line] &+= 1 } }
             let start = clock.now
             for action in actions { sequence += 1; _ = ledger.applyCountingOpenCases(action, sequence: sequence) }
             times.append(seconds(clock.now - start))
         }
         return median(times)
     }
-    var first = (0.0, 0.0)
+    var first = (0.0, 0.0, 0.0)
     let marks = Set((0...4).map { count * $0 / 4 })
+    if cold { print("(caches swept before each timed push)") }
     for (index, entry) in ([nil] + workload.entries.map { Optional($0) }).enumerated() {
         if let entry { sequence += 1; _ = ledger.apply(entry.action, sequence: sequence) }
         guard marks.contains(index) else { continue }
-        let time = (probe(jobs), probe(ownJobs))
+        let time = (probe(jobs), probe(ownJobs), probe(overpaid.jobs))
         if index == 0 { first = time }
-        print("after \(index) device actions (log \(sequence)): 1,000 payments on the workload's jobs \(twoDecimals(time.0 * 1000)) ms (÷ first \(twoDecimals(time.0 / first.0))), on the probe's own \(twoDecimals(time.1 * 1000)) ms (÷ first \(twoDecimals(time.1 / first.1)))")
+        print("after \(index) device actions (log \(sequence)): 1,000 payments on the workload's jobs \(twoDecimals(time.0 * 1000)) ms (÷ first \(twoDecimals(time.0 / first.0))), "
+              + "on the probe's own \(twoDecimals(time.1 * 1000)) ms (÷ first \(twoDecimals(time.1 / first.1))), "
+              + "on its own overpaid ones \(twoDecimals(time.2 * 1000)) ms (÷ first \(twoDecimals(time.2 / first.2)))")
     }
 }

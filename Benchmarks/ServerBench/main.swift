@@ -17,7 +17,9 @@
 // It prints actions per second end-to-end for each quarter of the load, the server's peak
 // memory, and the time of a fixed 1,000-action push and pull as the log grows: at each point
 // (quiet server, median of 9) the push on the workload's jobs, on 1,000 jobs of the probe's own
-// whose payments do the same work at every size, and the pull of that push, each alternating
+// whose payments do the same work at every size, on 1,000 more invoiced at one cent (each
+// payment opens a customer-credit case, as on the workload's jobs once they are overpaid), and
+// the pull of that push, each alternating
 // with the same on a server just started on the setup's log, so the ratio compares two servers
 // at the same moment (decision 0039). Then how long a graceful stop takes, and how long a
 // restarted server takes to answer its first push.
@@ -114,6 +116,11 @@ let probeOffice = FieldWorkload.probeOfficeReplica
 // that push does more work later whatever the log's size.)
 let ownJobsSetup = FieldWorkload.probeJobs(count: crowd == nil ? 1_000 : 0, replica: probeOffice, actor: traffic.setup[0].action.actor,
                                            seen: UInt64(traffic.setup.count), day: try CalendarDate.parse("2026-11-01"))
+// And 1,000 invoiced at one cent: there every payment opens a customer-credit case at every size
+// of the log, as on the workload's jobs once they are overpaid.
+let overpaidSetup = FieldWorkload.probeJobs(count: crowd == nil ? 1_000 : 0, replica: probeOffice, actor: traffic.setup[0].action.actor,
+                                            seen: UInt64(traffic.setup.count), day: try CalendarDate.parse("2026-11-01"),
+                                            firstCounter: UInt64(ownJobsSetup.actions.count), invoiceMinor: 1, prefix: "C")
 let probeActor = FieldWorkload.probeActor
 /// A device's token: device `index` (the probe after the workload's devices) of company `company`.
 func token(_ index: Int, company: Int = 0) -> String { "flt1_" + String(repeating: String(format: "%08x", company * 1_000 + index), count: 8) }
@@ -140,8 +147,9 @@ do {
     // 1,000 jobs of the probe's own, invoiced far above what its payments add up to: a push of
     // payments there does the same work at every size of the log. (On the workload's jobs, which
     // its payments overrun within the first quarter, each payment also opens a customer-credit
-    // case, so that push does more work later whatever the log's size.)
-    for run in FieldWorkload.runs(ownJobsSetup.actions, size: 200) {
+    // case, so that push does more work later whatever the log's size.) Then the 1,000 invoiced
+    // at one cent, where every payment opens such a case from the start.
+    for run in FieldWorkload.runs(ownJobsSetup.actions + overpaidSetup.actions, size: 200) {
         let response = try service.push(ChangeSet(replica: probeOffice, lastAppliedSequence: run[0].seenSequence, appVersion: "bench", clock: run.last!.hlc,
                                                   actions: run), company: company)
         precondition(response.outcomes.allSatisfy { $0 == .applied }, "the probe's jobs")
@@ -151,7 +159,8 @@ do {
 }
 let jobs = traffic.jobs
 let ownJobs = ownJobsSetup.jobs
-let setupCount = traffic.setup.count + ownJobsSetup.actions.count
+let overpaidJobs = overpaidSetup.jobs
+let setupCount = traffic.setup.count + ownJobsSetup.actions.count + overpaidSetup.actions.count
 
 // The growth figures' baseline: the ledger as the setup left it, kept aside. At each point of the
 // figures a fresh copy of it is served beside the growing server and every probe is timed on
@@ -344,12 +353,13 @@ struct Timed {
     var ratio: Double { growingMedian / baselineMedian }
 }
 
-/// One point of the growth figures: the fixed push on the probe's own jobs, on the workload's
-/// jobs, then the fixed pull of that last push (the first pull computes the job digests, which
-/// the next ones find kept); each `repetitions` times on both servers, alternating.
+/// One point of the growth figures: the fixed push on the probe's own jobs, on its overpaid
+/// ones, on the workload's jobs, then the fixed pull of that last push (the first pull computes
+/// the job digests, which the next ones find kept); each `repetitions` times on both servers,
+/// alternating.
 struct Point {
     let log: UInt64
-    var own = Timed(), push = Timed(), pull = Timed()
+    var own = Timed(), overpaid = Timed(), push = Timed(), pull = Timed()
 }
 
 @MainActor func measure(_ growing: Target, beside baseline: Target) async throws -> Point {
@@ -357,6 +367,10 @@ struct Point {
     for _ in 0..<repetitions {
         point.own.growing.append(try await probe(growing, on: ownJobs))
         point.own.baseline.append(try await probe(baseline, on: ownJobs))
+    }
+    for _ in 0..<repetitions {
+        point.overpaid.growing.append(try await probe(growing, on: overpaidJobs))
+        point.overpaid.baseline.append(try await probe(baseline, on: overpaidJobs))
     }
     for _ in 0..<repetitions {
         point.push.growing.append(try await probe(growing, on: jobs))
@@ -668,6 +682,7 @@ for point in points {
         String(format: "%.1f (baseline %.1f, ÷ %.2f; ÷ first %.2f)", timed.growingMedian * 1000, timed.baselineMedian * 1000, timed.ratio, timed.growingMedian / first.growingMedian)
     }
     print(String(format: "log %7d: push ", point.log) + show(point.push, points[0].push) + "; on the probe's own jobs " + show(point.own, points[0].own)
+          + "; on its overpaid jobs " + show(point.overpaid, points[0].overpaid)
           + "; catching up that last push " + show(point.pull, points[0].pull)
           + String(format: ", the first pull %.1f (baseline %.1f)", point.pull.growing[0] * 1000, point.pull.baseline[0] * 1000))
 }
@@ -675,6 +690,7 @@ let growthFigures: [String: Any] = [
     "log": points.map(\.log), "baseline_log": setupCount,
     "push_ms": points.map { $0.push.growingMedian * 1000 }, "push_baseline_ms": points.map { $0.push.baselineMedian * 1000 },
     "push_own_jobs_ms": points.map { $0.own.growingMedian * 1000 }, "push_own_jobs_baseline_ms": points.map { $0.own.baselineMedian * 1000 },
+    "push_overpaid_jobs_ms": points.map { $0.overpaid.growingMedian * 1000 }, "push_overpaid_jobs_baseline_ms": points.map { $0.overpaid.baselineMedian * 1000 },
     "pull_ms": points.map { $0.pull.growingMedian * 1000 }, "pull_baseline_ms": points.map { $0.pull.baselineMedian * 1000 },
     "pull_first_ms": points.map { $0.pull.growing[0] * 1000 }, "pull_first_baseline_ms": points.map { $0.pull.baseline[0] * 1000 },
 ]

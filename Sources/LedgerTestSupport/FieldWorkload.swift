@@ -153,19 +153,23 @@ public struct FieldWorkload {
         }
     }
 
-    /// Jobs of the growth benchmarks' own, each invoiced far above what their probe pays (so its
-    /// payments there do the same work at every size of the log): for each, a create then an
-    /// invoice by `actor` from `replica`, counters from 1, all having seen log sequence `seen`.
-    /// Returns the actions in order and the jobs' ids.
-    public static func probeJobs(count: Int, replica: ReplicaID, actor: Actor, seen: UInt64, day: CalendarDate) -> (actions: [Action], jobs: [JobID]) {
+    /// Jobs of the growth benchmarks' own, each invoiced at `invoiceMinor`: by default far above
+    /// what their probe pays (so its payments there do the same work at every size of the log),
+    /// or below one payment (so each payment opens a customer-credit case at every size). For
+    /// each, a create then an invoice by `actor` from `replica`, counters after `firstCounter`,
+    /// all having seen log sequence `seen`, numbered `prefix`-index. Returns the actions in
+    /// order and the jobs' ids.
+    public static func probeJobs(count: Int, replica: ReplicaID, actor: Actor, seen: UInt64, day: CalendarDate, firstCounter: UInt64 = 0,
+                                 invoiceMinor: Int64 = 1_000_000_000, prefix: String = "P") -> (actions: [Action], jobs: [JobID]) {
         var actions: [Action] = [], jobs: [JobID] = []
         for index in 0..<count {
-            let create = Action(dot: Dot(replica: replica, counter: UInt64(2 * index + 1)), hlc: HLCTimestamp(wallMillis: Int64(2 * index + 1)), actor: actor,
+            let counter = firstCounter + UInt64(2 * index)
+            let create = Action(dot: Dot(replica: replica, counter: counter + 1), hlc: HLCTimestamp(wallMillis: Int64(counter + 1)), actor: actor,
                                 job: nil, seenSequence: seen, businessDay: day,
-                                payload: .createJob(number: "P-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""))
-            let invoice = Action(dot: Dot(replica: replica, counter: UInt64(2 * index + 2)), hlc: HLCTimestamp(wallMillis: Int64(2 * index + 2)), actor: actor,
+                                payload: .createJob(number: "\(prefix)-\(index)", customer: Customer(name: "Probe \(index)"), department: nil, currency: .usd, notes: ""))
+            let invoice = Action(dot: Dot(replica: replica, counter: counter + 2), hlc: HLCTimestamp(wallMillis: Int64(counter + 2)), actor: actor,
                                  job: JobID(create.dot), seenSequence: seen, businessDay: day,
-                                 payload: .setInvoice(number: "PI-\(index)", baseTotalMinor: 1_000_000_000, issuedOn: day))
+                                 payload: .setInvoice(number: "\(prefix)I-\(index)", baseTotalMinor: invoiceMinor, issuedOn: day))
             actions += [create, invoice]
             jobs.append(JobID(create.dot))
         }
