@@ -180,7 +180,18 @@ if crowd == nil && companyCount == 1 {
             }
         }
     } else {
-        try FileManager.default.copyItem(atPath: dataDirectory, toPath: baselineDirectory)
+        // Likewise the setup's storage closes its last connection (a checkpoint may still be
+        // running) after it is let go, and SQLite then deletes the write-ahead log that a copy
+        // begun meanwhile is reading: the copy is tried again.
+        var attempts = 0
+        while true {
+            do { try FileManager.default.copyItem(atPath: dataDirectory, toPath: baselineDirectory); break } catch {
+                try? FileManager.default.removeItem(atPath: baselineDirectory)
+                attempts += 1
+                guard attempts < 50 else { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 }
 defer { try? FileManager.default.removeItem(atPath: baselineDirectory) }
