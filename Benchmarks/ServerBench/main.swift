@@ -19,10 +19,9 @@
 // (quiet server, median of 9) the push on the workload's jobs, on 1,000 jobs of the probe's own
 // whose payments do the same work at every size, on 1,000 more invoiced at one cent (each
 // payment opens a customer-credit case, as on the workload's jobs once they are overpaid), and
-// the pull of that push, each alternating
-// with the same on a server just started on the setup's log, so the ratio compares two servers
-// at the same moment (decision 0039). Then how long a graceful stop takes, and how long a
-// restarted server takes to answer its first push.
+// the pull of that push, each alternating with the same on a server just started on the
+// setup's log, so the ratio compares two servers at the same moment (decision 0039). Then how
+// long a graceful stop takes, and how long a restarted server takes to answer its first push.
 import AsyncHTTPClient
 import Foundation
 import LedgerCore
@@ -168,30 +167,27 @@ let setupCount = traffic.setup.count + ownJobsSetup.actions.count + overpaidSetu
 // drifts by ±20% within a run, which a ratio to a probe timed minutes earlier counts as growth
 // (decision 0039).
 let baselineDirectory = dataDirectory + "-baseline"
+/// Runs `copy` until it succeeds (at most 50 times, 100 ms apart). The setup's storage lets go
+/// of its connections after it is released: on PostgreSQL a template in use cannot be copied,
+/// and on SQLite the last connection to close (a checkpoint may still be running) deletes the
+/// write-ahead log that a copy begun meanwhile is reading.
+func copyingOnceReleased(_ copy: () throws -> Void, undo: () -> Void = {}) async throws {
+    var attempts = 0
+    while true {
+        do { try copy(); return } catch {
+            undo()
+            attempts += 1
+            guard attempts < 50 else { throw error }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
 if crowd == nil && companyCount == 1 {
     if let postgres {
-        // The setup's storage lets go of its connections as it is released; the copy waits for that.
-        var attempts = 0
-        while true {
-            do { _ = try postgres.makeDatabase("bench_baseline", template: "bench"); break } catch {
-                attempts += 1
-                guard attempts < 50 else { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        try await copyingOnceReleased { _ = try postgres.makeDatabase("bench_baseline", template: "bench") }
     } else {
-        // Likewise the setup's storage closes its last connection (a checkpoint may still be
-        // running) after it is let go, and SQLite then deletes the write-ahead log that a copy
-        // begun meanwhile is reading: the copy is tried again.
-        var attempts = 0
-        while true {
-            do { try FileManager.default.copyItem(atPath: dataDirectory, toPath: baselineDirectory); break } catch {
-                try? FileManager.default.removeItem(atPath: baselineDirectory)
-                attempts += 1
-                guard attempts < 50 else { throw error }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        try await copyingOnceReleased({ try FileManager.default.copyItem(atPath: dataDirectory, toPath: baselineDirectory) },
+                                      undo: { try? FileManager.default.removeItem(atPath: baselineDirectory) })
     }
 }
 defer { try? FileManager.default.removeItem(atPath: baselineDirectory) }
